@@ -1,0 +1,165 @@
+"""Command line: a thin layer over the library. Messages and help are French."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from functools import wraps
+
+import click
+
+from catalogue import __version__
+from catalogue.errors import CatalogueError
+from catalogue.formatting import french_bytes, french_int
+from catalogue.store import default_db_path
+
+
+def db_option(func):
+    """--db shared by every command that reads or writes the catalogue."""
+    return click.option(
+        "--db", "db", type=click.Path(dir_okay=False), default=None,
+        help="Fichier du catalogue DuckDB (défaut : $CATALOGUE_DB, sinon ./catalogue.duckdb).",
+    )(func)
+
+
+def user_errors(func):
+    """Library errors become a one-line French message and exit code 1."""
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CatalogueError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, message="catalogue %(version)s")
+def main() -> None:
+    """Catalogage : inventaire des données numériques d'un territoire avant versement au SAE."""
+
+
+@main.command()
+@click.argument("root", type=click.Path(file_okay=True, dir_okay=True, path_type=str))
+@click.option("--commune", required=True, help="Code de la collectivité (par ex. code INSEE).")
+@click.option("--nom", default=None, help="Nom de la collectivité.")
+@db_option
+@click.option("--jobs", type=click.IntRange(1, 256), default=None,
+              help="Nombre de tâches parallèles pour l'identification et les empreintes (défaut : nombre de cœurs).")
+@click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
+              help="Motif de nom ou de chemin relatif à ignorer (répétable), par ex. « *.iso ».")
+@click.option("--dataset-depth", type=click.IntRange(1, 20), default=2, show_default=True,
+              help="Profondeur des dossiers considérés comme jeux de données (2 = Service/Activité).")
+@click.option("--bundle", type=click.Path(dir_okay=False), default=None,
+              help="Écrire un lot Parquet portable au lieu d'alimenter le catalogue.")
+@click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
+@user_errors
+def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, quiet):
+    """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
+    if bundle:
+        from catalogue.bundle import scan_to_bundle
+
+        summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, excludes=list(excludes),
+                                 dataset_depth=dataset_depth, quiet=quiet)
+        _print_summary(summary)
+        click.echo(f"Lot écrit : {bundle} (à charger avec « catalogue ingest »).")
+        return
+    from catalogue.scan import run_scan
+
+    summary = run_scan(root, commune, nom=nom, db=db, jobs=jobs, excludes=list(excludes),
+                       dataset_depth=dataset_depth, quiet=quiet)
+    _print_summary(summary)
+    click.echo(f"Catalogue : {db or default_db_path()}")
+
+
+def _print_summary(s) -> None:
+    click.echo(f"Scan n° {s.scan_id} — commune {s.commune} — {s.root}")
+    click.echo(f"  Fichiers : {french_int(s.files)} ({french_bytes(s.bytes)}), "
+               f"entrées au total : {french_int(s.entries)}")
+    click.echo(f"  Doublons : {french_int(s.duplicate_groups)} groupes, "
+               f"{french_bytes(s.duplicate_wasted)} récupérables")
+    click.echo(f"  Déchets : {french_int(s.dechets)} entrées, {french_bytes(s.dechets_bytes)}")
+    click.echo(f"  Erreurs (entrées illisibles) : {french_int(s.errors)}"
+               + (f" ; exclues : {french_int(s.excluded)}" if s.excluded else ""))
+
+
+@main.command()
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@db_option
+@user_errors
+def ingest(bundles, db):
+    """Charger un ou plusieurs lots Parquet produits par « catalogue scan --bundle »."""
+    from catalogue.bundle import ingest_bundle
+    from catalogue.store import connect
+
+    con = connect(db)
+    try:
+        for path in bundles:
+            result = ingest_bundle(con, path)
+            if result.skipped:
+                click.echo(f"{path} : déjà chargé (scan n° {result.scan_id}), ignoré.")
+            else:
+                click.echo(f"{path} : {french_int(result.rows)} entrées chargées "
+                           f"(commune {result.commune}, scan n° {result.scan_id}).")
+    finally:
+        con.close()
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Format de sortie.")
+@db_option
+@user_errors
+def sql(query, fmt, db):
+    """Exécuter une requête SQL en lecture seule sur le catalogue."""
+    from catalogue.query import run_query
+
+    columns, rows = run_query(db, query)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns)
+        for r in rows:
+            # markup=False: a file named "[bold]x" must print as is.
+            table.add_row(*[("" if v is None else str(v)) for v in r])
+        Console(markup=False, highlight=False, emoji=False).print(table)
+        click.echo(f"{french_int(len(rows))} ligne(s)")
+
+
+@main.command()
+@db_option
+@user_errors
+def status(db):
+    """Afficher l'état du catalogue : communes, scans, volumes."""
+    from catalogue.query import catalogue_status
+
+    for line in catalogue_status(db):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False), default="demo", show_default=True,
+              help="Dossier où créer le territoire de démonstration et son catalogue.")
+@click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
+@user_errors
+def demo(out, quiet):
+    """Générer le territoire de démonstration et dérouler toute la chaîne."""
+    from catalogue.demo import run_demo
+
+    for summary in run_demo(out, quiet=quiet):
+        _print_summary(summary)
+    click.echo(f"Catalogue de démonstration : {out}/catalogue.duckdb")
+    click.echo(f"Pour l'interroger : catalogue sql --db {out}/catalogue.duckdb \"SELECT * FROM volumes\"")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Déchets rules: read catalogue/rules/dechets.csv, checked, one row per pattern.
+
+The matching itself is SQL (view `dechets` in sql/views.sql); this module only turns
+the archivist-editable CSV into the `dechet_rules` table and rejects a malformed file
+with a French message naming the line.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+
+from catalogue.errors import CatalogueError
+
+MATCH_TYPES = {"name_glob", "path_glob", "name_regex", "extension", "empty_file", "empty_dir", "redundant_copy"}
+NEEDS_PATTERN = {"name_glob", "path_glob", "name_regex", "extension"}
+APPLIES_TO = {"file", "directory", "symlink", "other", "any"}
+CONFIDENCES = {"certain", "à vérifier"}
+COLUMNS = ["rule_id", "libelle", "categorie", "applies_to", "match_type", "motifs", "confiance", "justification", "source"]
+
+
+def load_dechet_rules(path: Path | None = None) -> pa.Table:
+    """The rules as an Arrow table shaped like `dechet_rules` (rank = line order)."""
+    from catalogue.store import rules_path
+
+    path = path or rules_path("dechets.csv")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != COLUMNS:
+            raise CatalogueError(f"{path} : en-têtes attendus {', '.join(COLUMNS)}")
+        rows: dict[str, list] = {k: [] for k in
+                                 ["rule_id", "rank", "libelle", "categorie", "applies_to", "match_type",
+                                  "pattern", "confiance", "justification", "source"]}
+        for rank, rec in enumerate(reader, start=1):
+            line = rank + 1
+            problems = []
+            if rec["match_type"] not in MATCH_TYPES:
+                problems.append(f"type de correspondance inconnu « {rec['match_type']} »")
+            if rec["applies_to"] not in APPLIES_TO:
+                problems.append(f"cible inconnue « {rec['applies_to']} »")
+            if rec["confiance"] not in CONFIDENCES:
+                problems.append(f"confiance « {rec['confiance']} » (attendu : certain ou à vérifier)")
+            if not rec["source"].strip():
+                problems.append("source manquante")
+            patterns = [p.strip() for p in (rec["motifs"] or "").split(" | ") if p.strip()]
+            if rec["match_type"] in NEEDS_PATTERN and not patterns:
+                problems.append("motif manquant")
+            if problems:
+                raise CatalogueError(f"{path}, ligne {line} : " + " ; ".join(problems))
+            for pattern in patterns or [None]:
+                rows["rule_id"].append(rec["rule_id"])
+                rows["rank"].append(rank)
+                rows["libelle"].append(rec["libelle"])
+                rows["categorie"].append(rec["categorie"])
+                rows["applies_to"].append(rec["applies_to"])
+                rows["match_type"].append(rec["match_type"])
+                rows["pattern"].append(pattern)
+                rows["confiance"].append(rec["confiance"])
+                rows["justification"].append(rec["justification"])
+                rows["source"].append(rec["source"])
+    return pa.table(rows)

@@ -1,0 +1,295 @@
+"""Run a filesystem scan into the catalogue: walk, identify, hash; record the scan.
+
+Each phase streams Arrow batches into DuckDB. A scan row is written first with
+status 'running' and marked 'complete' at the end; Ctrl-C marks it 'interrupted'.
+Views only read complete scans, so a partial scan never pollutes the figures.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from catalogue import __version__
+from catalogue.errors import CatalogueError, NotADirectoryRootError
+from catalogue.progress import ScanProgress
+from catalogue.store import connect, ensure_commune
+from scanners.filesystem import WalkStats, walk
+from scanners.hashing import full_hash, partial_hash
+from scanners.identification import Candidate, identifier_version, identify_batch
+
+ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
+UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
+PAGE_ROWS = 5_000
+
+
+class ScanInterrupted(CatalogueError):
+    """The user interrupted the scan (Ctrl-C); what was listed is kept, marked interrupted."""
+
+
+@dataclass
+class ScanSummary:
+    scan_id: int
+    scan_uuid: str
+    commune: str
+    root: str
+    entries: int = 0
+    files: int = 0
+    bytes: int = 0
+    errors: int = 0
+    excluded: int = 0
+    identified: int = 0
+    hashed: int = 0
+    duplicate_groups: int = 0
+    duplicate_wasted: int = 0
+    dechets: int = 0
+    dechets_bytes: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def check_root(root: str) -> bytes:
+    path = Path(root)
+    if not path.exists():
+        raise NotADirectoryRootError(f"Le dossier à scanner n'existe pas : {root}")
+    if not path.is_dir():
+        raise NotADirectoryRootError(f"Ce chemin n'est pas un dossier : {root}")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise NotADirectoryRootError(f"Le dossier à scanner n'est pas lisible (droits insuffisants) : {root}")
+    return os.fsencode(os.path.abspath(root))
+
+
+def run_scan(
+    root: str,
+    commune: str,
+    *,
+    nom: str | None = None,
+    db: str | None = None,
+    jobs: int | None = None,
+    excludes: list[str] | None = None,
+    dataset_depth: int = 2,
+    quiet: bool = False,
+) -> ScanSummary:
+    """Scan ROOT for COMMUNE into the catalogue DB; returns the summary figures."""
+    root_b = check_root(root)
+    jobs = jobs or os.cpu_count() or 1
+    con = connect(db)
+    try:
+        return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet)
+    finally:
+        con.close()
+
+
+def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom: str | None,
+               jobs: int, excludes: list[str], dataset_depth: int, quiet: bool) -> ScanSummary:
+    root_text = root_b.decode("utf-8", "backslashreplace")
+    ensure_commune(con, commune, nom)
+    scan_uuid = str(uuid.uuid4())
+    scan_id = con.execute(
+        """INSERT INTO scans (scan_uuid, commune, source, root, host, started_at, status, tool_version,
+                              identifier, dataset_depth, excludes)
+           VALUES (?, ?, 'filesystem', ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING scan_id""",
+        [scan_uuid, commune, root_text, socket.gethostname(), _now(), __version__,
+         identifier_version(), dataset_depth, excludes],
+    ).fetchone()[0]
+    summary = ScanSummary(scan_id, scan_uuid, commune, root_text)
+    stats = WalkStats()
+    try:
+        with ScanProgress(quiet) as progress:
+            with progress.phase("Parcours de l'arborescence") as ph:
+                for batch in walk(root_b, excludes=excludes, stats=stats,
+                                  on_progress=lambda n, b: ph.set(n, b)):
+                    _insert_walk_batch(con, batch, scan_id, commune)
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                with progress.phase("Identification des formats", total=stats.files) as ph:
+                    summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
+                with progress.phase("Recherche des doublons") as ph:
+                    summary.hashed = _hash(con, scan_id, root_b, pool, ph)
+    except KeyboardInterrupt:
+        _finish(con, scan_id, "interrupted", stats)
+        raise ScanInterrupted(
+            f"Scan interrompu : {stats.entries} entrées enregistrées, marqué « interrompu » (scan n° {scan_id})."
+        ) from None
+    except BaseException:
+        _finish(con, scan_id, "failed", stats)
+        raise
+    _finish(con, scan_id, "complete", stats)
+    _fill_summary(con, summary, stats)
+    return summary
+
+
+def _insert_walk_batch(con, batch: pa.RecordBatch, scan_id: int, commune: str) -> None:
+    con.register("_walk", batch)
+    try:
+        con.execute(
+            "INSERT INTO files BY NAME SELECT ?::INTEGER AS scan_id, ?::VARCHAR AS commune, * FROM _walk",
+            [scan_id, commune],
+        )
+    finally:
+        con.unregister("_walk")
+
+
+def _finish(con, scan_id: int, status: str, stats: WalkStats) -> None:
+    errors = con.execute("SELECT count(*) FROM files WHERE scan_id = ? AND error IS NOT NULL",
+                         [scan_id]).fetchone()[0]
+    con.execute(
+        """UPDATE scans SET status = ?, finished_at = ?, entries = ?, files = ?, bytes = ?,
+                            errors = ?, excluded = ? WHERE scan_id = ?""",
+        [status, _now(), stats.entries, stats.files, stats.bytes, errors, stats.excluded, scan_id],
+    )
+
+
+def _apply_updates(con, scan_id: int, table: pa.Table, columns: list[str]) -> None:
+    """One set-based UPDATE of `files` from a staged Arrow table keyed by file_id."""
+    con.register("_staged", table)
+    try:
+        sets = ", ".join(f"{c} = s.{c}" for c in columns)
+        con.execute(
+            f"UPDATE files SET {sets} FROM _staged s WHERE files.scan_id = ? AND files.file_id = s.file_id",
+            [scan_id],
+        )
+    finally:
+        con.unregister("_staged")
+
+
+def _pages(con, sql: str, params: list, key: str = "file_id"):
+    """Keyset pagination on KEY (first selected column) so the connection is free between pages."""
+    last = 0
+    while True:
+        rows = con.execute(sql + f" AND {key} > ? ORDER BY {key} LIMIT ?",
+                           params + [last, PAGE_ROWS]).fetchall()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def _rel(path: str, path_raw: bytes | None) -> bytes:
+    return path_raw if path_raw is not None else path.encode("utf-8")
+
+
+def _identify(con, scan_id: int, root_b: bytes, jobs: int, pool: ThreadPoolExecutor, ph) -> int:
+    sql = """SELECT file_id, path, path_raw, size, epoch_us(mtime), extension
+             FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL"""
+    staged: list[pa.RecordBatch] = []
+    staged_rows = 0
+    done = 0
+    for page in _pages(con, sql, [scan_id]):
+        cands = [Candidate(r[0], _rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
+        for i in range(0, len(cands), ID_BATCH):
+            part = cands[i:i + ID_BATCH]
+            staged.append(identify_batch(root_b, part, jobs=jobs, executor=pool))
+            staged_rows += len(part)
+            ph.advance(len(part), sum(c.size for c in part))
+        if staged_rows >= UPDATE_ROWS:
+            _apply_updates(con, scan_id, pa.Table.from_batches(staged), _ID_COLUMNS)
+            done += staged_rows
+            staged, staged_rows = [], 0
+    if staged:
+        _apply_updates(con, scan_id, pa.Table.from_batches(staged), _ID_COLUMNS)
+        done += staged_rows
+    return done
+
+
+_ID_COLUMNS = ["puid", "format_name", "format_version", "mime", "id_basis", "id_warning",
+               "magic_mime", "ext_mismatch", "error"]
+
+
+def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> int:
+    """Size groups → partial hash → full hash; hashes land in files.hash for every link."""
+    # One representative per inode, among sizes shared by at least two inodes.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _cands AS
+        WITH f AS (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
+             sizes AS (SELECT size FROM f GROUP BY size HAVING count(DISTINCT (device, inode)) > 1),
+             reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode)
+        SELECT file_id, path, path_raw, size FROM f SEMI JOIN reps USING (file_id)""", [scan_id])
+    con.execute("""CREATE OR REPLACE TEMP TABLE _partial (file_id BIGINT, path VARCHAR, path_raw BLOB,
+                   size BIGINT, partial VARCHAR, whole BOOLEAN)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _hashes (file_id BIGINT, hash VARCHAR)")
+    errors: dict[str, list] = {"file_id": [], "error": []}
+    for page in _pages(con, "SELECT * FROM _cands WHERE true", []):
+        results = list(pool.map(lambda r: partial_hash(root_b, _rel(r[1], r[2]), r[3]), page))
+        ok = [(r, res) for r, res in zip(page, results) if not res[2]]
+        for r, (_, _, err) in zip(page, results):
+            if err:
+                errors["file_id"].append(r[0])
+                errors["error"].append(err)
+        _stage(con, "_partial", _PARTIAL_SCHEMA,
+               [[r[0] for r, _ in ok], [r[1] for r, _ in ok], [r[2] for r, _ in ok],
+                [r[3] for r, _ in ok], [res[0] for _, res in ok], [res[1] for _, res in ok]])
+        ph.advance(len(page), sum(r[3] for r in page))
+    # Full hash only where (size, partial) still collides; a partial over the whole file is final.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _collide AS
+        SELECT p.* FROM _partial p
+        SEMI JOIN (SELECT size, partial FROM _partial GROUP BY size, partial HAVING count(*) > 1) c
+        USING (size, partial)""")
+    hashed = 0
+    for page in _pages(con, "SELECT * FROM _collide WHERE true", []):
+        todo = [r for r in page if not r[5]]
+        results = dict(zip((r[0] for r in todo),
+                           pool.map(lambda r: full_hash(root_b, _rel(r[1], r[2]), r[3]), todo)))
+        ids, digests = [], []
+        for r in page:
+            digest, err = (r[4], None) if r[5] else results[r[0]]
+            if err:
+                errors["file_id"].append(r[0])
+                errors["error"].append(err)
+            else:
+                ids.append(r[0])
+                digests.append(digest)
+        _stage(con, "_hashes", _HASH_SCHEMA, [ids, digests])
+        hashed += len(ids)
+        ph.advance(0, sum(r[3] for r in todo))
+    # Each inode's hash goes to all its hard links in the scan.
+    con.execute(
+        """UPDATE files SET hash = h.hash
+           FROM (SELECT r.device, r.inode, x.hash FROM _hashes x
+                 JOIN files r ON r.scan_id = ? AND r.file_id = x.file_id) h
+           WHERE files.scan_id = ? AND files.kind = 'file'
+             AND files.device = h.device AND files.inode = h.inode""",
+        [scan_id, scan_id],
+    )
+    for table in ("_cands", "_partial", "_collide", "_hashes"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    if errors["file_id"]:
+        _apply_updates(con, scan_id, pa.table(errors), ["error"])
+    return hashed
+
+
+_PARTIAL_SCHEMA = pa.schema([("file_id", pa.int64()), ("path", pa.string()), ("path_raw", pa.binary()),
+                             ("size", pa.int64()), ("partial", pa.string()), ("whole", pa.bool_())])
+_HASH_SCHEMA = pa.schema([("file_id", pa.int64()), ("hash", pa.string())])
+
+
+def _stage(con, table: str, schema: pa.Schema, columns: list[list]) -> None:
+    """Append columns to a temp table through Arrow (one insert per page, not per row)."""
+    con.register("_stage", pa.table(columns, schema=schema))
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM _stage")
+    finally:
+        con.unregister("_stage")
+
+
+def _fill_summary(con, summary: ScanSummary, stats: WalkStats) -> None:
+    summary.entries, summary.files, summary.bytes = stats.entries, stats.files, stats.bytes
+    summary.excluded, summary.by_kind = stats.excluded, stats.by_kind
+    summary.errors = con.execute("SELECT errors FROM scans WHERE scan_id = ?", [summary.scan_id]).fetchone()[0]
+    row = con.execute(
+        """SELECT count(*), coalesce(sum(wasted_bytes), 0) FROM duplicates d
+           WHERE EXISTS (SELECT 1 FROM duplicate_files m WHERE m.scan_id = ? AND m.hash = d.hash)""",
+        [summary.scan_id]).fetchone()
+    summary.duplicate_groups, summary.duplicate_wasted = row
+    summary.dechets, summary.dechets_bytes = con.execute(
+        "SELECT count(*), coalesce(sum(size), 0) FROM dechets WHERE scan_id = ?", [summary.scan_id]
+    ).fetchone()

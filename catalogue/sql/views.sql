@@ -1,0 +1,148 @@
+-- Views over the catalogue. Recreated at every open: they hold no data.
+-- Every view reads the latest *complete* scan per (commune, source, root); older and
+-- interrupted scans stay in `scans`/`files` as history.
+
+CREATE OR REPLACE VIEW latest_scans AS
+SELECT max(scan_id) AS scan_id, commune, source, root
+FROM scans
+WHERE status = 'complete'
+GROUP BY commune, source, root;
+
+CREATE OR REPLACE VIEW files_current AS
+SELECT f.*, s.root, s.source, s.dataset_depth
+FROM files f
+JOIN latest_scans l USING (scan_id)
+JOIN scans s USING (scan_id);
+
+-- Per directory (root = ''), recursive totals of the regular files below it.
+CREATE OR REPLACE VIEW volumes AS
+WITH f AS (
+    SELECT scan_id, commune, root, string_split(path, '/') AS parts, depth, size, allocated, mtime
+    FROM files_current
+    WHERE kind = 'file'
+), a AS (
+    SELECT scan_id, commune, root, k, array_to_string(parts[1:k], '/') AS directory,
+           size, allocated, mtime
+    FROM f, unnest(range(0, depth)) AS t(k)
+)
+SELECT scan_id, commune, root, directory, k AS depth,
+       count(*) AS files, sum(size) AS bytes, sum(allocated) AS allocated_bytes,
+       min(mtime) AS first_mtime, max(mtime) AS last_mtime
+FROM a
+GROUP BY scan_id, commune, root, directory, k;
+
+-- Per commune and PRONOM identifier.
+CREATE OR REPLACE VIEW formats AS
+SELECT commune,
+       coalesce(puid, 'UNKNOWN') AS puid,
+       max(format_name) AS format_name,
+       max(format_version) AS format_version,
+       coalesce(max(mime), max(magic_mime)) AS mime,
+       count(*) AS files,
+       sum(size) AS bytes,
+       count(*) FILTER (WHERE ext_mismatch) AS extension_mismatches
+FROM files_current
+WHERE kind = 'file' AND error IS NULL
+GROUP BY commune, coalesce(puid, 'UNKNOWN');
+
+-- Members of duplicate groups: same size and same full xxh3-128, distinct inodes.
+-- Hard links to one inode are one copy; empty files are never duplicates.
+CREATE OR REPLACE VIEW duplicate_files AS
+WITH candidates AS (
+    SELECT * FROM files_current
+    WHERE kind = 'file' AND hash IS NOT NULL AND size > 0 AND error IS NULL
+), groups AS (
+    SELECT commune, hash, size
+    FROM candidates
+    GROUP BY commune, hash, size
+    HAVING count(DISTINCT (device, inode)) > 1
+)
+SELECT c.commune, c.hash, c.size, c.scan_id, c.file_id, c.path, c.name, c.mtime,
+       c.device, c.inode,
+       -- The copy kept is the oldest one (then shortest path): the others are redundant.
+       first_value((c.device, c.inode)) OVER (
+           PARTITION BY c.commune, c.hash, c.size ORDER BY c.mtime, length(c.path), c.path
+       ) <> (c.device, c.inode) AS redundant
+FROM candidates c
+JOIN groups g USING (commune, hash, size);
+
+CREATE OR REPLACE VIEW duplicates AS
+SELECT commune, hash, size,
+       count(DISTINCT (device, inode)) AS copies,
+       count(*) AS entries,
+       (count(DISTINCT (device, inode)) - 1) * size AS wasted_bytes,
+       min(path) AS example_path
+FROM duplicate_files
+GROUP BY commune, hash, size;
+
+-- Déchets: every entry matched by a rule of catalogue/rules/dechets.csv; when several
+-- rules match, the one with the lowest rank wins so that volumes are never counted twice.
+CREATE OR REPLACE VIEW dechets AS
+WITH pattern_hits AS (
+    SELECT f.scan_id, f.file_id, r.rule_id, r.rank
+    FROM files_current f
+    JOIN dechet_rules r
+      ON (r.applies_to = 'any' OR r.applies_to = f.kind)
+     AND CASE r.match_type
+           WHEN 'name_glob' THEN lower(f.name) GLOB lower(r.pattern)
+           WHEN 'path_glob' THEN lower('/' || f.path) GLOB lower(r.pattern)
+           WHEN 'name_regex' THEN regexp_matches(f.name, r.pattern)
+           WHEN 'extension' THEN f.extension = lower(r.pattern)
+           ELSE false
+         END
+), nonempty_dirs AS (
+    SELECT DISTINCT scan_id, array_to_string(string_split(path, '/')[1:k], '/') AS path
+    FROM files_current, unnest(range(1, depth)) AS t(k)
+    WHERE kind <> 'directory'
+), empty_hits AS (
+    SELECT f.scan_id, f.file_id, r.rule_id, r.rank
+    FROM files_current f
+    JOIN dechet_rules r ON r.match_type = 'empty_file'
+    WHERE f.kind = 'file' AND f.size = 0 AND f.error IS NULL
+    UNION ALL
+    SELECT f.scan_id, f.file_id, r.rule_id, r.rank
+    FROM files_current f
+    JOIN dechet_rules r ON r.match_type = 'empty_dir'
+    WHERE f.kind = 'directory' AND f.error IS NULL
+      AND NOT EXISTS (SELECT 1 FROM nonempty_dirs n WHERE n.scan_id = f.scan_id AND n.path = f.path)
+), copy_hits AS (
+    SELECT d.scan_id, d.file_id, r.rule_id, r.rank
+    FROM duplicate_files d
+    JOIN dechet_rules r ON r.match_type = 'redundant_copy'
+    WHERE d.redundant
+), hits AS (
+    SELECT * FROM pattern_hits
+    UNION ALL SELECT * FROM empty_hits
+    UNION ALL SELECT * FROM copy_hits
+), best AS (
+    SELECT scan_id, file_id, arg_min(rule_id, rank) AS rule_id
+    FROM hits
+    GROUP BY scan_id, file_id
+)
+SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind,
+       CASE WHEN f.kind = 'file' THEN f.size ELSE 0 END AS size,
+       f.mtime, b.rule_id, r.libelle, r.categorie, r.confiance
+FROM best b
+JOIN files_current f USING (scan_id, file_id)
+JOIN (SELECT DISTINCT rule_id, libelle, categorie, confiance FROM dechet_rules) r USING (rule_id);
+
+-- Datasets (jeux de données): by default each folder at depth 2 under the scan root
+-- (e.g. Service/Activité); files higher up belong to their own folder. The id is
+-- stable across rescans of the same root so that grid answers survive a new scan.
+CREATE OR REPLACE VIEW dataset_files AS
+SELECT f.*,
+       array_to_string(string_split(f.path, '/')[1:least(f.depth - 1, f.dataset_depth)], '/')
+           AS dataset_path
+FROM files_current f
+WHERE f.kind = 'file';
+
+CREATE OR REPLACE VIEW datasets AS
+SELECT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path), 1, 12)) AS dataset_id,
+       commune, scan_id, source, root, dataset_path AS path,
+       count(*) AS files,
+       sum(size) AS bytes,
+       min(mtime) AS first_mtime,
+       max(mtime) AS last_mtime,
+       count(*) FILTER (WHERE error IS NOT NULL) AS errors
+FROM dataset_files
+GROUP BY commune, scan_id, source, root, dataset_path;

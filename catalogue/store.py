@@ -1,0 +1,181 @@
+"""The DuckDB catalogue: connection, locking errors, ordered schema migrations, views.
+
+Migrations are applied in order, each in its own transaction, and recorded in
+`_migrations`, so a catalogue made by an older version opens with a newer one and
+nothing is lost. Views are recreated on every open: they hold no data.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from catalogue.errors import CatalogueError, DatabaseLockedError
+
+DEFAULT_DB = "catalogue.duckdb"
+
+# (name, SQL). Append only: never edit a migration that has shipped.
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_initial",
+        """
+        CREATE TABLE communes (
+            code VARCHAR PRIMARY KEY,
+            nom  VARCHAR
+        );
+        CREATE SEQUENCE scan_ids START 1;
+        CREATE TABLE scans (
+            scan_id        INTEGER PRIMARY KEY DEFAULT nextval('scan_ids'),
+            scan_uuid      VARCHAR UNIQUE NOT NULL,
+            commune        VARCHAR NOT NULL,
+            source         VARCHAR NOT NULL,
+            root           VARCHAR NOT NULL,
+            host           VARCHAR,
+            started_at     TIMESTAMP NOT NULL,
+            finished_at    TIMESTAMP,
+            status         VARCHAR NOT NULL,
+            tool_version   VARCHAR,
+            identifier     VARCHAR,
+            dataset_depth  INTEGER NOT NULL DEFAULT 2,
+            excludes       VARCHAR[],
+            entries        BIGINT DEFAULT 0,
+            files          BIGINT DEFAULT 0,
+            bytes          BIGINT DEFAULT 0,
+            errors         BIGINT DEFAULT 0,
+            excluded       BIGINT DEFAULT 0
+        );
+        CREATE TABLE files (
+            scan_id        INTEGER NOT NULL,
+            file_id        BIGINT NOT NULL,
+            commune        VARCHAR NOT NULL,
+            path           VARCHAR NOT NULL,
+            path_raw       BLOB,
+            parent         VARCHAR NOT NULL,
+            name           VARCHAR NOT NULL,
+            extension      VARCHAR,
+            kind           VARCHAR NOT NULL,
+            size           BIGINT,
+            allocated      BIGINT,
+            mtime          TIMESTAMP,
+            ctime          TIMESTAMP,
+            depth          INTEGER NOT NULL,
+            owner          VARCHAR,
+            device         UBIGINT,
+            inode          UBIGINT,
+            nlink          UBIGINT,
+            link_target    VARCHAR,
+            puid           VARCHAR,
+            format_name    VARCHAR,
+            format_version VARCHAR,
+            mime           VARCHAR,
+            id_basis       VARCHAR,
+            id_warning     VARCHAR,
+            magic_mime     VARCHAR,
+            ext_mismatch   BOOLEAN,
+            hash           VARCHAR,
+            error          VARCHAR
+        );
+        -- One row per (rule, pattern): a rule may match several patterns.
+        CREATE TABLE dechet_rules (
+            rule_id       VARCHAR NOT NULL,
+            rank          INTEGER NOT NULL,
+            libelle       VARCHAR NOT NULL,
+            categorie     VARCHAR NOT NULL,
+            applies_to    VARCHAR NOT NULL,
+            match_type    VARCHAR NOT NULL,
+            pattern       VARCHAR,
+            confiance     VARCHAR NOT NULL,
+            justification VARCHAR NOT NULL,
+            source        VARCHAR NOT NULL
+        );
+        """,
+    ),
+]
+
+
+def default_db_path() -> str:
+    """The catalogue path: $CATALOGUE_DB, else ./catalogue.duckdb."""
+    return os.environ.get("CATALOGUE_DB") or DEFAULT_DB
+
+
+def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and if needed create and migrate) the catalogue."""
+    path = str(db_path or default_db_path())
+    if read_only and not Path(path).exists():
+        raise CatalogueError(f"Catalogue introuvable : {path} (lancez d'abord « catalogue scan »).")
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise DatabaseLockedError(
+                f"Le catalogue {path} est déjà ouvert par un autre processus "
+                "(un scan en cours ?) ; réessayez quand il aura terminé."
+            ) from None
+        raise CatalogueError(f"Impossible d'ouvrir le catalogue {path} : {text.splitlines()[0]}") from None
+    except duckdb.Error as exc:
+        raise CatalogueError(
+            f"{path} n'est pas un catalogue DuckDB lisible : {str(exc).splitlines()[0]}"
+        ) from None
+    if not read_only:
+        migrate(con)
+        load_rules(con)
+        create_views(con)
+    return con
+
+
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+    return [r[0] for r in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    done = set(applied_migrations(con))
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO _migrations VALUES (?, now())", [name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+
+def rules_path(name: str) -> Path:
+    """Path of a data file shipped under catalogue/rules/."""
+    return Path(str(resources.files("catalogue") / "rules" / name))
+
+
+def load_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Refresh the déchets rules from their CSV so an edited rule applies at once."""
+    from catalogue.dechets import load_dechet_rules
+
+    rules = load_dechet_rules()
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM dechet_rules")
+    con.register("_rules", rules)
+    con.execute("INSERT INTO dechet_rules SELECT * FROM _rules")
+    con.unregister("_rules")
+    con.execute("COMMIT")
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    sql = (resources.files("catalogue") / "sql" / "views.sql").read_text(encoding="utf-8")
+    con.execute("BEGIN TRANSACTION")
+    con.execute(sql)
+    con.execute("COMMIT")
+
+
+def ensure_commune(con: duckdb.DuckDBPyConnection, code: str, nom: str | None) -> None:
+    """Register a commune; a name given later fills or updates the stored one."""
+    con.execute(
+        """INSERT INTO communes VALUES (?, ?)
+           ON CONFLICT (code) DO UPDATE SET nom = coalesce(excluded.nom, communes.nom)""",
+        [code, nom],
+    )

@@ -1,0 +1,1 @@
+"""The demo territory: a deterministic generator of three fictitious communes' file shares."""

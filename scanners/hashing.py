@@ -1,0 +1,70 @@
+"""Content hashing for duplicate detection, the fclones/jdupes way.
+
+Only files that share their size with another inode can be duplicates; of those,
+a partial hash (head + tail) weeds out most; only files still colliding get a full
+xxh3-128. Reads use O_NOATIME where allowed and large sequential chunks. xxhash and
+os.read release the GIL, so a thread pool hashes in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+
+import xxhash
+
+from scanners.fsaccess import describe_oserror, open_path
+
+EDGE_BYTES = 4096
+CHUNK_BYTES = 1 << 20
+
+
+class ChangedError(Exception):
+    """The file's size changed since the walk."""
+
+
+def partial_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, bool, str | None]:
+    """(hex digest of head+tail, digest covers the whole file, error)."""
+    try:
+        fd = open_path(root, rel)
+    except OSError as exc:
+        return None, False, describe_oserror(exc)
+    try:
+        if os.fstat(fd).st_size != size:
+            return None, False, "modifié pendant le scan"
+        h = xxhash.xxh3_128()
+        if size <= 2 * EDGE_BYTES:
+            h.update(os.pread(fd, size, 0))
+            return h.hexdigest(), True, None
+        h.update(os.pread(fd, EDGE_BYTES, 0))
+        h.update(os.pread(fd, EDGE_BYTES, size - EDGE_BYTES))
+        return h.hexdigest(), False, None
+    except OSError as exc:
+        return None, False, describe_oserror(exc)
+    finally:
+        os.close(fd)
+
+
+def full_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, str | None]:
+    """(hex xxh3-128 of the whole content, error)."""
+    try:
+        fd = open_path(root, rel)
+    except OSError as exc:
+        return None, describe_oserror(exc)
+    try:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        h = xxhash.xxh3_128()
+        read = 0
+        while True:
+            buf = os.read(fd, CHUNK_BYTES)
+            if not buf:
+                break
+            h.update(buf)
+            read += len(buf)
+        if read != size:
+            return None, "modifié pendant le scan"
+        return h.hexdigest(), None
+    except OSError as exc:
+        return None, describe_oserror(exc)
+    finally:
+        os.close(fd)
