@@ -181,7 +181,7 @@ def _rel(path: str, path_raw: bytes | None) -> bytes:
 
 def _identify(con, scan_id: int, root_b: bytes, jobs: int, pool: ThreadPoolExecutor, ph) -> int:
     sql = """SELECT file_id, path, path_raw, size, epoch_us(mtime), extension
-             FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL"""
+             FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0"""
     staged: list[pa.RecordBatch] = []
     staged_rows = 0
     done = 0

@@ -31,7 +31,7 @@ SELECT scan_id, commune, root, directory, k AS depth,
 FROM a
 GROUP BY scan_id, commune, root, directory, k;
 
--- Per commune and PRONOM identifier.
+-- Per commune and PRONOM identifier, over non-empty regular files (empty files are déchets).
 CREATE OR REPLACE VIEW formats AS
 SELECT commune,
        coalesce(puid, 'UNKNOWN') AS puid,
@@ -42,7 +42,7 @@ SELECT commune,
        sum(size) AS bytes,
        count(*) FILTER (WHERE ext_mismatch) AS extension_mismatches
 FROM files_current
-WHERE kind = 'file' AND error IS NULL
+WHERE kind = 'file' AND error IS NULL AND size > 0
 GROUP BY commune, coalesce(puid, 'UNKNOWN');
 
 -- Members of duplicate groups: same size and same full xxh3-128, distinct inodes.

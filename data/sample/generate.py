@@ -172,7 +172,7 @@ def _plant_oddities(rng: random.Random, share: Path) -> None:
         deep = deep / f"Niveau {level + 1}"
     _write(deep / "Avenant n°3 signé.pdf", formats.pdf("Avenant n°3", ["Signé."]), _when(rng, 2003, 2006))
     odd = share / "Administration générale" / "Courrier" / "Divers"
-    _write(odd / "<script>alert(1)</script>.txt", b"nom piege\n", _when(rng, 2020, 2021))
+    _write(odd / "<img src=x onerror=alert(1)>.txt", b"nom piege\n", _when(rng, 2020, 2021))
     _write(odd / "=HYPERLINK(\"http:__exemple.invalid\").csv", b"a;b\r\n1;2\r\n", _when(rng, 2020, 2021))
     _write(odd / "Lettre d'information de l'été.odt", formats.odt("Lettre", ["Été"]), _when(rng, 2019, 2019))
 
