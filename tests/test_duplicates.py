@@ -1,0 +1,97 @@
+"""Duplicate groups equal a brute-force reference (full hash of every file)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections import defaultdict
+
+from tests.conftest import query
+
+
+def _make_tree(root, seed=7):
+    rng = random.Random(seed)
+    root.mkdir()
+    contents = [rng.randbytes(rng.choice([1, 10, 4096, 8192, 8193, 20000, 100_000])) for _ in range(60)]
+    # Same size, same head and tail, different middle: only a full hash tells them apart.
+    base = rng.randbytes(50_000)
+    contents.append(base)
+    contents.append(base[:25_000] + b"X" + base[25_001:])
+    # Same size, different content.
+    contents += [rng.randbytes(3000) for _ in range(5)]
+    paths = []
+    for i in range(400):
+        data = rng.choice(contents)
+        folder = root / f"dossier{rng.randint(0, 9)}" / f"sous{rng.randint(0, 3)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"f{i}.bin"
+        path.write_bytes(data)
+        paths.append(path)
+    # Hard links are one copy, not duplicates of each other.
+    for i, src in enumerate(rng.sample(paths, 20)):
+        os.link(src, root / f"lien{i}.bin")
+    os.link(paths[0], root / "lien-double.bin")
+    # Empty files are never duplicates.
+    for i in range(5):
+        (root / f"vide{i}.txt").touch()
+    return root
+
+
+def _reference(root):
+    by_hash = defaultdict(set)
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            if st.st_size == 0:
+                continue
+            with open(p, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+            by_hash[digest].add((os.path.relpath(p, root), (st.st_dev, st.st_ino)))
+    groups = set()
+    for members in by_hash.values():
+        if len({inode for _, inode in members}) > 1:
+            groups.add(frozenset(path for path, _ in members))
+    return groups
+
+
+def test_duplicate_groups_equal_brute_force(tmp_path, cli):
+    root = _make_tree(tmp_path / "arbre")
+    expected = _reference(root)
+    db = tmp_path / "c.duckdb"
+    assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--jobs", "2").exit_code == 0
+    members = defaultdict(set)
+    for h, path in query(db, "SELECT hash, path FROM duplicate_files"):
+        members[h].add(path)
+    assert {frozenset(v) for v in members.values()} == expected
+    # Wasted bytes: (distinct inodes - 1) × size per group.
+    waste = query(db, "SELECT sum(wasted_bytes) FROM duplicates")[0][0]
+    ref_waste = 0
+    for group in expected:
+        inodes = {(os.lstat(root / p).st_dev, os.lstat(root / p).st_ino) for p in group}
+        ref_waste += (len(inodes) - 1) * os.lstat(root / next(iter(group))).st_size
+    assert waste == ref_waste
+    # Every redundant copy is a déchet, and exactly one copy per group is kept.
+    kept = query(db, "SELECT count(*) FROM duplicate_files WHERE NOT redundant")[0][0]
+    assert kept >= len(expected)
+    redundant_inodes = query(db, "SELECT count(DISTINCT (device, inode)) FROM duplicate_files WHERE redundant")[0][0]
+    assert redundant_inodes == sum(len({(os.lstat(root / p).st_ino) for p in g}) - 1 for g in expected)
+    assert query(db, "SELECT count(*) FROM dechets WHERE rule_id = 'VIDE-FICHIER'") == [(5,)]
+
+
+def test_only_colliding_files_are_fully_hashed(tmp_path, cli):
+    root = tmp_path / "arbre"
+    root.mkdir()
+    (root / "seul.bin").write_bytes(b"a" * 10_000)
+    (root / "autre-taille.bin").write_bytes(b"a" * 10_001)
+    base = bytes(range(256)) * 100
+    (root / "x.bin").write_bytes(base)
+    (root / "y.bin").write_bytes(base[:5000] + b"Z" + base[5001:])
+    db = tmp_path / "c.duckdb"
+    assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet").exit_code == 0
+    rows = dict(query(db, "SELECT name, hash FROM files"))
+    # Unique sizes are never read for hashing; same head+tail collided and got a full hash.
+    assert rows["seul.bin"] is None and rows["autre-taille.bin"] is None
+    assert rows["x.bin"] and rows["y.bin"] and rows["x.bin"] != rows["y.bin"]
+    assert query(db, "SELECT count(*) FROM duplicates") == [(0,)]

@@ -1,0 +1,54 @@
+"""Real files written by real libraries get the right PRONOM identifiers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from data.sample import formats
+from tests.conftest import query
+
+CASES = {
+    "rapport.pdf": (lambda: formats.pdf("Rapport", ["ligne"]), "fmt/17"),
+    "note.docx": (lambda: formats.docx("Note", ["ligne"]), "fmt/412"),
+    "budget.xlsx": (lambda: formats.xlsx("Budget", [["a", 1]]), "fmt/214"),
+    "compte-rendu.odt": (lambda: formats.odt("CR", ["ligne"]), "fmt/291"),
+    "tableau.ods": (lambda: formats.ods("T", [["a", "b"]]), "fmt/295"),
+    "photo.png": (lambda: formats.image("png", 3), "fmt/11"),
+    "photo.jpg": (lambda: formats.image("jpeg", 3), "fmt/43"),
+    "scan.tif": (lambda: formats.image("tiff", 3), "fmt/353"),
+    "archive.zip": (lambda: formats.zip_of({"a.txt": b"a"}), "x-fmt/263"),
+    "message.eml": (lambda: formats.eml("Objet", "a@demo.invalid", "b@demo.invalid", "Corps",
+                                        datetime(2020, 5, 4, 10, 0)), "fmt/950"),
+}
+
+
+@pytest.fixture(scope="module")
+def identified(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    root = tmp_path_factory.mktemp("formats")
+    for name, (make, _) in CASES.items():
+        (root / name).write_bytes(make())
+    # A PDF disguised as a Word file: identified by its bytes, flagged as a mismatch.
+    (root / "deguise.doc").write_bytes(formats.pdf("Déguisé", ["x"]))
+    db = root.parent / (root.name + ".duckdb")
+    result = CliRunner().invoke(main, ["scan", str(root), "--commune", "C1", "--db", str(db), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return {r[0]: r[1:] for r in query(db, "SELECT name, puid, mime, magic_mime, ext_mismatch, format_name FROM files")}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_puid(identified, name):
+    puid, mime, magic_mime, mismatch, format_name = identified[name]
+    assert puid == CASES[name][1]
+    assert format_name and mime and magic_mime
+    assert mismatch is False
+
+
+def test_extension_mismatch_flagged(identified):
+    puid, _, magic_mime, mismatch, _ = identified["deguise.doc"]
+    assert puid == "fmt/17" and magic_mime == "application/pdf" and mismatch is True
