@@ -115,6 +115,8 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
                 f"Le catalogue {path} est déjà ouvert par un autre processus "
                 "(un scan en cours ?) ; réessayez quand il aura terminé."
             ) from None
+        if "not a valid DuckDB database" in text:
+            raise CatalogueError(f"{path} n'est pas un catalogue DuckDB lisible (fichier d'un autre type ou abîmé).") from None
         raise CatalogueError(f"Impossible d'ouvrir le catalogue {path} : {text.splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise CatalogueError(

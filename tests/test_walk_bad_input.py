@@ -69,9 +69,41 @@ def test_odd_names_round_trip_byte_for_byte(tmp_path, cli):
     assert query(db, "SELECT count(*) FROM files WHERE puid IS NULL AND kind = 'file'") == [(0,)]
 
 
-def test_long_paths_and_deep_trees(tmp_path, cli):
+def _remove_deep_tree(top) -> None:
+    """rmtree recurses once per level and would hit Python's recursion limit here."""
+    while True:
+        fd = os.open(top, os.O_RDONLY)
+        names, parents = os.listdir(fd), []
+        if not names:
+            os.close(fd)
+            os.rmdir(top)
+            return
+        # Walk down to the deepest directory, removing its files, then drop it.
+        while True:
+            subdirs = [n for n in os.listdir(fd) if stat.S_ISDIR(os.stat(n, dir_fd=fd, follow_symlinks=False).st_mode)]
+            for n in os.listdir(fd):
+                if n not in subdirs:
+                    os.unlink(n, dir_fd=fd)
+            if not subdirs:
+                break
+            parents.append((fd, subdirs[0]))
+            fd = os.open(subdirs[0], os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        for parent_fd, name in reversed(parents):
+            os.rmdir(name, dir_fd=parent_fd)
+            os.close(parent_fd)
+
+
+@pytest.fixture
+def deep_root(tmp_path):
     root = tmp_path / "partage"
     root.mkdir()
+    yield root
+    _remove_deep_tree(root)
+
+
+def test_long_paths_and_deep_trees(tmp_path, cli, deep_root):
+    root = deep_root
     # 1,000 levels deep, built with dir descriptors since the full path outgrows PATH_MAX.
     fd = os.open(root, os.O_RDONLY)
     for level in range(1000):

@@ -1,0 +1,168 @@
+"""CLI contracts: exit codes and exact French messages, sql/status, locking, Ctrl-C, rescans."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import catalogue_cmd, query
+
+
+@pytest.fixture
+def scanned(tmp_path, cli):
+    root = tmp_path / "partage"
+    (root / "Finances" / "Budgets").mkdir(parents=True)
+    (root / "Finances" / "Budgets" / "bp2024.csv").write_text("a;b\n1;2\n")
+    (root / "Finances" / "Budgets" / "Copie de bp2024.csv").write_text("a;b\n1;2\n")
+    (root / "Thumbs.db").write_bytes(b"\x00" * 100)
+    db = tmp_path / "c.duckdb"
+    result = cli("scan", root, "--commune", "99001", "--nom", "Saint-Aubin", "--db", db, "--quiet")
+    assert result.exit_code == 0, result.output
+    return root, db
+
+
+def test_scan_summary_in_french(scanned, cli, tmp_path):
+    root, db = scanned
+    result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
+    lines = result.output.splitlines()
+    assert lines[0] == f"Scan n° 2 — commune 99001 — {root}"
+    assert lines[1] == "  Fichiers : 3 (116 octets), entrées au total : 5"
+    assert lines[2] == "  Doublons : 1 groupes, 8 octets récupérables"
+    assert lines[3] == "  Déchets : 2 entrées, 108 octets"
+    assert lines[4] == "  Erreurs (entrées illisibles) : 0"
+
+
+def test_sql_formats(scanned, cli):
+    _, db = scanned
+    result = cli("sql", "SELECT name, size FROM files WHERE kind = 'file' ORDER BY name", "--db", db, "--format", "csv")
+    assert result.exit_code == 0
+    assert result.output == "name,size\nCopie de bp2024.csv,8\nThumbs.db,100\nbp2024.csv,8\n"
+    result = cli("sql", "SELECT rule_id, size FROM dechets ORDER BY rule_id", "--db", db, "--format", "json")
+    assert json.loads(result.output) == [{"rule_id": "BAK-COPIE-DE", "size": 8}, {"rule_id": "SYS-THUMBS", "size": 100}]
+    result = cli("sql", "SELECT commune, files FROM datasets ORDER BY path", "--db", db)
+    assert result.exit_code == 0 and "2 ligne(s)" in result.output
+
+
+def test_sql_errors_are_one_line(scanned, cli, tmp_path):
+    _, db = scanned
+    result = cli("sql", "SELEC 1", "--db", db)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: Requête refusée : Parser Error: syntax error at or near \"SELEC\"")
+    assert len(result.output.splitlines()) == 1
+    result = cli("sql", "DELETE FROM files", "--db", db)
+    assert result.exit_code == 1 and "Requête refusée" in result.output
+    assert query(db, "SELECT count(*) FROM files")[0][0] == 5
+    missing = tmp_path / "absent.duckdb"
+    result = cli("sql", "SELECT 1", "--db", missing)
+    assert result.exit_code == 1
+    assert result.output == f"Error: Catalogue introuvable : {missing} (lancez d'abord « catalogue scan »).\n"
+    assert not missing.exists()
+
+
+def test_not_a_catalogue(tmp_path, cli):
+    bogus = tmp_path / "faux.duckdb"
+    bogus.write_text("ceci n'est pas une base")
+    result = cli("status", "--db", bogus)
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {bogus} n'est pas un catalogue DuckDB lisible")
+
+
+def test_status(scanned, cli):
+    _, db = scanned
+    result = cli("status", "--db", db)
+    assert result.exit_code == 0
+    assert "  99001 Saint-Aubin : 3 fichiers, 116 octets (derniers scans terminés)" in result.output
+    assert "— terminé," in result.output
+
+
+def test_usage_error_is_exit_2(cli):
+    result = cli("scan", "/tmp")
+    assert result.exit_code == 2 and "--commune" in result.output
+
+
+def test_database_env_variable(scanned, cli, monkeypatch):
+    _, db = scanned
+    monkeypatch.setenv("CATALOGUE_DB", str(db))
+    result = cli("sql", "SELECT count(*) AS n FROM communes", "--format", "csv")
+    assert result.output == "n\n1\n"
+
+
+def test_second_writer_gets_clear_error(scanned, cli):
+    root, db = scanned
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(60)",
+                               str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
+        assert result.exit_code == 1
+        assert result.output == (f"Error: Le catalogue {db} est déjà ouvert par un autre processus "
+                                 "(un scan en cours ?) ; réessayez quand il aura terminé.\n")
+    finally:
+        holder.kill()
+        holder.wait()
+    # Nothing corrupted: the catalogue still opens with its single scan.
+    assert query(db, "SELECT count(*), min(status) FROM scans") == [(1, "complete")]
+
+
+def test_rescan_keeps_history_and_views_use_latest_complete(scanned, cli):
+    root, db = scanned
+    (root / "Finances" / "Budgets" / "nouveau.txt").write_text("nouveau")
+    assert cli("scan", root, "--commune", "99001", "--db", db, "--quiet").exit_code == 0
+    assert query(db, "SELECT scan_id, status FROM scans ORDER BY scan_id") == [(1, "complete"), (2, "complete")]
+    assert query(db, "SELECT scan_id FROM latest_scans") == [(2,)]
+    assert query(db, "SELECT count(*) FROM files WHERE scan_id = 1")[0][0] == 5
+    assert query(db, "SELECT sum(files) FROM datasets") == [(4,)]
+    # A dataset keeps its id across rescans (grid answers are matched on it).
+    ids = query(db, "SELECT DISTINCT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || 'Finances/Budgets'), 1, 12)) FROM scans")
+    assert query(db, "SELECT dataset_id FROM datasets WHERE path = 'Finances/Budgets'") == ids
+
+
+def test_exclude(tmp_path, cli):
+    root = tmp_path / "partage"
+    (root / "iso").mkdir(parents=True)
+    (root / "iso" / "disque.iso").write_bytes(b"x" * 10)
+    (root / "garde.txt").write_text("x")
+    (root / "jette.iso").write_text("x")
+    db = tmp_path / "c.duckdb"
+    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--exclude", "*.iso", "--exclude", "iso")
+    assert "exclues : 2" in result.output
+    assert query(db, "SELECT path FROM files") == [("garde.txt",)]
+    assert query(db, "SELECT excludes, excluded FROM scans") == [(["*.iso", "iso"], 2)]
+
+
+def test_ctrl_c_marks_scan_interrupted(tmp_path):
+    root = tmp_path / "partage"
+    for d in range(40):
+        folder = root / f"d{d}"
+        folder.mkdir(parents=True)
+        for i in range(1000):
+            (folder / f"f{i}.txt").write_text(f"fichier {d} {i}\n" * (i % 7 + 1))
+    db = tmp_path / "c.duckdb"
+    proc = subprocess.Popen(catalogue_cmd() + ["scan", str(root), "--commune", "C1", "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until the catalogue holds the walk's rows (identifying 40,000 files takes
+    # several seconds more), then press Ctrl-C.
+    deadline = time.time() + 60
+    wal = db.with_name(db.name + ".wal")
+
+    def written() -> int:
+        return sum(p.stat().st_size for p in (db, wal) if p.exists())
+
+    while time.time() < deadline and written() < 2_000_000:
+        time.sleep(0.1)
+    time.sleep(1)
+    assert proc.poll() is None, "le scan s'est terminé avant l'interruption"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    assert "Scan interrompu :" in err and "Traceback" not in err
+    assert query(db, "SELECT status, finished_at IS NOT NULL FROM scans") == [("interrupted", True)]
+    assert query(db, "SELECT count(*) FROM files")[0][0] == 40_040
+    # Interrupted scans are history, not figures.
+    assert query(db, "SELECT count(*) FROM datasets") == [(0,)]

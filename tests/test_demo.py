@@ -1,0 +1,49 @@
+"""The demo territory is deterministic, realistic, and `catalogue demo` runs end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from data.sample.generate import generate
+from tests.conftest import query
+
+
+def _fingerprint(root):
+    items = []
+    for dirpath, dirnames, names in os.walk(root):
+        for name in sorted(names):
+            p = os.path.join(dirpath, name)
+            with open(p, "rb") as fh:
+                items.append((os.path.relpath(p, root), hashlib.sha256(fh.read()).hexdigest(),
+                              int(os.stat(p).st_mtime)))
+    return sorted(items)
+
+
+def test_generator_is_deterministic(demo_territory, tmp_path):
+    from data.sample.generate import generate_commune
+
+    again = generate_commune(tmp_path, "99003", "Vallon-les-Bains", 0.5, 2026)
+    assert _fingerprint(again) == _fingerprint(demo_territory / "partages" / "99003")
+
+
+def test_demo_command(tmp_path, cli):
+    out = tmp_path / "demo"
+    result = cli("demo", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    db = out / "catalogue.duckdb"
+    assert f"Catalogue de démonstration : {out}/catalogue.duckdb" in result.output
+    assert query(db, "SELECT count(*) FROM communes") == [(3,)]
+    files = query(db, "SELECT count(*) FROM files WHERE kind = 'file'")[0][0]
+    assert 1500 < files < 5000
+    puids = {r[0] for r in query(db, "SELECT puid FROM formats")}
+    assert {"fmt/17", "fmt/412", "fmt/214", "fmt/291", "fmt/295", "fmt/11", "fmt/43", "fmt/353",
+            "x-fmt/263", "fmt/950", "x-fmt/18", "x-fmt/111"} <= puids
+    categories = {r[0] for r in query(db, "SELECT DISTINCT categorie FROM dechets")}
+    assert {"Fichiers temporaires", "Fichiers système", "Fichiers vides", "Dossiers vides",
+            "Copies de sauvegarde", "Doublons"} <= categories
+    assert query(db, "SELECT count(*) > 100 FROM duplicates") == [(True,)]
+    # Datasets are Service/Activité folders, the deep branch included.
+    assert query(db, "SELECT max(depth) > 14 FROM files") == [(True,)]
+    assert ("Urbanisme/Permis de construire",) in query(db, "SELECT path FROM datasets WHERE commune = '99001'")
+    assert query(db, "SELECT min(year(mtime)) FROM files WHERE kind = 'file'")[0][0] <= 2000
