@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from datetime import datetime
 from email.message import EmailMessage
@@ -17,6 +18,7 @@ from email.utils import format_datetime
 
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 FIXED_DT = datetime(2020, 1, 1, 0, 0, 0)
+_TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?")
 
 
 def normalize_zip(data: bytes) -> bytes:
@@ -28,7 +30,11 @@ def normalize_zip(data: bytes) -> bytes:
             new = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             new.compress_type = info.compress_type
             new.external_attr = info.external_attr
-            dst.writestr(new, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename in ("docProps/core.xml", "meta.xml"):
+                # Libraries stamp the save time here whatever the properties say.
+                data = _TIMESTAMP.sub(b"2020-01-01T00:00:00Z", data)
+            dst.writestr(new, data)
     return out.getvalue()
 
 
@@ -147,6 +153,7 @@ def eml(subject: str, sender: str, to: str, body: str, when: datetime,
         name, data, mime = attachment
         maintype, subtype = mime.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        msg.set_boundary(f"=_catalogage_{digest}")  # the default boundary is random
     return bytes(msg)
 
 

@@ -149,12 +149,12 @@ def _plant_dechets(rng: random.Random, share: Path, produced: list[Path]) -> Non
         elif junk == "lock":
             _write(src.with_name(f".~lock.{src.name}#"), b"Agent,poste-12,01.01.2020 10:00,", mtime)
         elif junk == "tmp":
-            _write(src.with_name(f"~WRL{rng.randint(1000, 9999)}.tmp"), os.urandom(0) + bytes(rng.randint(10, 900)), mtime)
+            _write(src.with_name(f"~WRL{rng.randint(1000, 9999)}.tmp"), bytes(rng.randint(10, 900)), mtime)
         elif junk == "bak":
             _write(src.with_suffix(src.suffix + ".bak"), src.read_bytes(), mtime)
         else:
             _write(src.with_name(f"sans titre {rng.randint(1, 99)}.txt"), b"", mtime)
-    for folder in {p.parent for p in rng.sample(produced, 8)}:
+    for folder in sorted({p.parent for p in rng.sample(produced, 8)}):
         _write(folder / "Thumbs.db", bytes(rng.getrandbits(8) for _ in range(512)), _when(rng, 2005, 2015))
         _write(folder / "desktop.ini", b"[.ShellClassInfo]\r\nIconResource=C:\\Windows\\system32\\imageres.dll,-3\r\n",
                _when(rng, 2010, 2020))
