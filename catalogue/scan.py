@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class ScanSummary:
     dechets: int = 0
     dechets_bytes: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
 
 def _now() -> datetime:
@@ -107,15 +109,20 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
     stats = WalkStats()
     try:
         with ScanProgress(quiet) as progress:
+            t0 = time.perf_counter()
             with progress.phase("Parcours de l'arborescence") as ph:
                 for batch in walk(root_b, excludes=excludes, stats=stats,
                                   on_progress=lambda n, b: ph.set(n, b)):
                     _insert_walk_batch(con, batch, scan_id, commune)
+            t1 = time.perf_counter()
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 with progress.phase("Identification des formats", total=stats.files) as ph:
                     summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
+                t2 = time.perf_counter()
                 with progress.phase("Recherche des doublons") as ph:
                     summary.hashed = _hash(con, scan_id, root_b, pool, ph)
+                t3 = time.perf_counter()
+            summary.seconds = {"walk": t1 - t0, "identify": t2 - t1, "hash": t3 - t2}
     except KeyboardInterrupt:
         _finish(con, scan_id, "interrupted", stats)
         raise ScanInterrupted(
