@@ -96,7 +96,11 @@ def main() -> None:
         out_file = Path(tmp) / "ours.json"
         with open(out_file, "w") as fh:
             ours = measure([sys.executable, "-c", script, str(tree), str(db), str(args.jobs)], stdout=fh)
-        info = json.loads(out_file.read_text())
+        # The last line is ours; anything before it was printed by a library.
+        printed = out_file.read_text().strip().splitlines()
+        if len(printed) > 1:
+            print("Sortie inattendue du scan :", *printed[:-1][:5], sep="\n  ", file=sys.stderr)
+        info = json.loads(printed[-1])
         rows["catalogue scan (complet)"] = ours
         import duckdb
 

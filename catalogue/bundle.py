@@ -18,7 +18,7 @@ import duckdb
 
 from catalogue.errors import BundleError
 from catalogue.scan import ScanSummary, run_scan
-from catalogue.store import connect, ensure_commune
+from catalogue.store import ensure_commune
 
 META_KEY = "catalogage_scan"
 BUNDLE_VERSION = 1

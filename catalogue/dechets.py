@@ -61,3 +61,30 @@ def load_dechet_rules(path: Path | None = None) -> pa.Table:
                 rows["justification"].append(rec["justification"])
                 rows["source"].append(rec["source"])
     return pa.table(rows)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def pattern_case_sql(rules: list[dict]) -> str:
+    """A CASE expression giving, per entry `f`, the first pattern rule that matches.
+
+    Patterns are inlined as constants so DuckDB compiles each glob or regex once,
+    instead of once per row as a join on the rules table would.
+    """
+    conditions = {
+        "name_glob": "lower(f.name) GLOB {p}",
+        "path_glob": "lower('/' || f.path) GLOB {p}",
+        "name_regex": "regexp_matches(f.name, {p})",
+        "extension": "f.extension = {p}",
+    }
+    whens = []
+    for rule in sorted(rules, key=lambda r: r["rank"]):
+        template = conditions.get(rule["match_type"])
+        if template is None:
+            continue
+        pattern = rule["pattern"].lower() if rule["match_type"] != "name_regex" else rule["pattern"]
+        kind = "" if rule["applies_to"] == "any" else f"f.kind = {_literal(rule['applies_to'])} AND "
+        whens.append(f"WHEN {kind}{template.format(p=_literal(pattern))} THEN {_literal(rule['rule_id'])}")
+    return "CASE " + " ".join(whens) + " END" if whens else "NULL"

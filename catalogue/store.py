@@ -122,6 +122,9 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
         raise CatalogueError(
             f"{path} n'est pas un catalogue DuckDB lisible : {str(exc).splitlines()[0]}"
         ) from None
+    # DuckDB draws its own progress bar on stdout for long queries: it would corrupt
+    # `catalogue sql --format csv` output and our own progress display.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         migrate(con)
         load_rules(con)
@@ -168,7 +171,13 @@ def load_rules(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    from catalogue.dechets import pattern_case_sql
+
     sql = (resources.files("catalogue") / "sql" / "views.sql").read_text(encoding="utf-8")
+    cur = con.execute("SELECT * FROM dechet_rules")
+    names = [d[0] for d in cur.description]
+    rules = [dict(zip(names, row)) for row in cur.fetchall()]
+    sql = sql.replace("{{pattern_rules}}", pattern_case_sql(rules))
     con.execute("BEGIN TRANSACTION")
     con.execute(sql)
     con.execute("COMMIT")

@@ -11,7 +11,7 @@ import errno
 import os
 
 # Below Linux PATH_MAX (4096) with a margin for the root itself.
-_LONG_PATH = 3800
+LONG_PATH = 3800
 
 _BASE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -37,7 +37,7 @@ def open_path(root: bytes, rel: bytes, *, directory: bool = False) -> int:
     """Open ROOT/REL read-only without following a final symlink and without blocking on a FIFO."""
     flags = _BASE_FLAGS | (_DIRECTORY if directory else _NONBLOCK)
     full = join(root, rel)
-    if len(full) < _LONG_PATH:
+    if len(full) < LONG_PATH:
         return _open(full, flags)
     # Too long for one syscall: descend component by component from the root.
     parts = rel.split(b"/")

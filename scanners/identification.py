@@ -22,7 +22,7 @@ import magic
 import pyarrow as pa
 import pygfried
 
-from scanners.fsaccess import _LONG_PATH, describe_oserror, join, open_path
+from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
 
 HEAD_BYTES = 16384
 GENERIC_MIMES = {"application/octet-stream", "text/plain", "inode/x-empty", "application/x-empty"}
@@ -118,7 +118,7 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
                 full = join(root, cand.rel)
                 try:
                     text = full.decode("utf-8")
-                    usable = len(full) < _LONG_PATH and "\n" not in text
+                    usable = len(full) < LONG_PATH and "\n" not in text
                 except UnicodeDecodeError:
                     usable = False
                 if not usable:
@@ -160,10 +160,14 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
         cols["format_version"].append(m.get("version") or None)
         cols["mime"].append(m.get("mime") or None)
         cols["id_basis"].append(m.get("basis") or None)
+        # A siegfried parse error (a truncated ZIP, say) is about the format, not about
+        # reading the file: it goes with the warning, and the file stays in duplicates.
+        if sf_errors[i]:
+            warning = f"{warning}; erreur siegfried : {sf_errors[i]}" if warning else f"erreur siegfried : {sf_errors[i]}"
         cols["id_warning"].append(warning or None)
         cols["magic_mime"].append(magic_mime)
         cols["ext_mismatch"].append(None if err else _mismatch(cand.extension, puid, warning, magic_mime))
-        cols["error"].append(err or (f"identification : {sf_errors[i]}" if sf_errors[i] else None))
+        cols["error"].append(err)
     return pa.RecordBatch.from_pydict(cols, schema=RESULT_SCHEMA)
 
 

@@ -52,3 +52,19 @@ def test_puid(identified, name):
 def test_extension_mismatch_flagged(identified):
     puid, _, magic_mime, mismatch, _ = identified["deguise.doc"]
     assert puid == "fmt/17" and magic_mime == "application/pdf" and mismatch is True
+
+
+def test_format_error_is_a_warning_not_a_read_error(tmp_path, cli):
+    """A broken ZIP is still read and still a duplicate; siegfried's complaint is a warning."""
+    from tests.conftest import query
+
+    root = tmp_path / "partage"
+    root.mkdir()
+    broken = b"PK\x03\x04" + bytes(range(256)) * 20
+    (root / "a.zip").write_bytes(broken)
+    (root / "b.zip").write_bytes(broken)
+    db = tmp_path / "c.duckdb"
+    assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet").exit_code == 0
+    rows = query(db, "SELECT error, id_warning FROM files")
+    assert all(error is None and "erreur siegfried" in warning for error, warning in rows)
+    assert query(db, "SELECT copies FROM duplicates") == [(2,)]

@@ -79,17 +79,10 @@ GROUP BY commune, hash, size;
 -- rules match, the one with the lowest rank wins so that volumes are never counted twice.
 CREATE OR REPLACE VIEW dechets AS
 WITH pattern_hits AS (
-    SELECT f.scan_id, f.file_id, r.rule_id, r.rank
-    FROM files_current f
-    JOIN dechet_rules r
-      ON (r.applies_to = 'any' OR r.applies_to = f.kind)
-     AND CASE r.match_type
-           WHEN 'name_glob' THEN lower(f.name) GLOB lower(r.pattern)
-           WHEN 'path_glob' THEN lower('/' || f.path) GLOB lower(r.pattern)
-           WHEN 'name_regex' THEN regexp_matches(f.name, r.pattern)
-           WHEN 'extension' THEN f.extension = lower(r.pattern)
-           ELSE false
-         END
+    -- The CASE below is generated from dechet_rules (catalogue/dechets.py), patterns inlined.
+    SELECT h.scan_id, h.file_id, h.rule_id, r.rank
+    FROM (SELECT f.scan_id, f.file_id, {{pattern_rules}} AS rule_id FROM files_current f) h
+    JOIN (SELECT DISTINCT rule_id, rank FROM dechet_rules) r USING (rule_id)
 ), nonempty_dirs AS (
     SELECT DISTINCT scan_id, array_to_string(string_split(path, '/')[1:k], '/') AS path
     FROM files_current, unnest(range(1, depth)) AS t(k)
