@@ -11,7 +11,6 @@ that identification has real work to do.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 from pathlib import Path
 

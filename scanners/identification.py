@@ -14,7 +14,6 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -170,13 +169,3 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
         cols["error"].append(err)
     return pa.RecordBatch.from_pydict(cols, schema=RESULT_SCHEMA)
 
-
-def chunks(items: Iterable, size: int) -> Iterable[list]:
-    buf: list = []
-    for item in items:
-        buf.append(item)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf

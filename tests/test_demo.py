@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-from data.sample.generate import generate
 from tests.conftest import query
 
 
