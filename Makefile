@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-all sysdeps bench clean
+.PHONY: demo test test-all sysdeps testdeps bench clean
 
 # System libraries the Python packages need: libmagic (python-magic).
 # As root with apt-get (CI), they are installed; otherwise one French line says how.
@@ -22,13 +22,24 @@ $(VENV)/.installed-%: pyproject.toml
 	$(PY) -m pip install -q -e ".[$*]"
 	@touch $@
 
+# What the tests drive for real: LibreOffice Calc (re-saving grids).
+testdeps: sysdeps
+	@command -v soffice >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      libreoffice-calc-nogui >/dev/null; \
+	  else \
+	    echo "LibreOffice Calc manquant pour les tests : installez-le (Debian/Ubuntu : sudo apt-get install libreoffice-calc-nogui)." >&2; \
+	    exit 1; \
+	  fi; }
+
 demo: sysdeps $(VENV)/.installed-demo
 	$(VENV)/bin/catalogue demo --out demo
 
-test: sysdeps $(VENV)/.installed-test
+test: testdeps $(VENV)/.installed-test
 	$(PY) -m pytest -q -m "not slow"
 
-test-all: sysdeps $(VENV)/.installed-test
+test-all: testdeps $(VENV)/.installed-test
 	$(PY) -m pytest -q
 
 bench: sysdeps $(VENV)/.installed-test

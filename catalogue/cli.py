@@ -23,6 +23,13 @@ def db_option(func):
     )(func)
 
 
+class UserError(click.ClickException):
+    """A library error shown to the user: « Erreur : » then the French message, exit 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", file=file or sys.stderr)
+
+
 def user_errors(func):
     """Library errors become a one-line French message and exit code 1."""
     @wraps(func)
@@ -30,7 +37,7 @@ def user_errors(func):
         try:
             return func(*args, **kwargs)
         except CatalogueError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise UserError(str(exc)) from None
     return wrapper
 
 
@@ -155,10 +162,91 @@ def demo(out, quiet):
     """Générer le territoire de démonstration et dérouler toute la chaîne."""
     from catalogue.demo import run_demo
 
-    for summary in run_demo(out, quiet=quiet):
+    result = run_demo(out, quiet=quiet)
+    for summary in result.scans:
         _print_summary(summary)
+    for exported, filled in zip(result.grids, result.filled):
+        click.echo(f"Grille exportée : {exported} ; remplie et importée : {filled}")
     click.echo(f"Catalogue de démonstration : {out}/catalogue.duckdb")
     click.echo(f"Pour l'interroger : catalogue sql --db {out}/catalogue.duckdb \"SELECT * FROM volumes\"")
+
+
+@main.group()
+def grid() -> None:
+    """Grille d'audit : exporter la grille Excel d'une commune, importer les grilles remplies."""
+
+
+@grid.command("export")
+@click.option("--commune", required=True, help="Code de la collectivité dont on exporte la grille.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Fichier .xlsx à écrire (défaut : grille-CODE.xlsx).")
+@db_option
+@user_errors
+def grid_export(commune, output, db):
+    """Écrire la grille d'audit pré-remplie d'une commune (un classeur Excel)."""
+    from grids.export import export_grid
+
+    r = export_grid(db, commune, output)
+    click.echo(f"Grille écrite : {r.path} — {french_int(r.rows)} jeu(x) de données "
+               f"({french_int(r.nouveaux)} nouveau(x), {french_int(r.qualifies)} déjà qualifié(s), "
+               f"{french_int(r.disparus)} non retrouvé(s) au dernier scan, {french_int(r.ajouts)} ajouté(s)).")
+
+
+@grid.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--commune", default=None, help="Refuser une grille qui n'est pas celle de cette commune.")
+@click.option("--partiel", is_flag=True,
+              help="Importer les lignes valides même si d'autres ont des problèmes (signalés).")
+@db_option
+@user_errors
+def grid_import(files, commune, partiel, db):
+    """Vérifier puis importer une ou plusieurs grilles remplies (tout ou rien, sauf --partiel)."""
+    from grids.importer import GridValidationError, import_grids
+
+    try:
+        results = import_grids(db, list(files), commune=commune, partiel=partiel)
+    except GridValidationError as exc:
+        raise UserError(str(exc)) from None
+    for r in results:
+        for line in r.warnings:
+            click.echo(f"Attention : {line}")
+        for line in r.problems:
+            click.echo(line)
+        if r.import_id is None:
+            click.echo(f"{r.path.name} : aucune modification (réponses identiques à celles déjà importées) ; "
+                       f"{french_int(r.unqualified)} jeu(x) encore à qualifier.")
+        else:
+            click.echo(f"{r.path.name} : import n° {r.import_id} — commune {r.commune} — "
+                       f"{french_int(r.changed)} ligne(s) enregistrée(s) dont {french_int(r.added)} ajoutée(s), "
+                       f"{french_int(r.unchanged)} inchangée(s), {french_int(r.unqualified)} encore à qualifier.")
+        if r.skipped_rows:
+            click.echo(f"{r.path.name} : {french_int(r.skipped_rows)} ligne(s) non importée(s) à cause des problèmes "
+                       "ci-dessus (--partiel).")
+        for line in r.overwrites:
+            click.echo(f"  Modifié : {line}")
+
+
+@main.group()
+def referentiel() -> None:
+    """Référentiel de conservation (typologies, DUA, sort final, sources)."""
+
+
+@referentiel.command("export-vitam")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Fichier CSV à écrire (défaut : sortie standard).")
+@user_errors
+def referentiel_export_vitam(output):
+    """Écrire le référentiel au format CSV des règles de gestion Vitam (AppraisalRule)."""
+    from catalogue.referentiel import load_referentiel, vitam_rules_csv
+
+    rows = load_referentiel()
+    text = vitam_rules_csv(rows)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        click.echo(f"{french_int(len(rows))} règles écrites dans {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 if __name__ == "__main__":

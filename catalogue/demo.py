@@ -1,21 +1,49 @@
-"""`catalogue demo`: generate the demo territory and run the pipeline on it."""
+"""`catalogue demo`: generate the demo territory and run the pipeline on it:
+scan each commune, export its grid, fill it as a référent would, import it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalogue.scan import ScanSummary, run_scan
 
 
-def run_demo(out: str, *, quiet: bool = False) -> list[ScanSummary]:
+@dataclass
+class DemoResult:
+    db: Path
+    scans: list[ScanSummary] = field(default_factory=list)
+    grids: list[Path] = field(default_factory=list)
+    filled: list[Path] = field(default_factory=list)
+
+
+def run_demo(out: str, *, quiet: bool = False) -> DemoResult:
+    from data.sample.fill_grid import fill_grid
     from data.sample.generate import generate
+    from grids.export import export_grid
+    from grids.importer import import_grids
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "catalogue.duckdb"
     if db.exists():
         db.unlink()  # the demo catalogue is ours to rebuild, never a user's
-    summaries = []
-    for code, nom, share in generate(out_dir):
-        summaries.append(run_scan(str(share), code, nom=nom, db=str(db), quiet=quiet))
-    return summaries
+    result = DemoResult(db=db)
+    communes = generate(out_dir)
+    for code, nom, share in communes:
+        result.scans.append(run_scan(str(share), code, nom=nom, db=str(db), quiet=quiet))
+
+    from catalogue.store import connect
+
+    con = connect(db)
+    labels = dict(con.execute("SELECT code, typologie FROM referentiel").fetchall())
+    con.close()
+    grids_dir = out_dir / "grilles"
+    for code, _, _ in communes:
+        exported = export_grid(str(db), code, grids_dir / f"grille-{code}.xlsx").path
+        filled = grids_dir / f"grille-{code}-remplie.xlsx"
+        fill_grid(exported, filled, labels)
+        result.grids.append(exported)
+        result.filled.append(filled)
+    import_grids(str(db), [str(p) for p in result.filled])
+    return result

@@ -93,6 +93,76 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_grid",
+        """
+        -- Identity of this catalogue, written into exported grids so an import can tell
+        -- where a workbook comes from.
+        CREATE TABLE catalogue_info (
+            key   VARCHAR PRIMARY KEY,
+            value VARCHAR
+        );
+        INSERT INTO catalogue_info VALUES ('catalogue_id', CAST(uuid() AS VARCHAR));
+        -- Retention referential, refreshed from catalogue/rules/referentiel.csv on open.
+        CREATE TABLE referentiel (
+            code        VARCHAR PRIMARY KEY,
+            domaine     VARCHAR,
+            typologie   VARCHAR NOT NULL,
+            description VARCHAR,
+            dua_annees  INTEGER NOT NULL,
+            dua_depart  VARCHAR,
+            sort_final  VARCHAR NOT NULL,
+            source      VARCHAR NOT NULL
+        );
+        -- One row per grid import that changed something (versioning of answers).
+        CREATE SEQUENCE grid_import_ids START 1;
+        CREATE TABLE grid_imports (
+            import_id           INTEGER PRIMARY KEY DEFAULT nextval('grid_import_ids'),
+            commune             VARCHAR NOT NULL,
+            file_name           VARCHAR NOT NULL,
+            file_sha256         VARCHAR NOT NULL,
+            imported_at         TIMESTAMP NOT NULL,
+            template_version    VARCHAR NOT NULL,
+            exported_at         TIMESTAMP,
+            export_catalogue_id VARCHAR,
+            rempli_par          VARCHAR,
+            rows_changed        INTEGER NOT NULL
+        );
+        -- Every version of every qualification: a new import adds rows, never updates.
+        CREATE TABLE qualifications (
+            import_id            INTEGER NOT NULL,
+            commune              VARCHAR NOT NULL,
+            dataset_id           VARCHAR NOT NULL,
+            ajout                BOOLEAN NOT NULL,
+            sheet_row            INTEGER,
+            emplacement          VARCHAR,
+            service              VARCHAR,
+            typologie            VARCHAR,
+            typologie_code       VARCHAR,
+            typologie_autre      VARCHAR,
+            activite             VARCHAR,
+            environnement        VARCHAR,
+            application          VARCHAR,
+            hebergement          VARCHAR,
+            valeur_juridique     VARCHAR,
+            valeur_strategique   VARCHAR,
+            valeur_patrimoniale  VARCHAR,
+            signature            VARCHAR,
+            donnees_personnelles VARCHAR,
+            dua_annees           INTEGER,
+            dua_depart           VARCHAR,
+            sort_final           VARCHAR,
+            priorite             VARCHAR,
+            volume_annuel_go     DOUBLE,
+            commentaire          VARCHAR,
+            rempli_par           VARCHAR,
+            date_saisie          DATE,
+            dua_suggeree         BOOLEAN NOT NULL DEFAULT false,
+            sort_suggere         BOOLEAN NOT NULL DEFAULT false,
+            content_hash         VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]
 
 
@@ -158,15 +228,25 @@ def rules_path(name: str) -> Path:
 
 
 def load_rules(con: duckdb.DuckDBPyConnection) -> None:
-    """Refresh the déchets rules from their CSV so an edited rule applies at once."""
+    """Refresh the rule tables from their CSV files so an edited rule applies at once."""
+    from dataclasses import asdict
+
+    import pyarrow as pa
+
     from catalogue.dechets import load_dechet_rules
+    from catalogue.referentiel import load_referentiel
 
     rules = load_dechet_rules()
+    referentiel = pa.Table.from_pylist([asdict(t) for t in load_referentiel()])
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM dechet_rules")
     con.register("_rules", rules)
     con.execute("INSERT INTO dechet_rules SELECT * FROM _rules")
     con.unregister("_rules")
+    con.execute("DELETE FROM referentiel")
+    con.register("_referentiel", referentiel)
+    con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
+    con.unregister("_referentiel")
     con.execute("COMMIT")
 
 

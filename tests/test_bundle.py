@@ -36,16 +36,16 @@ def test_ingest_refuses_what_is_not_a_bundle(tmp_path, cli):
     db = tmp_path / "territoire.duckdb"
     missing = tmp_path / "absent.parquet"
     result = cli("ingest", missing, "--db", db)
-    assert result.exit_code == 1 and result.output == f"Error: Lot introuvable : {missing}\n"
+    assert result.exit_code == 1 and result.output == f"Erreur : Lot introuvable : {missing}\n"
     text = tmp_path / "texte.parquet"
     text.write_text("pas du parquet")
     result = cli("ingest", text, "--db", db)
-    assert result.exit_code == 1 and result.output == f"Error: {text} n'est pas un fichier Parquet lisible.\n"
+    assert result.exit_code == 1 and result.output == f"Erreur : {text} n'est pas un fichier Parquet lisible.\n"
     import duckdb
 
     foreign = tmp_path / "autre.parquet"
     duckdb.sql(f"COPY (SELECT 1 AS a) TO '{foreign}' (FORMAT parquet)")
     result = cli("ingest", foreign, "--db", db)
     assert result.exit_code == 1
-    assert result.output == f"Error: {foreign} n'est pas un lot Catalogage (métadonnées de scan absentes).\n"
+    assert result.output == f"Erreur : {foreign} n'est pas un lot Catalogage (métadonnées de scan absentes).\n"
     assert query(db, "SELECT count(*) FROM scans") == [(0,)]

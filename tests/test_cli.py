@@ -52,7 +52,7 @@ def test_sql_errors_are_one_line(scanned, cli, tmp_path):
     _, db = scanned
     result = cli("sql", "SELEC 1", "--db", db)
     assert result.exit_code == 1
-    assert result.output.startswith("Error: Requête refusée : Parser Error: syntax error at or near \"SELEC\"")
+    assert result.output.startswith("Erreur : Requête refusée : Parser Error: syntax error at or near \"SELEC\"")
     assert len(result.output.splitlines()) == 1
     result = cli("sql", "DELETE FROM files", "--db", db)
     assert result.exit_code == 1 and "Requête refusée" in result.output
@@ -60,7 +60,7 @@ def test_sql_errors_are_one_line(scanned, cli, tmp_path):
     missing = tmp_path / "absent.duckdb"
     result = cli("sql", "SELECT 1", "--db", missing)
     assert result.exit_code == 1
-    assert result.output == f"Error: Catalogue introuvable : {missing} (lancez d'abord « catalogue scan »).\n"
+    assert result.output == f"Erreur : Catalogue introuvable : {missing} (lancez d'abord « catalogue scan »).\n"
     assert not missing.exists()
 
 
@@ -68,7 +68,7 @@ def test_not_a_catalogue(tmp_path, cli):
     bogus = tmp_path / "faux.duckdb"
     bogus.write_text("ceci n'est pas une base")
     result = cli("status", "--db", bogus)
-    assert result.exit_code == 1 and result.output.startswith(f"Error: {bogus} n'est pas un catalogue DuckDB lisible")
+    assert result.exit_code == 1 and result.output.startswith(f"Erreur : {bogus} n'est pas un catalogue DuckDB lisible")
 
 
 def test_status(scanned, cli):
@@ -100,7 +100,7 @@ def test_second_writer_gets_clear_error(scanned, cli):
         assert holder.stdout.readline().strip() == "ok"
         result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
         assert result.exit_code == 1
-        assert result.output == (f"Error: Le catalogue {db} est déjà ouvert par un autre processus "
+        assert result.output == (f"Erreur : Le catalogue {db} est déjà ouvert par un autre processus "
                                  "(un scan en cours ?) ; réessayez quand il aura terminé.\n")
     finally:
         holder.kill()

@@ -46,3 +46,12 @@ def test_demo_command(tmp_path, cli):
     assert query(db, "SELECT max(depth) > 14 FROM files") == [(True,)]
     assert ("Urbanisme/Permis de construire",) in query(db, "SELECT path FROM datasets WHERE commune = '99001'")
     assert query(db, "SELECT min(year(mtime)) FROM files WHERE kind = 'file'")[0][0] <= 2000
+    # Each commune's grid was exported, filled by the scripted référent, and imported.
+    for code in ("99001", "99002", "99003"):
+        assert f"Grille exportée : {out}/grilles/grille-{code}.xlsx" in result.output
+    per_commune = dict(query(db, "SELECT commune, count(*) FROM qualifications_current GROUP BY commune"))
+    datasets = dict(query(db, "SELECT commune, count(*) FROM datasets GROUP BY commune"))
+    for code, n in datasets.items():
+        assert 0.5 * n < per_commune[code] < n + 1  # most qualified, some left for later
+    assert query(db, "SELECT count(*) FROM qualifications_current WHERE ajout") == [(3,)]
+    assert query(db, "SELECT count(*) FROM grid_imports") == [(3,)]

@@ -11,8 +11,10 @@ from tests.conftest import REPO
 
 def test_every_command_in_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for name in main.commands:
+    for name, command in main.commands.items():
         assert f"catalogue {name}" in readme or f"make {name}" in readme, name
+        for sub in getattr(command, "commands", {}):
+            assert f"catalogue {name} {sub}" in readme, f"{name} {sub}"
 
 
 def test_every_table_view_and_column_documented(tmp_path):
@@ -24,6 +26,6 @@ def test_every_table_view_and_column_documented(tmp_path):
     assert {"communes", "scans", "files", "volumes", "formats", "duplicates", "dechets", "datasets"} <= {o[0] for o in objects}
     for (name,) in objects:
         assert f"`{name}`" in doc, name
-    for (column,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name IN ('files', 'scans')").fetchall():
+    for (column,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name IN ('files', 'scans', 'qualifications', 'grid_imports', 'referentiel')").fetchall():
         assert re.search(rf"`{column}`", doc), column
     con.close()

@@ -202,9 +202,9 @@ def test_root_missing_or_not_a_directory(tmp_path, cli):
     db = tmp_path / "c.duckdb"
     result = cli("scan", tmp_path / "absent", "--commune", "C1", "--db", db)
     assert result.exit_code == 1
-    assert result.output == f"Error: Le dossier à scanner n'existe pas : {tmp_path / 'absent'}\n"
+    assert result.output == f"Erreur : Le dossier à scanner n'existe pas : {tmp_path / 'absent'}\n"
     (tmp_path / "fichier.txt").write_text("x")
     result = cli("scan", tmp_path / "fichier.txt", "--commune", "C1", "--db", db)
     assert result.exit_code == 1
-    assert result.output == f"Error: Ce chemin n'est pas un dossier : {tmp_path / 'fichier.txt'}\n"
+    assert result.output == f"Erreur : Ce chemin n'est pas un dossier : {tmp_path / 'fichier.txt'}\n"
     assert not db.exists()

@@ -139,3 +139,11 @@ SELECT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path),
        count(*) FILTER (WHERE error IS NOT NULL) AS errors
 FROM dataset_files
 GROUP BY commune, scan_id, source, root, dataset_path;
+
+-- Current qualification of each dataset: the latest imported version. Earlier
+-- versions stay in `qualifications` (history), with their import in `grid_imports`.
+CREATE OR REPLACE VIEW qualifications_current AS
+SELECT q.*, i.imported_at, i.file_name
+FROM qualifications q
+JOIN grid_imports i USING (import_id)
+QUALIFY row_number() OVER (PARTITION BY q.commune, q.dataset_id ORDER BY q.import_id DESC) = 1;

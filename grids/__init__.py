@@ -1,0 +1,1 @@
+"""The audit grid (grille d'audit): column spec, Excel export, validated import."""

@@ -1,0 +1,145 @@
+"""The grid's columns, declared once: export and import both read this list.
+
+Each column has its French header, the help shown as the cell's input message, a
+type, its allowed values, whether it is required, and whether it is pre-filled from
+the catalogue (and then locked) or filled by the référent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Bump when columns change in a way an older import could not read.
+TEMPLATE_VERSION = "1"
+SUPPORTED_VERSIONS = ("1",)
+GRID_FORMAT = "catalogage-grille"
+
+SHEET_GUIDE = "Mode d'emploi"
+SHEET_GRID = "Recensement"
+SHEET_REFERENTIEL = "Référentiel"
+SHEET_LISTS = "Listes"
+SHEET_META = "_catalogage"
+
+AUTRE = "Autre"
+VALEURS = ("Forte", "Moyenne", "Faible", "Aucune")
+ENVIRONNEMENTS = ("Bureautique", "Application métier", "Messagerie", "Parapheur électronique", "GED", AUTRE)
+HEBERGEMENTS = ("Serveur de fichiers", "Application métier", "Cloud / SaaS", "Messagerie", "Poste de travail",
+                "Support amovible")
+OUI_NON_NSP = ("Oui", "Non", "Ne sait pas")
+DONNEES_PERSONNELLES = ("Non", "Oui", "Oui, sensibles")
+SORTS_FINAUX = ("Conservation", "Destruction", "Tri")
+PRIORITES = ("Haute", "Moyenne", "Basse")
+
+# Row states shown in the pre-filled « État » column.
+ETAT_NOUVEAU = "Nouveau"
+ETAT_QUALIFIE = "Déjà qualifié"
+ETAT_DISPARU = "Non retrouvé au dernier scan"
+ETAT_AJOUT = "Ajouté par le référent"
+
+TYPOLOGIES = "typologies"  # marker: the closed list comes from the retention referential
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    help: str
+    kind: str = "text"  # text, int, decimal, date, choice, percent
+    choices: tuple[str, ...] | str = ()
+    required: bool = False
+    prefilled: bool = False
+    width: int = 18
+
+    @property
+    def title(self) -> str:
+        """Header as written in the sheet; a star marks required columns."""
+        return f"{self.header} *" if self.required else self.header
+
+
+PREFILLED = [
+    Column("dataset_id", "Identifiant", "Identifiant du jeu de données attribué par Catalogage. Ne pas modifier ; "
+           "laisser vide sur une ligne ajoutée.", prefilled=True, width=17),
+    Column("commune", "Commune", "Code de la collectivité.", prefilled=True, width=10),
+    Column("etat", "État", "Nouveau, déjà qualifié, non retrouvé au dernier scan, ou ajouté par le référent.",
+           prefilled=True, width=16),
+    Column("emplacement", "Emplacement (chemin ou application)", "Dossier du partage ou application où se trouvent "
+           "les données. Sur une ligne ajoutée, indiquez-le vous-même (ex. : application Cart@DS, clé USB du "
+           "service).", prefilled=True, width=48),
+    Column("fichiers", "Nombre de fichiers", "Fichiers comptés par le dernier scan.", "int", prefilled=True, width=11),
+    Column("volume_mo", "Volume (Mo)", "Volume total des fichiers, en mégaoctets (1 Mo = 10⁶ octets).", "decimal",
+           prefilled=True, width=11),
+    Column("premiere_modif", "Première modification", "Date de modification la plus ancienne.", "date",
+           prefilled=True, width=13),
+    Column("derniere_modif", "Dernière modification", "Date de modification la plus récente.", "date",
+           prefilled=True, width=13),
+    Column("formats", "Principaux formats", "Formats les plus volumineux (identifiant PRONOM, nom, part du volume).",
+           prefilled=True, width=40),
+    Column("part_doublons", "Part de doublons", "Part du volume faite de copies redondantes d'autres fichiers.",
+           "percent", prefilled=True, width=10),
+    Column("part_dechets", "Part de déchets", "Part du volume repérée comme déchets (temporaires, vides, copies…).",
+           "percent", prefilled=True, width=10),
+    Column("croissance", "Volume par année", "Volume par année de dernière modification : la croissance "
+           "du jeu de données.", prefilled=True, width=36),
+]
+
+TO_FILL = [
+    Column("service", "Service producteur", "Service qui produit ou reçoit ces documents (ex. : Urbanisme).",
+           required=True, width=22),
+    Column("typologie", "Typologie documentaire", "Choisissez dans la liste (feuille Référentiel) ; sinon « Autre » "
+           "et précisez dans la colonne suivante.", "choice", TYPOLOGIES, required=True, width=40),
+    Column("typologie_autre", "Typologie (si Autre)", "À remplir seulement si vous avez choisi « Autre ».", width=24),
+    Column("activite", "Activité / processus", "Activité ou procédure qui produit ces documents (contexte de "
+           "production), ex. : instruction des permis de construire.", width=28),
+    Column("environnement", "Environnement de production", "Outil avec lequel les documents sont produits.",
+           "choice", ENVIRONNEMENTS, width=22),
+    Column("application", "Nom de l'application", "Nom de l'application métier, si l'environnement est « Application "
+           "métier » (ex. : Cart@DS, Berger-Levrault e.magnus).", width=22),
+    Column("hebergement", "Hébergement", "Où les données sont stockées aujourd'hui.", "choice", HEBERGEMENTS,
+           required=True, width=20),
+    Column("valeur_juridique", "Valeur juridique / probatoire", "Ces documents prouvent-ils un droit ou une "
+           "obligation (actes, contrats, décisions) ?", "choice", VALEURS, required=True, width=14),
+    Column("valeur_strategique", "Valeur stratégique", "Sont-ils utiles au pilotage de la collectivité ?", "choice",
+           VALEURS, required=True, width=14),
+    Column("valeur_patrimoniale", "Valeur patrimoniale / historique", "Intéresseront-ils l'histoire de la commune "
+           "ou ses habitants dans 50 ans ?", "choice", VALEURS, required=True, width=14),
+    Column("signature", "Données signées électroniquement", "Les documents portent-ils une signature électronique "
+           "(parapheur, actes transmis au contrôle de légalité) ?", "choice", OUI_NON_NSP, required=True, width=14),
+    Column("donnees_personnelles", "Données à caractère personnel", "Contiennent-ils des données personnelles ? "
+           "« Oui, sensibles » : santé, opinions, infractions, numéro de sécurité sociale…", "choice",
+           DONNEES_PERSONNELLES, required=True, width=14),
+    Column("dua_annees", "DUA (années)", "Durée d'utilité administrative en années. Laissez vide pour reprendre "
+           "celle du référentiel.", "int", width=10),
+    Column("dua_depart", "Point de départ de la DUA", "Événement à partir duquel la DUA court (ex. : clôture de "
+           "l'exercice). Vide : celui du référentiel.", width=22),
+    Column("sort_final", "Sort final", "Conservation, Destruction ou Tri à l'issue de la DUA. Vide : celui du "
+           "référentiel.", "choice", SORTS_FINAUX, width=14),
+    Column("priorite", "Priorité souhaitée", "Priorité de versement au SAE souhaitée par le service.", "choice",
+           PRIORITES, width=12),
+    Column("volume_annuel_go", "Volume annuel estimé (Go)", "Pour les données qu'aucun scan n'a vues (lignes "
+           "ajoutées) : volume produit chaque année, en Go.", "decimal", width=12),
+    Column("commentaire", "Commentaire", "Toute précision utile à l'archiviste.", width=30),
+    Column("rempli_par", "Rempli par", "Vos prénom, nom et fonction.", required=True, width=20),
+    Column("date_saisie", "Date", "Date de saisie (jj/mm/aaaa).", "date", required=True, width=12),
+]
+
+COLUMNS = PREFILLED + TO_FILL
+BY_KEY = {c.key: c for c in COLUMNS}
+FILL_KEYS = [c.key for c in TO_FILL]
+
+
+def fold(text: str) -> str:
+    """Comparison key: no accents, no case, single spaces, straight apostrophes."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("’", "'").replace("‘", "'").replace("\u00a0", " ").replace("\u202f", " ")
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def header_key(text: str) -> str:
+    """Comparison key of a header: folded, without the required-column star."""
+    return fold(str(text).replace("*", ""))
+
+
+HEADER_INDEX = {header_key(c.header): c for c in COLUMNS}
