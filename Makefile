@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test test-all sysdeps testdeps bench clean
 
-# System libraries the Python packages need: libmagic (python-magic).
+# System libraries the Python packages need: libmagic (python-magic), Pango (WeasyPrint).
 # As root with apt-get (CI), they are installed; otherwise one French line says how.
 sysdeps:
-	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library('magic') else 1)" || { \
+	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library('magic') and ctypes.util.find_library('pango-1.0') else 1)" || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1 >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
 	  else \
-	    echo "Bibliothèque libmagic manquante : installez-la (Debian/Ubuntu : sudo apt-get install libmagic1 ; macOS : brew install libmagic)." >&2; \
+	    echo "Bibliothèques manquantes : installez-les (Debian/Ubuntu : sudo apt-get install libmagic1 libpango-1.0-0 libpangoft2-1.0-0 ; macOS : brew install libmagic pango)." >&2; \
 	    exit 1; \
 	  fi; }
 
@@ -22,16 +22,19 @@ $(VENV)/.installed-%: pyproject.toml
 	$(PY) -m pip install -q -e ".[$*]"
 	@touch $@
 
-# What the tests drive for real: LibreOffice Calc (re-saving grids).
+# What the tests drive for real: LibreOffice Calc (re-saving grids), Chromium (opening
+# reports), pdftotext (reading PDF text).
+TEST_PACKAGES := libreoffice-calc-nogui chromium poppler-utils
 testdeps: sysdeps
-	@command -v soffice >/dev/null || { \
+	@if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	      libreoffice-calc-nogui >/dev/null; \
+	      $(TEST_PACKAGES) >/dev/null; \
 	  else \
-	    echo "LibreOffice Calc manquant pour les tests : installez-le (Debian/Ubuntu : sudo apt-get install libreoffice-calc-nogui)." >&2; \
+	    echo "Outils de test manquants : installez-les (Debian/Ubuntu : sudo apt-get install $(TEST_PACKAGES))." >&2; \
 	    exit 1; \
-	  fi; }
+	  fi; \
+	fi
 
 demo: sysdeps $(VENV)/.installed-demo
 	$(VENV)/bin/catalogue demo --out demo

@@ -167,6 +167,10 @@ def demo(out, quiet):
         _print_summary(summary)
     for exported, filled in zip(result.grids, result.filled):
         click.echo(f"Grille exportée : {exported} ; remplie et importée : {filled}")
+    for produced in result.reports:
+        click.echo(f"Rapports — {produced.label} :")
+        for path in produced.files:
+            click.echo(f"  {path}")
     click.echo(f"Catalogue de démonstration : {out}/catalogue.duckdb")
     click.echo(f"Pour l'interroger : catalogue sql --db {out}/catalogue.duckdb \"SELECT * FROM volumes\"")
 
@@ -224,6 +228,31 @@ def grid_import(files, commune, partiel, db):
                        "ci-dessus (--partiel).")
         for line in r.overwrites:
             click.echo(f"  Modifié : {line}")
+
+
+@main.command()
+@click.option("--commune", default=None, help="Code de la collectivité : recensement et feuille de route.")
+@click.option("--territoire", is_flag=True, help="Synthèse territoriale (toutes collectivités, chiffres agrégés).")
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False), default="rapports", show_default=True,
+              help="Dossier où écrire les rapports.")
+@click.option("--no-pdf", is_flag=True, help="N'écrire que le HTML (sans PDF).")
+@click.option("--modeles", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Dossier de modèles Jinja2 qui remplacent ceux fournis (même nom de fichier).")
+@db_option
+@user_errors
+def report(commune, territoire, output, no_pdf, modeles, db):
+    """Écrire les rapports HTML et PDF (avec annexes CSV et XLSX)."""
+    from reports.render import report_commune, report_territory
+
+    if bool(commune) == territoire:
+        raise click.UsageError("indiquez soit --commune CODE, soit --territoire.")
+    if territoire:
+        result = report_territory(db, output, pdf=not no_pdf, templates=modeles)
+    else:
+        result = report_commune(db, commune, output, pdf=not no_pdf, templates=modeles)
+    click.echo(f"{result.label} :")
+    for path in result.files:
+        click.echo(f"  {path}")
 
 
 @main.group()

@@ -1,5 +1,6 @@
 """`catalogue demo`: generate the demo territory and run the pipeline on it:
-scan each commune, export its grid, fill it as a référent would, import it."""
+scan each commune, export its grid, fill it as a référent would, import it, and
+write every report (per commune and for the territory)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ class DemoResult:
     scans: list[ScanSummary] = field(default_factory=list)
     grids: list[Path] = field(default_factory=list)
     filled: list[Path] = field(default_factory=list)
+    reports: list = field(default_factory=list)
 
 
-def run_demo(out: str, *, quiet: bool = False) -> DemoResult:
+def run_demo(out: str, *, quiet: bool = False, pdf: bool = True) -> DemoResult:
     from data.sample.fill_grid import fill_grid
     from data.sample.generate import generate
     from grids.export import export_grid
@@ -46,4 +48,11 @@ def run_demo(out: str, *, quiet: bool = False) -> DemoResult:
         result.grids.append(exported)
         result.filled.append(filled)
     import_grids(str(db), [str(p) for p in result.filled])
+
+    from reports.render import report_commune, report_territory
+
+    reports_dir = out_dir / "rapports"
+    for code, _, _ in communes:
+        result.reports.append(report_commune(str(db), code, reports_dir / code, pdf=pdf))
+    result.reports.append(report_territory(str(db), reports_dir, pdf=pdf))
     return result

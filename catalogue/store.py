@@ -244,6 +244,14 @@ def load_rules(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO dechet_rules SELECT * FROM _rules")
     con.unregister("_rules")
     con.execute("DELETE FROM referentiel")
+    # Small rule files: whole tables replaced, so an edited CSV applies at the next open.
+    from catalogue.rulefiles import SPECS, load_rule_file
+
+    for name, (columns, _) in SPECS.items():
+        table = pa.Table.from_pylist(load_rule_file(name))
+        con.register("_rule_file", table)
+        con.execute(f"CREATE OR REPLACE TABLE {name.removesuffix('.csv')} AS SELECT * FROM _rule_file")
+        con.unregister("_rule_file")
     con.register("_referentiel", referentiel)
     con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
     con.unregister("_referentiel")

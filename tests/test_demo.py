@@ -55,3 +55,10 @@ def test_demo_command(tmp_path, cli):
         assert 0.5 * n < per_commune[code] < n + 1  # most qualified, some left for later
     assert query(db, "SELECT count(*) FROM qualifications_current WHERE ajout") == [(3,)]
     assert query(db, "SELECT count(*) FROM grid_imports") == [(3,)]
+    # And every report was written: per commune and for the territory.
+    for code in ("99001", "99002", "99003"):
+        for name in (f"rapport-{code}.html", f"rapport-{code}.pdf", f"feuille-de-route-{code}.csv",
+                     f"bordereau-elimination-{code}.xlsx"):
+            assert (out / "rapports" / code / name).stat().st_size > 0
+            assert str(out / "rapports" / code / name) in result.output
+    assert (out / "rapports" / "synthese-territoriale.pdf").stat().st_size > 0

@@ -1,0 +1,209 @@
+"""Feuille de route: an action, a priority score and a target year per dataset.
+
+The score is a sum of points whose weights live in catalogue/rules/priorites.csv
+(value, signature, format risk, precarious hosting, personal data past their DUA,
+volume, readiness); every point given is kept as a reason shown in the report.
+
+Actions:
+- no current qualification, or no sort final known → « À qualifier »;
+- sort final Destruction: DUA over → « Éliminer (après visa) » this year; otherwise
+  « Conserver en service jusqu'en N », N = end of the DUA;
+- Conservation → « Verser au SAE », Tri → « Verser au SAE (après tri) »; the year
+  depends on the score (thresholds in priorites.csv), and a dataset at risk
+  (format at high risk, workstation, removable media) goes this year.
+The DUA runs from the year of the last modification seen by the scan (or this year
+for a dataset no scan saw).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import duckdb
+
+from catalogue.formatting import french_number
+
+A_QUALIFIER = "À qualifier"
+ELIMINER = "Éliminer (après visa)"
+VERSER = "Verser au SAE"
+VERSER_TRI = "Verser au SAE (après tri)"
+CONSERVER = "Conserver en service jusqu'en {year}"
+RISK_SHARE = 0.2  # share of a dataset's volume in risky formats that counts as « at risk »
+PRECARIOUS = {"Poste de travail", "Support amovible"}
+
+
+@dataclass
+class DatasetFacts:
+    dataset_id: str
+    commune: str
+    emplacement: str
+    bytes: int = 0
+    last_year: int | None = None
+    high_risk_share: float = 0.0
+    medium_risk_share: float = 0.0
+    answers: dict | None = None  # current qualification, None if not qualified
+
+
+@dataclass
+class RoadmapEntry:
+    facts: DatasetFacts
+    action: str
+    target_year: int | None
+    score: int
+    dua_end: int | None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """verser, eliminer, conserver or qualifier: the action without its year."""
+        if self.action.startswith("Verser"):
+            return "verser"
+        if self.action == ELIMINER:
+            return "eliminer"
+        if self.action == A_QUALIFIER:
+            return "qualifier"
+        return "conserver"
+
+
+class Weights:
+    """Points per (criterion, value) read from the `priorites` rule table."""
+
+    def __init__(self, rows: list[tuple[str, str, float]]):
+        self.points = {(c, v): p for c, v, p in rows}
+
+    def get(self, criterion: str, value) -> int:
+        return int(self.points.get((criterion, value), 0))
+
+
+def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntry:
+    reasons: list[str] = []
+    score = 0
+
+    def add(points: int, why: str) -> None:
+        nonlocal score
+        if points:
+            score += points
+            reasons.append(f"{why} (+{points})")
+
+    a = f.answers or {}
+    for key, label in (("valeur_juridique", "valeur juridique"), ("valeur_patrimoniale", "valeur patrimoniale"),
+                       ("valeur_strategique", "valeur stratégique")):
+        if a.get(key):
+            add(w.get(key, a[key]), f"{label} {a[key].lower()}")
+    if a.get("signature") == "Oui":
+        add(w.get("signature", "Oui"), "données signées électroniquement")
+    risky_format = f.high_risk_share >= RISK_SHARE
+    if risky_format:
+        add(w.get("format_risque", "élevé"), f"{french_number(100 * f.high_risk_share, 0)} % du volume en format à risque élevé")
+    elif f.high_risk_share + f.medium_risk_share >= RISK_SHARE:
+        add(w.get("format_risque", "moyen"),
+            f"{french_number(100 * (f.high_risk_share + f.medium_risk_share), 0)} % du volume en format à convertir")
+    precarious = a.get("hebergement") in PRECARIOUS
+    if precarious:
+        add(w.get("hebergement", a["hebergement"]), f"hébergé sur {a['hebergement'].lower()}")
+    dua = a.get("dua_annees")
+    dua_end = (f.last_year or this_year) + dua if dua is not None else None
+    if a.get("donnees_personnelles", "Non") != "Non" and a.get("donnees_personnelles") != "Ne sait pas" \
+            and dua_end is not None and dua_end <= this_year:
+        add(w.get("donnees_personnelles_dua_echue", "Oui"), "données personnelles dont la DUA est échue")
+    megabytes = max(f.bytes, 0) / 1e6
+    if megabytes > 1:
+        volume_points = min(w.get("volume", "max"), round(w.get("volume", "max") * math.log10(megabytes) / 6))
+        add(volume_points, "volume")
+    if a.get("priorite") in ("Haute", "Moyenne"):
+        add(w.get("preparation", a["priorite"]), f"priorité {a['priorite'].lower()} souhaitée par le service")
+
+    sort_final = a.get("sort_final")
+    if not f.answers or not sort_final or dua is None and sort_final == "Destruction":
+        return RoadmapEntry(f, A_QUALIFIER, None, score, dua_end, reasons)
+    if sort_final == "Destruction":
+        if dua_end <= this_year:
+            return RoadmapEntry(f, ELIMINER, this_year, score, dua_end, reasons)
+        return RoadmapEntry(f, CONSERVER.format(year=dua_end), dua_end, score, dua_end, reasons)
+    action = VERSER_TRI if sort_final == "Tri" else VERSER
+    if score >= w.get("seuil_versement", "annee_en_cours") or risky_format or precarious:
+        year = this_year
+    elif score >= w.get("seuil_versement", "annee_suivante"):
+        year = this_year + 1
+    else:
+        year = this_year + 2
+    return RoadmapEntry(f, action, year, score, dua_end, reasons)
+
+
+FACTS_SQL = """
+WITH risk AS (
+    SELECT df.commune, 'FS-' || upper(substr(md5(df.commune || '|' || df.root || '|' || df.dataset_path), 1, 12))
+               AS dataset_id,
+           sum(df.size) FILTER (WHERE r.risque = 'élevé'
+                                OR (df.size > 0 AND df.error IS NULL AND df.puid IS NULL)) AS high_bytes,
+           sum(df.size) FILTER (WHERE r.risque = 'moyen') AS medium_bytes
+    FROM dataset_files df
+    LEFT JOIN formats_risque r ON r.puid = coalesce(df.puid, 'UNKNOWN')
+    WHERE df.size > 0 AND df.error IS NULL AND ($commune IS NULL OR df.commune = $commune)
+    GROUP BY ALL
+), scanned AS (
+    SELECT d.dataset_id, d.commune, d.root || CASE WHEN d.path = '' THEN '' ELSE '/' || d.path END AS emplacement,
+           d.bytes, year(d.last_mtime) AS last_year, coalesce(r.high_bytes, 0) AS high_bytes,
+           coalesce(r.medium_bytes, 0) AS medium_bytes
+    FROM datasets d LEFT JOIN risk r USING (commune, dataset_id)
+    WHERE $commune IS NULL OR d.commune = $commune
+)
+SELECT coalesce(s.dataset_id, q.dataset_id) AS dataset_id, coalesce(s.commune, q.commune) AS commune,
+       coalesce(s.emplacement, q.emplacement) AS emplacement,
+       coalesce(s.bytes, CAST(q.volume_annuel_go * 1e9 AS BIGINT), 0) AS bytes,
+       s.last_year, coalesce(s.high_bytes, 0) AS high_bytes, coalesce(s.medium_bytes, 0) AS medium_bytes,
+       q.dataset_id IS NOT NULL AS qualified, s.dataset_id IS NULL AS unscanned,
+       q.* EXCLUDE (dataset_id, commune, emplacement)
+FROM scanned s
+FULL JOIN (SELECT * FROM qualifications_current WHERE $commune IS NULL OR commune = $commune) q
+       USING (dataset_id)
+-- A qualified dataset gone from the latest scan is not in the roadmap: nothing to ingest.
+WHERE s.dataset_id IS NOT NULL OR q.ajout
+ORDER BY commune, emplacement
+"""
+
+
+def load_facts(con: duckdb.DuckDBPyConnection, commune: str | None = None) -> list[DatasetFacts]:
+    cur = con.execute(FACTS_SQL, {"commune": commune})
+    names = [d[0] for d in cur.description]
+    facts = []
+    for row in cur.fetchall():
+        r = dict(zip(names, row))
+        total = r["bytes"] or 0
+        facts.append(DatasetFacts(
+            dataset_id=r["dataset_id"], commune=r["commune"], emplacement=r["emplacement"] or "", bytes=total,
+            last_year=r["last_year"],
+            high_risk_share=(r["high_bytes"] / total) if total and not r["unscanned"] else 0.0,
+            medium_risk_share=(r["medium_bytes"] / total) if total and not r["unscanned"] else 0.0,
+            answers=r if r["qualified"] else None,
+        ))
+    return facts
+
+
+def build_roadmap(con: duckdb.DuckDBPyConnection, commune: str | None = None,
+                  this_year: int | None = None) -> list[RoadmapEntry]:
+    """Roadmap entries, highest score first, for one commune or the whole territory."""
+    this_year = this_year or dt.date.today().year
+    weights = Weights(con.execute("SELECT critere, valeur, points FROM priorites").fetchall())
+    entries = [score_and_action(f, weights, this_year) for f in load_facts(con, commune)]
+    return sorted(entries, key=lambda e: (-e.score, e.facts.emplacement))
+
+
+def plan_by_year(entries: list[RoadmapEntry]) -> list[dict]:
+    """Per target year: datasets and volume to ingest, datasets and volume to eliminate."""
+    years: dict[int, dict] = {}
+    for e in entries:
+        if e.target_year is None or e.kind == "conserver" and e.target_year is None:
+            continue
+        y = years.setdefault(e.target_year, {"annee": e.target_year, "verser_jeux": 0, "verser_octets": 0,
+                                             "eliminer_jeux": 0, "eliminer_octets": 0})
+        if e.kind == "verser":
+            y["verser_jeux"] += 1
+            y["verser_octets"] += e.facts.bytes
+        elif e.kind in ("eliminer", "conserver"):
+            # A dataset kept in service until year N is eliminated that year.
+            y["eliminer_jeux"] += 1
+            y["eliminer_octets"] += e.facts.bytes
+    return [years[k] for k in sorted(years)]

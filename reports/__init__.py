@@ -1,0 +1,1 @@
+"""Reports: catalogue queries → context dicts → Jinja2 → HTML, WeasyPrint → PDF."""

@@ -1,0 +1,80 @@
+"""Charts drawn by matplotlib as inline SVG (same markup in HTML and PDF).
+
+Labels come from folder names: matplotlib writes them as escaped SVG text, so a
+name such as <script> stays text. Output is deterministic (no date metadata).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from catalogue.formatting import french_bytes  # noqa: E402
+
+plt.rcParams.update({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
+                     "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "catalogage"})
+COLORS = ["#1f4e79", "#c55a11", "#7f7f7f", "#548235", "#bf9000"]
+_bytes_axis = FuncFormatter(lambda v, _: french_bytes(int(v)))
+
+
+def _svg(fig, key: str) -> str:
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = out.getvalue()
+    text = text[text.index("<svg"):]  # inline: no XML prolog or doctype
+    # Several charts share one page: give each its own ids, or a clip path of one
+    # chart would apply to another.
+    prefix = "c" + hashlib.md5(key.encode("utf-8")).hexdigest()[:8] + "-"
+    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
+    text = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{prefix}{m.group(1)})", text)
+    return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', text)
+
+
+def _short(label: str, width: int = 38) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def barh_bytes(labels: list[str], values: list[int], title: str) -> str:
+    """Horizontal bars of volumes, largest on top."""
+    fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(labels), 3) + 0.8))
+    ax.barh([_short(l or "(racine)") for l in labels][::-1], values[::-1], color=COLORS[0])
+    ax.xaxis.set_major_formatter(_bytes_axis)
+    ax.set_title(title, loc="left")
+    return _svg(fig, title)
+
+
+def bars_by_year(years: list[int], series: dict[str, list[int]], title: str) -> str:
+    """Stacked bars per year, one series per label (volumes)."""
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    bottom = [0] * len(years)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([str(y) for y in years], values, bottom=bottom, label=label, color=COLORS[i % len(COLORS)])
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.yaxis.set_major_formatter(_bytes_axis)
+    if len(years) > 12:
+        ax.tick_params(axis="x", rotation=90)
+    if len(series) > 1:
+        ax.legend(frameon=False)
+    ax.set_title(title, loc="left")
+    return _svg(fig, title)
+
+
+def stacked_barh(labels: list[str], series: dict[str, list[int]], title: str) -> str:
+    """Horizontal stacked bars (e.g. per commune: useful volume, duplicates, déchets)."""
+    fig, ax = plt.subplots(figsize=(7, 0.4 * max(len(labels), 3) + 0.9))
+    left = [0] * len(labels)
+    for i, (label, values) in enumerate(series.items()):
+        ax.barh(labels[::-1], values[::-1], left=left[::-1], label=label, color=COLORS[i % len(COLORS)])
+        left = [a + b for a, b in zip(left, values)]
+    ax.xaxis.set_major_formatter(_bytes_axis)
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title(title, loc="left")
+    return _svg(fig, title)

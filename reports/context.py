@@ -1,0 +1,222 @@
+"""What each report shows, queried from the catalogue views into plain dicts.
+
+Every figure here can be re-derived with `catalogue sql` on the same views.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from catalogue.roadmap import RoadmapEntry, build_roadmap, plan_by_year
+from grids import spec
+from reports import charts
+
+TOP = 15
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or {})
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> dict:
+    found = rows(con, sql, params)
+    return found[0] if found else {}
+
+
+def key_figures(con, commune: str) -> dict:
+    figures = one(con, """
+        SELECT count(*) FILTER (WHERE kind = 'file') AS files,
+               coalesce(sum(size) FILTER (WHERE kind = 'file'), 0) AS bytes,
+               count(*) FILTER (WHERE kind = 'directory') AS directories,
+               min(year(mtime)) FILTER (WHERE kind = 'file') AS first_year,
+               max(year(mtime)) FILTER (WHERE kind = 'file') AS last_year,
+               count(*) FILTER (WHERE error IS NOT NULL) AS errors
+        FROM files_current WHERE commune = $c""", {"c": commune})
+    figures["datasets"] = one(con, "SELECT count(*) AS n FROM datasets WHERE commune = $c", {"c": commune})["n"]
+    figures["duplicate_bytes"] = one(con, "SELECT coalesce(sum(wasted_bytes), 0) AS b FROM duplicates "
+                                          "WHERE commune = $c", {"c": commune})["b"]
+    figures["duplicate_groups"] = one(con, "SELECT count(*) AS n FROM duplicates WHERE commune = $c",
+                                      {"c": commune})["n"]
+    figures["dechet_bytes"] = one(con, "SELECT coalesce(sum(size), 0) AS b FROM dechets WHERE commune = $c",
+                                  {"c": commune})["b"]
+    figures["dechet_entries"] = one(con, "SELECT count(*) AS n FROM dechets WHERE commune = $c", {"c": commune})["n"]
+    # Redundant copies are déchets too (rule of type redundant_copy): « other » déchets
+    # exclude them so that duplicates and déchets are never added twice.
+    figures["other_dechet_bytes"] = one(con, """
+        SELECT coalesce(sum(size), 0) AS b FROM dechets WHERE commune = $c
+          AND rule_id NOT IN (SELECT rule_id FROM dechet_rules WHERE match_type = 'redundant_copy')""",
+                                        {"c": commune})["b"]
+    figures["wasted_bytes"] = figures["duplicate_bytes"] + figures["other_dechet_bytes"]
+    return figures
+
+
+def growth(con, commune: str | None) -> list[dict]:
+    return rows(con, """
+        SELECT year(mtime) AS year, count(*) AS files, sum(size) AS bytes
+        FROM files_current WHERE kind = 'file' AND mtime IS NOT NULL AND ($c IS NULL OR commune = $c)
+        GROUP BY 1 ORDER BY 1""", {"c": commune})
+
+
+def yearly_flow(growth_rows: list[dict], this_year: int, years: int = 3) -> int:
+    """Average volume last modified per year over the last complete years: the yearly flow."""
+    recent = [g["bytes"] for g in growth_rows if this_year - years <= g["year"] < this_year]
+    return int(sum(recent) / years) if recent else 0
+
+
+def qualification_progress(con, commune: str) -> dict:
+    total = one(con, "SELECT count(*) AS n FROM datasets WHERE commune = $c", {"c": commune})["n"]
+    q = one(con, f"""
+        SELECT count(*) FILTER (WHERE NOT ajout AND dataset_id IN (SELECT dataset_id FROM datasets)) AS scanned,
+               count(*) FILTER (WHERE ajout) AS added,
+               sum({' + '.join(f'CASE WHEN {c.key} IS NULL THEN 0 ELSE 1 END' for c in spec.TO_FILL if c.required)})
+                   AS required_filled
+        FROM qualifications_current WHERE commune = $c""", {"c": commune})
+    required = sum(1 for c in spec.TO_FILL if c.required)
+    qualified = q.get("scanned") or 0
+    return {"datasets": total, "qualified": qualified, "added": q.get("added") or 0,
+            "share": qualified / total if total else 0.0,
+            "required_cells": total * required, "required_filled": int(q.get("required_filled") or 0)}
+
+
+def footprint(con, wasted_bytes: int) -> dict:
+    """Yearly storage footprint of duplicates and déchets, with the hypotheses shown."""
+    params = {r["parametre"]: r for r in rows(con, "SELECT * FROM environnement")}
+    watts_per_tb = params["puissance_disque"]["valeur"]
+    kwh_per_gb_year = watts_per_tb / 1000 * 8760 / 1000 * params["pue"]["valeur"] * params["copies"]["valeur"]
+    kg = wasted_bytes / 1e9 * kwh_per_gb_year * params["facteur_electricite"]["valeur"]
+    return {"kg_co2e": kg, "kwh": wasted_bytes / 1e9 * kwh_per_gb_year, "kwh_per_gb_year": kwh_per_gb_year,
+            "hypotheses": list(params.values())}
+
+
+def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int | None = None) -> dict:
+    this_year = this_year or dt.date.today().year
+    c = {"c": commune}
+    info = one(con, "SELECT code, coalesce(nom, code) AS nom FROM communes WHERE code = $c", c)
+    figures = key_figures(con, commune)
+    growth_rows = growth(con, commune)
+    services = rows(con, """
+        SELECT directory, sum(files) AS files, sum(bytes) AS bytes FROM volumes
+        WHERE commune = $c AND depth = 1 GROUP BY directory ORDER BY bytes DESC, directory""", c)
+    datasets = rows(con, """
+        SELECT dataset_id, path, files, bytes, first_mtime, last_mtime FROM datasets
+        WHERE commune = $c ORDER BY bytes DESC, path""", c)
+    formats = rows(con, """
+        SELECT f.puid, f.format_name, f.format_version, f.files, f.bytes, coalesce(r.risque, 'non évalué') AS risque,
+               r.motif
+        FROM formats f LEFT JOIN formats_risque r USING (puid)
+        WHERE f.commune = $c ORDER BY f.bytes DESC, f.puid""", c)
+    format_total = sum(f["bytes"] for f in formats) or 1
+    risk = {level: sum(f["bytes"] for f in formats if f["risque"] == level) / format_total
+            for level in ("élevé", "moyen", "faible", "non évalué")}
+    duplicate_groups = rows(con, """
+        SELECT example_path, copies, size, wasted_bytes FROM duplicates WHERE commune = $c
+        ORDER BY wasted_bytes DESC, example_path LIMIT 10""", c)
+    dechet_categories = rows(con, """
+        SELECT categorie, count(*) AS entries, sum(size) AS bytes FROM dechets WHERE commune = $c
+        GROUP BY categorie ORDER BY bytes DESC, categorie""", c)
+    dechet_folders = rows(con, """
+        SELECT coalesce(nullif(array_to_string(string_split(path, '/')[1:-2], '/'), ''), '(racine)') AS folder,
+               count(*) AS entries, sum(size) AS bytes
+        FROM dechets WHERE commune = $c GROUP BY folder ORDER BY bytes DESC, entries DESC, folder LIMIT 10""", c)
+    errors = rows(con, """
+        SELECT error, count(*) AS entries FROM files_current WHERE commune = $c AND error IS NOT NULL
+        GROUP BY error ORDER BY entries DESC, error""", c)
+    blind_spots = rows(con, """
+        SELECT path, kind, error FROM files_current WHERE commune = $c AND error IS NOT NULL
+        ORDER BY (kind = 'directory') DESC, depth, path LIMIT 20""", c)
+    scans = rows(con, """
+        SELECT s.scan_id, s.root, s.host, s.finished_at, s.files, s.bytes, s.errors
+        FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c ORDER BY s.root""", c)
+    roadmap = build_roadmap(con, commune, this_year)
+    plan = plan_by_year(roadmap)
+    bordereau_datasets = [e for e in roadmap if e.kind == "eliminer"]
+    bordereau_dechets = rows(con, """
+        SELECT d.categorie, d.libelle, d.confiance, count(*) AS entries, sum(d.size) AS bytes,
+               any_value(r.source) AS source, any_value(r.justification) AS justification
+        FROM dechets d JOIN (SELECT DISTINCT rule_id, source, justification FROM dechet_rules) r USING (rule_id)
+        WHERE d.commune = $c GROUP BY ALL ORDER BY d.categorie, bytes DESC""", c)
+    referentiel = {r["code"]: r for r in rows(con, "SELECT * FROM referentiel")}
+    wasted = figures["wasted_bytes"]
+    ctx = {
+        "commune": info, "this_year": this_year, "generated": dt.date.today(), "figures": figures,
+        "growth": growth_rows, "flow": yearly_flow(growth_rows, this_year), "services": services,
+        "datasets": datasets, "formats": formats[:TOP], "formats_count": len(formats), "risk": risk,
+        "duplicate_groups": duplicate_groups, "dechet_categories": dechet_categories,
+        "dechet_folders": dechet_folders, "errors": errors, "blind_spots": blind_spots, "scans": scans,
+        "qualification": qualification_progress(con, commune), "roadmap": roadmap, "plan": plan,
+        "actions": _action_totals(roadmap), "bordereau_datasets": bordereau_datasets,
+        "bordereau_dechets": bordereau_dechets, "referentiel": referentiel, "footprint": footprint(con, wasted),
+    }
+    ctx["charts"] = {
+        "services": charts.barh_bytes([s["directory"] for s in services[:TOP]], [s["bytes"] for s in services[:TOP]],
+                                      "Volume par service (dossier de premier niveau)") if services else None,
+        "growth": charts.bars_by_year([g["year"] for g in growth_rows], {"Volume": [g["bytes"] for g in growth_rows]},
+                                      "Volume par année de dernière modification") if growth_rows else None,
+        "formats": charts.barh_bytes([f"{f['puid']} {f['format_name'] or ''}".strip() for f in formats[:10]],
+                                     [f["bytes"] for f in formats[:10]], "Formats les plus volumineux")
+        if formats else None,
+        "plan": _plan_chart(plan),
+    }
+    return ctx
+
+
+def _action_totals(roadmap: list[RoadmapEntry]) -> list[dict]:
+    labels = {"verser": "Verser au SAE", "eliminer": "Éliminer (après visa)", "conserver": "Conserver en service",
+              "qualifier": "À qualifier"}
+    totals = {k: {"action": v, "jeux": 0, "octets": 0} for k, v in labels.items()}
+    for e in roadmap:
+        totals[e.kind]["jeux"] += 1
+        totals[e.kind]["octets"] += e.facts.bytes
+    return list(totals.values())
+
+
+def _plan_chart(plan: list[dict]) -> str | None:
+    if not plan:
+        return None
+    return charts.bars_by_year([p["annee"] for p in plan],
+                               {"À verser au SAE": [p["verser_octets"] for p in plan],
+                                "À éliminer": [p["eliminer_octets"] for p in plan]},
+                               "Feuille de route : volumes par année")
+
+
+def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None) -> dict:
+    """Aggregates per commune only: no file or folder name of any commune."""
+    this_year = this_year or dt.date.today().year
+    communes = []
+    roadmap = build_roadmap(con, None, this_year)
+    for info in rows(con, "SELECT code, coalesce(nom, code) AS nom FROM communes ORDER BY code"):
+        code = info["code"]
+        figures = key_figures(con, code)
+        growth_rows = growth(con, code)
+        entries = [e for e in roadmap if e.facts.commune == code]
+        communes.append({
+            "code": code, "nom": info["nom"], "figures": figures, "flow": yearly_flow(growth_rows, this_year),
+            "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
+            "verser_octets": sum(e.facts.bytes for e in entries if e.kind == "verser"),
+        })
+    plan = plan_by_year(roadmap)
+    total = {k: sum(c["figures"][k] for c in communes)
+             for k in ("files", "bytes", "duplicate_bytes", "dechet_bytes", "other_dechet_bytes", "wasted_bytes",
+                       "datasets", "errors")}
+    total["flow"] = sum(c["flow"] for c in communes)
+    total["qualified"] = sum(c["qualification"]["qualified"] for c in communes)
+    total["verser_octets"] = sum(c["verser_octets"] for c in communes)
+    labels = [f"{c['nom']} ({c['code']})" for c in communes]
+    ctx = {
+        "this_year": this_year, "generated": dt.date.today(), "communes": communes, "total": total, "plan": plan,
+        "actions": _action_totals(roadmap),
+        "footprint": footprint(con, total["wasted_bytes"]),
+        "charts": {
+            "communes": charts.stacked_barh(labels, {
+                "Volume utile": [max(c["figures"]["bytes"] - c["figures"]["wasted_bytes"], 0) for c in communes],
+                "Doublons récupérables": [c["figures"]["duplicate_bytes"] for c in communes],
+                "Autres déchets": [c["figures"]["other_dechet_bytes"] for c in communes],
+            }, "Volumes par collectivité") if communes else None,
+            "plan": _plan_chart(plan),
+        },
+    }
+    return ctx

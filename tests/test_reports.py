@@ -1,0 +1,277 @@
+"""Reports: real HTML in headless Chromium, real PDF text through pdftotext, XSS names
+inert, no commune path in the territory synthesis, roadmap rules on hand-made datasets."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+from openpyxl import Workbook, load_workbook
+
+from catalogue.formatting import french_bytes, french_int
+from catalogue.roadmap import (A_QUALIFIER, ELIMINER, VERSER, VERSER_TRI, DatasetFacts, Weights,
+                               score_and_action)
+from catalogue.store import connect
+from grids import spec
+from tests.conftest import query
+from tests.test_grid import GOOD, columns, fill
+
+XSS = "<script>alert(1)</script>.pdf"
+XSS_DIR = '<img src=x onerror="alert(2)">'
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _pdf(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("helvetica", size=12)
+    doc.cell(text=text)
+    doc.output(str(path))
+
+
+def _xlsx(path: Path, value: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    wb.active["A1"] = value
+    wb.save(path)
+
+
+def _share(root: Path, tag: str) -> Path:
+    _pdf(root / "Urbanisme" / f"Permis {tag}" / "PC-2019-0042.pdf", "Permis de construire 42")
+    # The XSS name is a copy of the permit: it shows in the duplicates table. On POSIX the
+    # "/" of "</script>" makes it a folder "<script>alert(1)<" holding "script>.pdf".
+    (root / "Urbanisme" / f"Permis {tag}" / XSS).parent.mkdir(parents=True, exist_ok=True)
+    (root / "Urbanisme" / f"Permis {tag}" / XSS).write_bytes((root / "Urbanisme" / f"Permis {tag}" /
+                                                             "PC-2019-0042.pdf").read_bytes())
+    _xlsx(root / "Finances" / f"Budgets {tag}" / f"budget-primitif-{tag}.xlsx", "Budget")
+    _xlsx(root / "Finances" / f"Budgets {tag}" / f"budget-primitif-{tag} - Copie.xlsx", "Budget")
+    (root / "Finances" / f"Budgets {tag}" / f"~$brouillon-{tag}.docx").write_bytes(b"tmp")
+    (root / XSS_DIR / f"Archives {tag}").mkdir(parents=True, exist_ok=True)
+    _pdf(root / XSS_DIR / f"Archives {tag}" / f"releve-{tag}.pdf", "Releve")
+    return root
+
+
+@pytest.fixture(scope="module")
+def territory(tmp_path_factory):
+    """Two communes scanned; the first one's grid filled and imported."""
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    runner = CliRunner()
+    base = tmp_path_factory.mktemp("rapports")
+    db = base / "catalogue.duckdb"
+
+    def cli(*args):
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    for code, nom, tag in (("99201", "Alpha-sur-Test", "alphatag"), ("99202", "Beta-les-Essais", "betatag")):
+        assert cli("scan", _share(base / code, tag), "--commune", code, "--nom", nom, "--db", db, "-q").exit_code == 0
+    grid = base / "grille.xlsx"
+    assert cli("grid", "export", "--commune", "99201", "-o", grid, "--db", db).exit_code == 0
+    wb = load_workbook(grid)
+    ws = wb[spec.SHEET_GRID]
+    col = columns(ws)
+    for r in range(2, ws.max_row + 1):
+        place = str(ws.cell(r, col["emplacement"]).value or "")
+        if place.endswith("Permis alphatag"):
+            fill(ws, r, GOOD)
+        elif place.endswith("Budgets alphatag"):
+            fill(ws, r, dict(GOOD, service="Finances", typologie="Mandats et titres (pièces comptables)",
+                             donnees_personnelles="Non"))
+    wb.save(grid)
+    assert cli("grid", "import", grid, "--db", db).exit_code == 0
+    out = base / "out"
+    for args in (("--commune", "99201"), ("--commune", "99202"), ("--territoire",)):
+        result = cli("report", *args, "-o", out, "--db", db)
+        assert result.exit_code == 0, result.output
+    return {"db": db, "out": out, "cli": cli}
+
+
+def _pdftotext(path: Path) -> str:
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    return re.sub(r"[\u202f\u00a0 ]+", " ", text)
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
+def _chromium(html: Path, tmp_path: Path) -> tuple[str, list[str], Path]:
+    """Open a page in headless Chromium: rendered DOM, console messages, screenshot."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium absent : « make test » l'installe (paquet Debian chromium).")
+    common = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'profil'}"]
+    shot = tmp_path / f"{html.stem}.png"
+    dom = subprocess.run(common + ["--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120)
+    subprocess.run(common + ["--hide-scrollbars", "--window-size=1200,3000", f"--screenshot={shot}", html.as_uri()],
+                   capture_output=True, text=True, timeout=120)
+    console = [l for l in dom.stderr.splitlines() if ":CONSOLE" in l]
+    return dom.stdout, console, shot
+
+
+def test_console_check_detects_errors(tmp_path):
+    """The Chromium harness itself: a page with a script error is caught."""
+    page = tmp_path / "erreur.html"
+    page.write_text("<html><body><script>console.error('boom'); nope();</script></body></html>")
+    _, console, _ = _chromium(page, tmp_path)
+    assert any("boom" in line for line in console) and any("nope" in line for line in console)
+
+
+def test_commune_report_opens_cleanly_in_chromium(territory, tmp_path):
+    html = territory["out"] / "rapport-99201.html"
+    source = html.read_text(encoding="utf-8")
+    # Self-contained: no script, no external resource.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", source)
+    assert "url(http" not in source and "@import" not in source
+    dom, console, shot = _chromium(html, tmp_path)
+    assert console == []
+    assert shot.exists() and shot.stat().st_size > 20_000
+    tags = _Tags()
+    tags.feed(dom)
+    # The XSS names are shown as text, never as elements.
+    assert "script" not in tags.tags and "img" not in tags.tags
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.pdf" in dom
+    assert '&lt;img src=x onerror="alert(2)"&gt;' in dom
+    assert "svg" in tags.tags  # charts inline
+
+
+def test_pdf_key_figures_equal_sql(territory):
+    db, cli = territory["db"], territory["cli"]
+    result = cli("sql", "SELECT count(*) AS n, sum(size) AS b FROM files_current WHERE commune = '99201' "
+                        "AND kind = 'file'", "--format", "json", "--db", db)
+    figures = json.loads(result.output)[0]
+    dup = json.loads(cli("sql", "SELECT sum(wasted_bytes) AS w, count(*) AS g FROM duplicates "
+                                "WHERE commune = '99201'", "--format", "json", "--db", db).output)[0]
+    assert figures["n"] > 0 and dup["w"] > 0
+    text = _pdftotext(territory["out"] / "rapport-99201.pdf")
+    assert "Recensement des données numériques" in text and "Alpha-sur-Test (99201)" in text
+    assert re.sub(r"\s", " ", french_int(figures["n"])) in text
+    assert re.sub(r"\s", " ", french_bytes(figures["b"])) in text
+    assert f"{dup['g']} groupes de fichiers identiques" in text
+    assert re.sub(r"\s", " ", french_bytes(dup["w"])) in text
+    assert "Projet de bordereau d'élimination".lower() in text.lower()
+    assert XSS in text  # the name is printed as text in the PDF too
+
+
+def test_territory_synthesis_holds_no_path(territory):
+    db, out = territory["db"], territory["out"]
+    html = (out / "synthese-territoriale.html").read_text(encoding="utf-8")
+    text = _pdftotext(out / "synthese-territoriale.pdf")
+    names = {r[0] for r in query(db, "SELECT DISTINCT name FROM files")}
+    paths = {r[0] for r in query(db, "SELECT path FROM datasets WHERE path <> ''")}
+    assert names and paths
+    for value in names | paths:
+        assert value not in html and value not in text, value
+    # Both communes are there, side by side.
+    assert "Alpha-sur-Test (99201)" in text and "Beta-les-Essais (99202)" in text
+
+
+def test_commune_report_holds_only_its_commune(territory):
+    html = (territory["out"] / "rapport-99201.html").read_text(encoding="utf-8")
+    assert "alphatag" in html and "betatag" not in html and "Beta-les-Essais" not in html
+
+
+def test_annexes_written(territory):
+    out = territory["out"]
+    roadmap = (out / "feuille-de-route-99201.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert roadmap[0].startswith("identifiant;emplacement;volume_octets")
+    assert any(VERSER in line for line in roadmap[1:])
+    wb = load_workbook(out / "bordereau-elimination-99201.xlsx")
+    assert wb.sheetnames == ["Jeux de données", "Déchets"]
+    assert any(r[0] == "Fichiers temporaires" for r in wb["Déchets"].iter_rows(min_row=2, values_only=True))
+
+
+def test_report_command_errors(territory, tmp_path):
+    cli, db = territory["cli"], territory["db"]
+    result = cli("report", "--commune", "12345", "-o", tmp_path, "--db", db)
+    assert result.exit_code == 1
+    assert result.output == "Erreur : Commune 12345 absente du catalogue (communes connues : 99201, 99202).\n"
+    assert cli("report", "-o", tmp_path, "--db", db).exit_code == 2
+
+
+# ----------------------------------------------------------------- roadmap rules
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Weights:
+    con = connect(tmp_path_factory.mktemp("w") / "c.duckdb")
+    rows = con.execute("SELECT critere, valeur, points FROM priorites").fetchall()
+    con.close()
+    return Weights(rows)
+
+
+def _facts(answers=None, **kw) -> DatasetFacts:
+    base = dict(dataset_id="FS-TEST", commune="99999", emplacement="Service/Activité", bytes=10_000_000,
+                last_year=2020)
+    base.update(kw)
+    return DatasetFacts(answers=answers, **base)
+
+
+ANSWERS = dict(valeur_juridique="Faible", valeur_strategique="Aucune", valeur_patrimoniale="Aucune",
+               signature="Non", donnees_personnelles="Non", hebergement="Serveur de fichiers", priorite="Basse",
+               dua_annees=10, sort_final="Conservation")
+
+
+def _points(entry) -> int:
+    return sum(int(m) for m in re.findall(r"\(\+(\d+)\)", " ".join(entry.reasons)))
+
+
+def test_roadmap_actions_follow_the_rules(weights):
+    year = 2026
+    assert score_and_action(_facts(None), weights, year).action == A_QUALIFIER
+    assert score_and_action(_facts(dict(ANSWERS, sort_final=None)), weights, year).action == A_QUALIFIER
+    # Destruction: DUA over → eliminate this year; running → keep until its end.
+    gone = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2012), weights, year)
+    assert (gone.action, gone.target_year, gone.dua_end) == (ELIMINER, 2026, 2022)
+    kept = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2024), weights, year)
+    assert (kept.action, kept.target_year) == ("Conserver en service jusqu'en 2034", 2034)
+    # Conservation: the year follows the score; a risk brings it forward.
+    low = score_and_action(_facts(dict(ANSWERS)), weights, year)
+    assert (low.action, low.target_year) == (VERSER, 2028)
+    high = score_and_action(_facts(dict(ANSWERS, valeur_juridique="Forte", valeur_patrimoniale="Forte",
+                                        signature="Oui")), weights, year)
+    assert high.target_year == 2026 and high.score >= 80
+    assert "données signées électroniquement (+20)" in high.reasons
+    middle = score_and_action(_facts(dict(ANSWERS, valeur_juridique="Forte", valeur_patrimoniale="Moyenne")),
+                              weights, year)
+    assert 35 <= middle.score < 60 and middle.target_year == 2027
+    usb = score_and_action(_facts(dict(ANSWERS, hebergement="Support amovible")), weights, year)
+    assert usb.target_year == 2026 and "hébergé sur support amovible (+15)" in usb.reasons
+    old_formats = score_and_action(_facts(dict(ANSWERS), high_risk_share=0.5), weights, year)
+    assert old_formats.target_year == 2026 and "50 % du volume en format à risque élevé (+15)" in old_formats.reasons
+    assert score_and_action(_facts(dict(ANSWERS, sort_final="Tri")), weights, year).action == VERSER_TRI
+    personal = score_and_action(_facts(dict(ANSWERS, donnees_personnelles="Oui, sensibles"), last_year=2010),
+                                weights, year)
+    assert "données personnelles dont la DUA est échue (+10)" in personal.reasons
+    # The score is exactly the sum of the reasons shown.
+    for entry in (low, high, middle, usb, old_formats, personal, gone, kept):
+        assert entry.score == _points(entry)
+
+
+def test_roadmap_of_the_imported_grid(territory):
+    con = connect(territory["db"], read_only=True)
+    from catalogue.roadmap import build_roadmap
+
+    entries = {e.facts.emplacement.rsplit("/", 1)[-1]: e for e in build_roadmap(con, "99201", 2026)}
+    con.close()
+    assert entries["Permis alphatag"].action == VERSER  # URB-AUT: Conservation
+    budgets = entries["Budgets alphatag"]  # FIN-PJ: Destruction after 10 years from the last modification
+    last_year = budgets.facts.last_year
+    expected = ELIMINER if last_year + 10 <= 2026 else f"Conserver en service jusqu'en {last_year + 10}"
+    assert budgets.action == expected
+    assert entries[f"Archives alphatag"].action == A_QUALIFIER
