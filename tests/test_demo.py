@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 
+import pytest
+
 from tests.conftest import query
 
 
@@ -26,9 +28,20 @@ def test_generator_is_deterministic(demo_territory, tmp_path):
     assert _fingerprint(again) == _fingerprint(demo_territory / "partages" / "99003")
 
 
-def test_demo_command(tmp_path, cli):
-    out = tmp_path / "demo"
-    result = cli("demo", "--out", out, "--quiet")
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """`catalogue demo` run once: the whole pipeline, reports included."""
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    out = tmp_path_factory.mktemp("demo-run") / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"], catch_exceptions=False)
+    return out, result
+
+
+def test_demo_command(demo_run):
+    out, result = demo_run
     assert result.exit_code == 0, result.output
     db = out / "catalogue.duckdb"
     assert f"Catalogue de démonstration : {out}/catalogue.duckdb" in result.output
@@ -62,3 +75,22 @@ def test_demo_command(tmp_path, cli):
             assert (out / "rapports" / code / name).stat().st_size > 0
             assert str(out / "rapports" / code / name) in result.output
     assert (out / "rapports" / "synthese-territoriale.pdf").stat().st_size > 0
+
+
+def test_notebook_runs_on_the_demo_catalogue(demo_run, monkeypatch):
+    """The analysts' notebook executes end to end (nbclient) and shows the demo communes."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from tests.conftest import REPO
+
+    out, _ = demo_run
+    monkeypatch.setenv("CATALOGUE_DB", str(out / "catalogue.duckdb"))
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    nb = nbformat.read(REPO / "notebooks" / "explorer-le-catalogue.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "Saint-Aubin-des-Prés" in text and "99003" in text
+    assert "Verser au SAE" in text  # the roadmap table
