@@ -134,8 +134,7 @@ def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntr
 
 FACTS_SQL = """
 WITH risk AS (
-    SELECT df.commune, 'FS-' || upper(substr(md5(df.commune || '|' || df.root || '|' || df.dataset_path), 1, 12))
-               AS dataset_id,
+    SELECT df.commune, df.dataset_id,
            sum(df.size) FILTER (WHERE r.risque = 'élevé'
                                 OR (df.size > 0 AND df.error IS NULL AND df.puid IS NULL)) AS high_bytes,
            sum(df.size) FILTER (WHERE r.risque = 'moyen') AS medium_bytes

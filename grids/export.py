@@ -65,8 +65,7 @@ def put(cell, value) -> None:
 
 DATASET_STATS_SQL = """
 WITH df AS (
-    SELECT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path), 1, 12)) AS dataset_id, *
-    FROM dataset_files WHERE commune = $commune
+    SELECT * FROM dataset_files WHERE commune = $commune
 ), redundant AS (
     SELECT scan_id, file_id FROM duplicate_files WHERE commune = $commune AND redundant
 ), waste AS (

@@ -123,14 +123,19 @@ JOIN (SELECT DISTINCT rule_id, libelle, categorie, confiance FROM dechet_rules) 
 -- (e.g. Service/Activité); files higher up belong to their own folder. The id is
 -- stable across rescans of the same root so that grid answers survive a new scan.
 CREATE OR REPLACE VIEW dataset_files AS
-SELECT f.*,
-       array_to_string(string_split(f.path, '/')[1:least(f.depth - 1, f.dataset_depth)], '/')
-           AS dataset_path
-FROM files_current f
-WHERE f.kind = 'file';
+WITH f AS (
+    SELECT f.*,
+           array_to_string(string_split(f.path, '/')[1:least(f.depth - 1, f.dataset_depth)], '/')
+               AS dataset_path
+    FROM files_current f
+    WHERE f.kind = 'file'
+)
+-- The one definition of a scanned dataset's id (grids match answers on it).
+SELECT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path), 1, 12)) AS dataset_id, *
+FROM f;
 
 CREATE OR REPLACE VIEW datasets AS
-SELECT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path), 1, 12)) AS dataset_id,
+SELECT dataset_id,
        commune, scan_id, source, root, dataset_path AS path,
        count(*) AS files,
        sum(size) AS bytes,
@@ -138,7 +143,7 @@ SELECT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path),
        max(mtime) AS last_mtime,
        count(*) FILTER (WHERE error IS NOT NULL) AS errors
 FROM dataset_files
-GROUP BY commune, scan_id, source, root, dataset_path;
+GROUP BY dataset_id, commune, scan_id, source, root, dataset_path;
 
 -- Current qualification of each dataset: the latest imported version. Earlier
 -- versions stay in `qualifications` (history), with their import in `grid_imports`.
