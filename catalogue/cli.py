@@ -91,6 +91,29 @@ def _print_summary(s) -> None:
                + (f" ; exclues : {french_int(s.excluded)}" if s.excluded else ""))
 
 
+@main.command("import-droid")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.option("--commune", required=True, help="Code de la collectivité inventoriée.")
+@click.option("--nom", default=None, help="Nom de la collectivité.")
+@db_option
+@user_errors
+def import_droid(csv_file, commune, nom, db):
+    """Importer un inventaire DROID ou siegfried (CSV) comme un scan de partage."""
+    from catalogue.appscans import import_inventory
+
+    r = import_inventory(csv_file, commune, nom=nom, db=db)
+    outil = "DROID" if r.kind == "droid" else "siegfried"
+    click.echo(f"Inventaire {outil} importé : scan n° {r.scan_id} — commune {commune} — racine {r.root or '(aucune)'}")
+    click.echo(f"  Entrées : {french_int(r.entries)} dont {french_int(r.files)} fichiers ({french_bytes(r.bytes)})")
+    if r.in_archives:
+        click.echo(f"  Fichiers contenus dans des archives (non listés) : {french_int(r.in_archives)}")
+    click.echo("  Empreintes : " + (f"{r.hash_algorithm} (doublons détectables)" if r.hash_algorithm
+                                   else "absentes (doublons non détectables)"))
+    click.echo(f"  Erreurs de lecture signalées : {french_int(r.errors)}")
+    for line in r.problems:
+        click.echo(f"  Ligne ignorée, {line}")
+
+
 @main.command()
 @click.argument("bundles", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @db_option

@@ -163,6 +163,56 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_applications",
+        """
+        -- Application scans (databases, mailboxes) are datasets named by their application.
+        ALTER TABLE scans ADD COLUMN application VARCHAR;
+        -- One row per table of a business database (scan-db): aggregates only, no content.
+        CREATE TABLE db_tables (
+            scan_id             INTEGER NOT NULL,
+            commune             VARCHAR NOT NULL,
+            application         VARCHAR NOT NULL,
+            schema_name         VARCHAR,
+            table_name          VARCHAR NOT NULL,
+            row_count           BIGINT,
+            row_count_estimated BOOLEAN,
+            bytes               BIGINT,
+            first_date          TIMESTAMP,
+            last_date           TIMESTAMP,
+            date_columns        STRUCT(column_name VARCHAR, min_value TIMESTAMP, max_value TIMESTAMP)[],
+            binary_bytes        BIGINT,
+            binary_columns      STRUCT(column_name VARCHAR, bytes BIGINT)[],
+            error               VARCHAR
+        );
+        -- One row per mail folder (scan-mail): counts, volumes, dates; no body, no address.
+        CREATE TABLE mail_folders (
+            scan_id          INTEGER NOT NULL,
+            commune          VARCHAR NOT NULL,
+            application      VARCHAR NOT NULL,
+            folder           VARCHAR NOT NULL,
+            messages         BIGINT NOT NULL,
+            bytes            BIGINT NOT NULL,
+            first_date       TIMESTAMP,
+            last_date        TIMESTAMP,
+            attachments      BIGINT NOT NULL,
+            attachment_bytes BIGINT NOT NULL,
+            unreadable       BIGINT NOT NULL,
+            error            VARCHAR
+        );
+        CREATE TABLE mail_attachment_formats (
+            scan_id     INTEGER NOT NULL,
+            commune     VARCHAR NOT NULL,
+            application VARCHAR NOT NULL,
+            folder      VARCHAR NOT NULL,
+            puid        VARCHAR,
+            format_name VARCHAR,
+            mime        VARCHAR,
+            attachments BIGINT NOT NULL,
+            bytes       BIGINT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -143,7 +143,26 @@ SELECT dataset_id,
        max(mtime) AS last_mtime,
        count(*) FILTER (WHERE error IS NOT NULL) AS errors
 FROM dataset_files
-GROUP BY dataset_id, commune, scan_id, source, root, dataset_path;
+GROUP BY dataset_id, commune, scan_id, source, root, dataset_path
+UNION ALL
+-- An application (business database or mailbox) is one dataset named by the
+-- application; `files` counts its tables, or its messages.
+SELECT 'APP-' || upper(substr(md5(s.commune || '|' || s.source || '|' || s.application), 1, 12)) AS dataset_id,
+       s.commune, s.scan_id, s.source, s.root, s.application AS path,
+       t.objects AS files, t.bytes, t.first_date AS first_mtime, t.last_date AS last_mtime, t.errors
+FROM latest_scans l
+JOIN scans s USING (scan_id)
+JOIN (
+    SELECT scan_id, count(*) AS objects, sum(coalesce(bytes, binary_bytes, 0)) AS bytes,
+           min(first_date) AS first_date, max(last_date) AS last_date,
+           count(*) FILTER (WHERE error IS NOT NULL) AS errors
+    FROM db_tables GROUP BY scan_id
+    UNION ALL
+    SELECT scan_id, sum(messages), sum(bytes), min(first_date), max(last_date),
+           count(*) FILTER (WHERE error IS NOT NULL) + sum(unreadable)
+    FROM mail_folders GROUP BY scan_id
+) t USING (scan_id)
+WHERE s.source IN ('database', 'mail');
 
 -- Current qualification of each dataset: the latest imported version. Earlier
 -- versions stay in `qualifications` (history), with their import in `grid_imports`.

@@ -1,0 +1,260 @@
+"""Read an existing DROID or siegfried CSV inventory as a filesystem scan.
+
+Both exports list one file per row with its size, date, format (PUID) and, when the
+archivist asked for it, a hash. Rows become `files` rows, streamed as Arrow batches,
+so volumes, formats, duplicates (where hashes exist) and déchets work as for our scans.
+
+- DROID (`ID, PARENT_ID, URI, FILE_PATH, NAME, METHOD, STATUS, SIZE, TYPE, EXT,
+  LAST_MODIFIED, EXTENSION_MISMATCH, <ALGO>_HASH, FORMAT_COUNT, PUID, MIME_TYPE,
+  FORMAT_NAME, FORMAT_VERSION`, the last four repeating for extra formats): files and
+  folders; entries inside archives (URIs other than `file:`) are counted, not listed.
+- siegfried (`filename, filesize, modified, errors, [hash], namespace, id, format,
+  version, mime, [class], basis, warning`, the identification block repeating per
+  identifier): files only.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+
+from catalogue.errors import CatalogueError
+from scanners.filesystem import WALK_SCHEMA, extension_of
+
+BATCH_ROWS = 20_000
+DROID_HEADERS = ["ID", "PARENT_ID", "URI", "FILE_PATH", "NAME", "METHOD", "STATUS", "SIZE", "TYPE", "EXT",
+                 "LAST_MODIFIED", "EXTENSION_MISMATCH"]
+DROID_FORMAT = ["PUID", "MIME_TYPE", "FORMAT_NAME", "FORMAT_VERSION"]
+SF_HEADERS = ["filename", "filesize", "modified", "errors"]
+SF_BLOCK = ["namespace", "id", "format", "version", "mime", "basis", "warning"]
+
+SCHEMA = pa.schema(list(WALK_SCHEMA) + [
+    ("puid", pa.string()), ("format_name", pa.string()), ("format_version", pa.string()), ("mime", pa.string()),
+    ("id_basis", pa.string()), ("id_warning", pa.string()), ("ext_mismatch", pa.bool_()), ("hash", pa.string()),
+])
+
+
+@dataclass
+class InventoryStats:
+    kind: str = ""          # droid or siegfried
+    tool: str = ""
+    root: str = ""
+    entries: int = 0
+    files: int = 0
+    bytes: int = 0
+    errors: int = 0
+    in_archives: int = 0    # DROID rows for files inside archives, not listed
+    hash_algorithm: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _normal(path: str) -> str:
+    """`/`-separated path; Windows drive and UNC prefixes kept as the root's start."""
+    path = path.replace("\\", "/")
+    if path.startswith("//"):
+        return "//" + re.sub(r"/+", "/", path[2:])
+    return re.sub(r"/+", "/", path)
+
+
+def _from_uri(uri: str) -> str:
+    parsed = urlparse(uri)
+    path = unquote(parsed.path)
+    if re.match(r"^/[A-Za-z]:/", path):
+        path = path[1:]  # file:/C:/… → C:/…
+    if parsed.netloc:
+        path = f"//{parsed.netloc}{path}"
+    return path
+
+
+def _date(text: str) -> dt.datetime | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace(" ", "T").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _int(text: str) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def detect(header: list[str]) -> str:
+    """droid or siegfried; otherwise a French refusal naming what was expected."""
+    clean = [h.strip().lstrip("\ufeff") for h in header]
+    if clean[:len(DROID_HEADERS)] == DROID_HEADERS:
+        return "droid"
+    if [h.lower() for h in clean[:4]] == SF_HEADERS:
+        return "siegfried"
+    raise CatalogueError(
+        "Ce CSV n'est ni un export DROID ni un export siegfried. En-têtes attendus : DROID « "
+        + ", ".join(DROID_HEADERS) + ", <ALGO>_HASH, FORMAT_COUNT, PUID, MIME_TYPE, FORMAT_NAME, FORMAT_VERSION » "
+        "ou siegfried « " + ", ".join(SF_HEADERS) + ", [hash], namespace, id, format, version, mime, basis, "
+        "warning ».")
+
+
+class _Records:
+    """One normalised record per listed entry: (absolute path, kind, fields)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def rows(self):
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise CatalogueError(f"{self.path.name} : fichier CSV vide.") from None
+            kind = detect(header)
+            yield kind
+            yield from (self._droid(header, reader) if kind == "droid" else self._siegfried(header, reader))
+
+    def _droid(self, header, reader):
+        idx = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(header)}
+        hash_col = next((h for h in idx if h == "HASH" or h.endswith("_HASH")), None)
+        algo = None if hash_col in (None, "HASH") else hash_col[:-5].lower()
+        first_format = idx.get("PUID")
+        for line, row in enumerate(reader, start=2):
+            if not row or not any(row):
+                continue
+            get = (lambda name, row=row: row[idx[name]] if name in idx and idx[name] < len(row) else "")
+            uri = get("URI")
+            if uri and not uri.lower().startswith("file:"):
+                yield ("archive", None, None)
+                continue
+            path = get("FILE_PATH") or (_from_uri(uri) if uri else "")
+            if not path:
+                yield ("problem", line, "chemin absent")
+                continue
+            kind = "directory" if get("TYPE").strip().lower() == "folder" else "file"
+            formats = []
+            if first_format is not None:
+                for k in range(first_format, len(row), 4):
+                    puid = row[k].strip() if k < len(row) else ""
+                    if puid:
+                        formats.append((puid, *(row[k + j].strip() if k + j < len(row) else "" for j in (1, 2, 3))))
+            status = get("STATUS").strip().upper()
+            error = None if status in ("", "DONE") else f"lecture impossible pour DROID ({status})"
+            digest = get(hash_col).strip() if hash_col else ""
+            yield ("entry", _normal(path), {
+                "kind": kind, "size": _int(get("SIZE")) if kind == "file" else None,
+                "mtime": _date(get("LAST_MODIFIED")), "formats": formats, "basis": get("METHOD").strip() or None,
+                "mismatch": get("EXTENSION_MISMATCH").strip().lower() == "true" if kind == "file" else None,
+                "hash": f"{algo or 'hash'}:{digest.lower()}" if digest else None, "error": error,
+                "algo": algo or ("inconnu" if digest else None)})
+
+    def _siegfried(self, header, reader):
+        lower = [h.strip().lstrip("\ufeff").lower() for h in header]
+        hash_col = 4 if len(lower) > 4 and lower[4] != "namespace" else None
+        algo = lower[4] if hash_col is not None else None
+        blocks = [i for i, h in enumerate(lower) if h == "namespace"]
+        for line, row in enumerate(reader, start=2):
+            if not row or not any(row):
+                continue
+            path = row[0]
+            if not path:
+                yield ("problem", line, "chemin absent")
+                continue
+            formats, warning, basis = [], None, None
+            for start in blocks:
+                block = dict(zip(lower[start:], row[start:]))
+                puid = (block.get("id") or "").strip()
+                if puid and (block.get("namespace") or "").strip().lower() in ("pronom", ""):
+                    formats.append((puid, block.get("mime", "").strip(), block.get("format", "").strip(),
+                                    block.get("version", "").strip()))
+                    warning = warning or (block.get("warning") or "").strip() or None
+                    basis = basis or (block.get("basis") or "").strip() or None
+            errors = row[3].strip() if len(row) > 3 else ""
+            digest = row[hash_col].strip() if hash_col is not None and hash_col < len(row) else ""
+            yield ("entry", _normal(path), {
+                "kind": "file", "size": _int(row[1]), "mtime": _date(row[2]), "formats": formats,
+                "basis": basis, "warning": warning, "mismatch": bool(warning and "extension mismatch" in warning),
+                "hash": f"{algo}:{digest.lower()}" if digest else None,
+                "error": f"lecture impossible pour siegfried ({errors})" if errors else None, "algo": algo})
+
+
+def _root_of(paths) -> str:
+    """The deepest folder holding every listed path."""
+    common: list[str] | None = None
+    for path in paths:
+        parts = path.rstrip("/").split("/")[:-1]
+        if common is None:
+            common = parts
+        else:
+            n = 0
+            while n < min(len(common), len(parts)) and common[n] == parts[n]:
+                n += 1
+            common = common[:n]
+    if not common:
+        return ""
+    return "/".join(common) or "/"
+
+
+def read_inventory(path: str | Path, stats: InventoryStats):
+    """Yield Arrow record batches (files schema, without scan_id and commune)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogueError(f"Fichier introuvable : {path}")
+    records = _Records(path)
+    first = records.rows()
+    stats.kind = next(first)
+    stats.root = _root_of(p for tag, p, _ in first if tag == "entry")
+    root = stats.root.rstrip("/")
+    gen = records.rows()
+    next(gen)
+    cols: dict[str, list] = {f.name: [] for f in SCHEMA}
+    file_id = 0
+    for tag, p, rec in gen:
+        if tag == "archive":
+            stats.in_archives += 1
+            continue
+        if tag == "problem":
+            stats.problems.append(f"ligne {p} : {rec}")
+            continue
+        rel = p[len(root):].lstrip("/") if root and p.startswith(root) else p.lstrip("/")
+        if not rel:
+            continue  # the root folder itself
+        file_id += 1
+        stats.entries += 1
+        parent, _, name = rel.rpartition("/")
+        formats = rec["formats"]
+        puid, mime, fname, fversion = formats[0] if formats else (None, None, None, None)
+        warning = rec.get("warning")
+        if len(formats) > 1:
+            warning = "identification multiple : " + ", ".join(f[0] for f in formats)
+        if rec["kind"] == "file":
+            stats.files += 1
+            stats.bytes += rec["size"] or 0
+        if rec["error"]:
+            stats.errors += 1
+        stats.hash_algorithm = stats.hash_algorithm or rec.get("algo")
+        values = {
+            "file_id": file_id, "path": rel, "path_raw": None, "parent": parent, "name": name,
+            "extension": extension_of(name) if rec["kind"] == "file" else None, "kind": rec["kind"],
+            "size": rec["size"], "allocated": None, "mtime": rec["mtime"], "ctime": None,
+            "depth": rel.count("/") + 1, "owner": None,
+            # No inode in an export: each row is its own file for duplicate counting.
+            "device": 0, "inode": file_id, "nlink": 1, "link_target": None, "error": rec["error"],
+            "puid": puid or None, "format_name": fname or None, "format_version": fversion or None,
+            "mime": mime or None, "id_basis": rec.get("basis"), "id_warning": warning,
+            "ext_mismatch": rec["mismatch"], "hash": rec["hash"],
+        }
+        for k, v in values.items():
+            cols[k].append(v)
+        if len(cols["file_id"]) >= BATCH_ROWS:
+            yield pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
+            cols = {f.name: [] for f in SCHEMA}
+    if cols["file_id"]:
+        yield pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
