@@ -23,10 +23,12 @@ $(VENV)/.installed-%: pyproject.toml
 	@touch $@
 
 # What the tests drive for real: LibreOffice Calc (re-saving grids), Chromium (opening
-# reports), pdftotext (reading PDF text).
-TEST_PACKAGES := libreoffice-calc-nogui chromium poppler-utils
+# reports), pdftotext (reading PDF text), a PostgreSQL server (scan-db; the tests start
+# their own on loopback).
+TEST_PACKAGES := libreoffice-calc-nogui chromium poppler-utils postgresql
 testdeps: sysdeps
-	@if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; then \
+	@if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	      $(TEST_PACKAGES) >/dev/null; \

@@ -90,3 +90,63 @@ def import_inventory(path: str, commune: str, *, nom: str | None = None, db: str
         con.close()
     return InventoryImport(scan_id, stats.kind, stats.root, stats.entries, stats.files, stats.bytes, stats.errors,
                            stats.in_archives, stats.hash_algorithm, stats.problems)
+
+
+DB_TABLES_SCHEMA = pa.schema([
+    ("application", pa.string()), ("schema_name", pa.string()), ("table_name", pa.string()),
+    ("row_count", pa.int64()), ("row_count_estimated", pa.bool_()), ("bytes", pa.int64()),
+    ("first_date", pa.timestamp("us")), ("last_date", pa.timestamp("us")),
+    ("date_columns", pa.list_(pa.struct([("column_name", pa.string()), ("min_value", pa.timestamp("us")),
+                                         ("max_value", pa.timestamp("us"))]))),
+    ("binary_bytes", pa.int64()),
+    ("binary_columns", pa.list_(pa.struct([("column_name", pa.string()), ("bytes", pa.int64())]))),
+    ("error", pa.string()),
+])
+
+
+@dataclass
+class DbScanSummary:
+    scan_id: int
+    application: str
+    source: str
+    tables: int
+    rows: int
+    estimated: int
+    bytes: int
+    errors: list[str]
+
+
+def scan_db(address: str, commune: str, application: str, *, nom: str | None = None, db: str | None = None,
+            timeout_s: int = 60, exact_threshold: int = 1_000_000) -> DbScanSummary:
+    """`catalogue scan-db`: a business database's tables, aggregates only, into the catalogue."""
+    from scanners.database import DbOptions, open_engine, scan_tables
+
+    engine, url, shown = open_engine(address)
+    opts = DbOptions(timeout_s=timeout_s, exact_threshold=exact_threshold)
+    tables = scan_tables(engine, url, opts)
+    rows = []
+    first = next(tables, None)  # connects: bad address or credentials fail before anything is written
+    con = connect(db)
+    try:
+        scan_id = begin_scan(con, commune, nom, "database", shown, application=application,
+                             identifier=f"SQLAlchemy {engine.dialect.name}", host=url.host)
+        try:
+            for row in ([first] if first else []):
+                rows.append(row)
+            for row in tables:
+                rows.append(row)
+            for r in rows:
+                r["application"] = application
+            insert_batch(con, "db_tables", pa.Table.from_pylist(rows, schema=DB_TABLES_SCHEMA), scan_id, commune)
+        except BaseException:
+            finish_scan(con, scan_id, "failed")
+            raise
+        errors = [f"{r['schema_name']}.{r['table_name']} : {r['error']}" for r in rows if r["error"]]
+        total_bytes = sum((r["bytes"] or r["binary_bytes"] or 0) for r in rows)
+        finish_scan(con, scan_id, "complete", entries=len(rows), files=len(rows), size=total_bytes,
+                    errors=len(errors))
+    finally:
+        con.close()
+        engine.dispose()
+    return DbScanSummary(scan_id, application, shown, len(rows), sum(r["row_count"] or 0 for r in rows),
+                         sum(1 for r in rows if r["row_count_estimated"]), total_bytes, errors)

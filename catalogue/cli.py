@@ -91,6 +91,31 @@ def _print_summary(s) -> None:
                + (f" ; exclues : {french_int(s.excluded)}" if s.excluded else ""))
 
 
+@main.command("scan-db")
+@click.argument("url")
+@click.option("--commune", required=True, help="Code de la collectivité.")
+@click.option("--application", required=True, help="Nom de l'application métier (ex. « État civil »).")
+@click.option("--nom", default=None, help="Nom de la collectivité.")
+@click.option("--delai", type=click.IntRange(1, 86400), default=60, show_default=True,
+              help="Durée maximale de chaque requête, en secondes.")
+@click.option("--seuil-estimation", type=click.IntRange(0), default=1_000_000, show_default=True,
+              help="Au-delà de ce nombre de lignes estimé par le moteur, garder l'estimation au lieu de compter.")
+@db_option
+@user_errors
+def scan_db(url, commune, application, nom, delai, seuil_estimation, db):
+    """Inventorier une base de données métier en lecture seule (tables, lignes, volumes, périodes)."""
+    from catalogue.appscans import scan_db as run
+
+    r = run(url, commune, application, nom=nom, db=db, timeout_s=delai, exact_threshold=seuil_estimation)
+    click.echo(f"Base {r.source} — application « {r.application} » — scan n° {r.scan_id}")
+    click.echo(f"  Tables : {french_int(r.tables)} ; lignes : {french_int(r.rows)}"
+               + (f" (dont {french_int(r.estimated)} table(s) estimée(s) par le moteur)" if r.estimated else "")
+               + f" ; volume : {french_bytes(r.bytes)}")
+    click.echo(f"  Tables illisibles : {french_int(len(r.errors))}")
+    for line in r.errors:
+        click.echo(f"    {line}")
+
+
 @main.command("import-droid")
 @click.argument("csv_file", type=click.Path(dir_okay=False))
 @click.option("--commune", required=True, help="Code de la collectivité inventoriée.")

@@ -1,0 +1,212 @@
+"""Business databases, read-only through SQLAlchemy: per schema and table, the row
+count (exact, or the engine's estimate above a threshold), the storage size where the
+engine reports it, the period covered by date columns and the volume of binary columns.
+
+Only aggregates are read (count, min, max, sum of lengths): no row content. The session
+is read-only where the engine allows it, and every statement has a time limit so that a
+huge table cannot stall the scan; a table that cannot be read is recorded with its error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from catalogue.errors import CatalogueError
+
+SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys",
+                  "INFORMATION_SCHEMA", "guest", "db_owner", "db_accessadmin", "db_securityadmin", "db_ddladmin",
+                  "db_backupoperator", "db_datareader", "db_datawriter", "db_denydatareader", "db_denydatawriter"}
+DRIVER_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "mssql": "mssql",
+                 "oracle": "oracle"}
+
+
+class DatabaseScanError(CatalogueError):
+    """The database cannot be reached or opened (address, driver, credentials)."""
+
+
+@dataclass
+class DbOptions:
+    timeout_s: int = 60
+    exact_threshold: int = 1_000_000
+
+
+def safe_url(url: sa.engine.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _short(exc: Exception, url: sa.engine.URL | None = None) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if url is not None and url.password:
+        text = text.replace(str(url.password), "***")  # never print a password
+    return text[:300]
+
+
+def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str]:
+    """The engine, its URL, and the address to show and record (password hidden)."""
+    try:
+        url = sa.engine.make_url(address)
+    except Exception:
+        raise DatabaseScanError("Adresse de base de données invalide (attendu par exemple "
+                                "postgresql://utilisateur@serveur/base ou sqlite:///chemin/base.db).") from None
+    backend = url.get_backend_name()
+    shown = safe_url(url)
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise DatabaseScanError("Indiquez le fichier de la base SQLite : sqlite:///chemin/base.db")
+        path = Path(url.database).resolve()
+        shown = f"sqlite:///{path}"
+        if not path.is_file():
+            raise DatabaseScanError(f"Base SQLite introuvable : {path}")
+        # Read-only at the file level: SQLite refuses any write.
+        url = sa.engine.make_url(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true")
+    try:
+        engine = sa.create_engine(url, poolclass=NullPool)
+    except (ImportError, sa.exc.NoSuchModuleError):
+        extra = DRIVER_EXTRAS.get(backend, backend)
+        raise DatabaseScanError(f"Pilote manquant pour {backend} : installez-le avec "
+                                f"« pip install 'catalogage[{extra}]' ».") from None
+    return engine, url, shown
+
+
+def _configure(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
+    ms = opts.timeout_s * 1000
+    statements = {
+        "postgresql": [f"SET statement_timeout = {ms}", "SET default_transaction_read_only = on"],
+        "mysql": [f"SET SESSION max_execution_time = {ms}", "SET SESSION TRANSACTION READ ONLY"],
+        "mariadb": [f"SET SESSION max_statement_time = {opts.timeout_s}", "SET SESSION TRANSACTION READ ONLY"],
+        "oracle": ["SET TRANSACTION READ ONLY"],
+        "mssql": [f"SET LOCK_TIMEOUT {ms}"],
+    }.get(dialect, [])
+    for sql in statements:
+        try:
+            conn.exec_driver_sql(sql)
+        except sa.exc.DBAPIError:
+            conn.rollback()
+    conn.commit()
+
+
+class _SqliteDeadline:
+    """SQLite has no statement timeout: a progress handler aborts a statement past its deadline."""
+
+    def __init__(self, conn: sa.Connection, seconds: int):
+        self.seconds = seconds
+        self.deadline = 0.0
+        raw = conn.connection.driver_connection
+        raw.set_progress_handler(lambda: 1 if time.monotonic() > self.deadline else 0, 10_000)
+
+    def start(self) -> None:
+        self.deadline = time.monotonic() + self.seconds
+
+
+def _as_datetime(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return _as_datetime(dt.datetime.fromisoformat(value.strip().replace(" ", "T").replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _estimate(conn: sa.Connection, dialect: str, schema: str | None, table: str) -> int | None:
+    if dialect == "postgresql":
+        value = conn.execute(sa.text(
+            "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND c.relname = :t"), {"s": schema, "t": table}).scalar()
+        return int(value) if value is not None and value >= 0 else None
+    if dialect in ("mysql", "mariadb"):
+        value = conn.execute(sa.text("SELECT table_rows FROM information_schema.tables "
+                                     "WHERE table_schema = :s AND table_name = :t"), {"s": schema, "t": table}).scalar()
+        return int(value) if value is not None else None
+    return None
+
+
+def _storage(conn: sa.Connection, dialect: str, schema: str | None, table: str) -> int | None:
+    try:
+        if dialect == "postgresql":
+            return conn.execute(sa.text(
+                "SELECT pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :s AND c.relname = :t"), {"s": schema, "t": table}).scalar()
+        if dialect in ("mysql", "mariadb"):
+            return conn.execute(sa.text(
+                "SELECT data_length + index_length FROM information_schema.tables "
+                "WHERE table_schema = :s AND table_name = :t"), {"s": schema, "t": table}).scalar()
+        if dialect == "sqlite":
+            return conn.execute(sa.text("SELECT sum(pgsize) FROM dbstat WHERE name = :t"), {"t": table}).scalar()
+    except sa.exc.DBAPIError:
+        conn.rollback()  # dbstat missing, or no right on the catalogue: size unknown
+    return None
+
+
+def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions):
+    """Yield one dict per table, errors included; raises DatabaseScanError if unreachable."""
+    dialect = engine.dialect.name
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise DatabaseScanError(f"Connexion impossible à {safe_url(url)} : {_short(exc, url)}") from None
+    with conn:
+        _configure(conn, dialect, opts)
+        deadline = _SqliteDeadline(conn, opts.timeout_s) if dialect == "sqlite" else None
+        inspector = sa.inspect(conn)
+        schemas = [None] if dialect == "sqlite" else [s for s in inspector.get_schema_names()
+                                                      if s not in SYSTEM_SCHEMAS and not s.startswith("pg_")]
+        for schema in schemas:
+            for table in sorted(inspector.get_table_names(schema=schema)):
+                yield _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url)
+
+
+def _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url) -> dict:
+    row = {"schema_name": schema or "main", "table_name": table, "row_count": None, "row_count_estimated": None,
+           "bytes": None, "first_date": None, "last_date": None, "date_columns": [], "binary_bytes": None,
+           "binary_columns": [], "error": None}
+    try:
+        if deadline:
+            deadline.start()
+        columns = inspector.get_columns(table, schema=schema)
+        target = sa.table(table, *[sa.column(c["name"]) for c in columns], schema=schema)
+        estimate = _estimate(conn, dialect, schema, table)
+        if estimate is not None and estimate > opts.exact_threshold:
+            row["row_count"], row["row_count_estimated"] = estimate, True
+        else:
+            row["row_count"] = conn.execute(sa.select(sa.func.count()).select_from(target)).scalar()
+            row["row_count_estimated"] = False
+        row["bytes"] = _storage(conn, dialect, schema, table)
+        dates = [c["name"] for c in columns if isinstance(c["type"], (sa.Date, sa.DateTime))]
+        if dates:
+            aggregates = [f(target.c[name]) for name in dates for f in (sa.func.min, sa.func.max)]
+            values = conn.execute(sa.select(*aggregates)).one()
+            for k, name in enumerate(dates):
+                lo, hi = _as_datetime(values[2 * k]), _as_datetime(values[2 * k + 1])
+                row["date_columns"].append({"column_name": name, "min_value": lo, "max_value": hi})
+            lows = [d["min_value"] for d in row["date_columns"] if d["min_value"]]
+            highs = [d["max_value"] for d in row["date_columns"] if d["max_value"]]
+            row["first_date"], row["last_date"] = (min(lows) if lows else None), (max(highs) if highs else None)
+        binaries = [c["name"] for c in columns if isinstance(c["type"], sa.types._Binary)]
+        if binaries:
+            length = sa.func.datalength if dialect == "mssql" else sa.func.length
+            sums = conn.execute(sa.select(*[sa.func.sum(length(target.c[n])) for n in binaries])).one()
+            row["binary_columns"] = [{"column_name": n, "bytes": int(v or 0)} for n, v in zip(binaries, sums)]
+            row["binary_bytes"] = sum(b["bytes"] for b in row["binary_columns"])
+        conn.rollback()  # end the read transaction: nothing was written
+    except sa.exc.DBAPIError as exc:
+        conn.rollback()
+        text = _short(exc, url)
+        timed_out = "timeout" in text.lower() or "interrupted" in text.lower() or "canceling statement" in text
+        row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if timed_out else f"lecture impossible : {text}")
+    return row

@@ -1,0 +1,170 @@
+"""scan-db on a real SQLite file and a real PostgreSQL server: aggregates per table,
+estimates above the threshold, unreadable tables recorded, read-only, no password shown."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query
+
+PASSWORD = "s3cret-Catalogage"
+
+
+def make_sqlite(path: Path) -> Path:
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE actes (id INTEGER PRIMARY KEY, type TEXT, date_acte DATE, saisi_le DATETIME, scan BLOB);
+        CREATE TABLE "tiers payeurs" (id INTEGER PRIMARY KEY, nom TEXT);
+        CREATE VIEW v_actes AS SELECT * FROM actes;
+    """)
+    con.executemany("INSERT INTO actes (type, date_acte, saisi_le, scan) VALUES (?, ?, ?, ?)",
+                    [("naissance", "2001-02-03", "2001-02-04 10:00:00", b"x" * 100),
+                     ("décès", "2019-12-31", "2020-01-02 09:00:00", b"y" * 50),
+                     ("mariage", None, None, None)])
+    con.executemany('INSERT INTO "tiers payeurs" (nom) VALUES (?)', [("Martin",), ("Durand",)])
+    con.commit()
+    con.close()
+    return path
+
+
+def test_sqlite_database(cli, tmp_path):
+    app = make_sqlite(tmp_path / "etat-civil.db")
+    before = hashlib.sha256(app.read_bytes()).hexdigest()
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-db", f"sqlite:///{app}", "--commune", "99401", "--application", "État civil", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert f"Base sqlite:///{app} — application « État civil » — scan n° 1" in result.output
+    assert "Tables : 2 ; lignes : 5" in result.output
+    rows = {r[0]: r[1:] for r in query(db, "SELECT table_name, row_count, row_count_estimated, first_date, "
+                                           "last_date, binary_bytes, error FROM db_tables")}
+    assert set(rows) == {"actes", "tiers payeurs"}  # views are not tables
+    count, estimated, first, last, binary, error = rows["actes"]
+    assert (count, estimated, binary, error) == (3, False, 150, None)
+    assert (first.isoformat(), last.isoformat()) == ("2001-02-03T00:00:00", "2020-01-02T09:00:00")
+    assert hashlib.sha256(app.read_bytes()).hexdigest() == before  # never written
+    # The application is one dataset, for the grid and the reports.
+    ds = query(db, "SELECT dataset_id, path, files, source FROM datasets")
+    assert len(ds) == 1 and ds[0][0].startswith("APP-") and ds[0][1:] == ("État civil", 2, "database")
+
+
+def test_bad_addresses(cli, tmp_path):
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-db", f"sqlite:///{tmp_path}/absente.db", "--commune", "1", "--application", "X", "--db", db)
+    assert result.exit_code == 1 and result.output == f"Erreur : Base SQLite introuvable : {tmp_path}/absente.db\n"
+    result = cli("scan-db", "pas une adresse", "--commune", "1", "--application", "X", "--db", db)
+    assert result.exit_code == 1 and result.output.startswith("Erreur : Adresse de base de données invalide")
+    result = cli("scan-db", "oracle+cx_oracle://u:p@h/db", "--commune", "1", "--application", "X", "--db", db)
+    assert result.exit_code == 1
+    assert result.output == "Erreur : Pilote manquant pour oracle : installez-le avec « pip install 'catalogage[oracle]' ».\n"
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A real PostgreSQL server on loopback, with password authentication."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.skip("PostgreSQL absent : « make test » l'installe (paquet Debian postgresql).")
+    bindir = Path(found[-1]).parent
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = Path(tempfile.mkdtemp(prefix="catalogage-pg-"))
+    (base / "pw").write_text(PASSWORD)
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(base / "pw", "postgres")
+    port = _free_port()
+    data, log = base / "data", base / "log"
+    try:
+        subprocess.run(as_pg + [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+                                "--locale=C", "--auth=scram-sha-256", f"--pwfile={base / 'pw'}"],
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run(as_pg + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
+                                f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start"],
+                       check=True, capture_output=True, timeout=120)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"PostgreSQL n'a pas pu démarrer : {exc}")
+    url = f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("""
+            CREATE SCHEMA finances;
+            CREATE TABLE finances.mandats (id serial PRIMARY KEY, emis_le date, paye_le timestamptz,
+                                           montant numeric, piece bytea);
+            INSERT INTO finances.mandats (emis_le, paye_le, montant, piece)
+                SELECT date '2015-01-01' + g, timestamptz '2015-01-10 12:00+00' + g * interval '1 day', g,
+                       decode(repeat('ab', 10), 'hex') FROM generate_series(0, 999) g;
+            CREATE TABLE finances.tiers (id serial PRIMARY KEY, nom text);
+            INSERT INTO finances.tiers (nom) SELECT 'tiers ' || g FROM generate_series(1, 20) g;
+            CREATE TABLE public.secret (id int);
+            ANALYZE;
+            CREATE ROLE lecteur LOGIN PASSWORD 'lecteur';
+            GRANT USAGE ON SCHEMA finances TO lecteur;
+            GRANT SELECT ON finances.mandats, finances.tiers TO lecteur;
+        """)
+    engine.dispose()
+    yield {"url": url, "port": port}
+    subprocess.run(as_pg + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_postgresql_database(cli, tmp_path, postgres):
+    db = tmp_path / "c.duckdb"
+    url = f"postgresql+psycopg://lecteur:lecteur@127.0.0.1:{postgres['port']}/postgres"
+    result = cli("scan-db", url, "--commune", "99402", "--application", "Finances", "--seuil-estimation", "100",
+                 "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "lecteur:***@127.0.0.1" in result.output and "lecteur:lecteur" not in result.output
+    rows = {(r[0], r[1]): r[2:] for r in query(db, "SELECT schema_name, table_name, row_count, row_count_estimated, "
+                                                   "bytes, first_date, last_date, binary_bytes, error FROM db_tables")}
+    count, estimated, size, first, last, binary, error = rows[("finances", "mandats")]
+    # Above the threshold the engine's estimate (after ANALYZE) is kept, and said so.
+    assert (count, estimated, error) == (1000, True, None)
+    assert size > 0 and binary == 10_000
+    assert first.isoformat() == "2015-01-01T00:00:00" and last.isoformat() == "2017-10-05T12:00:00"  # paye_le, in UTC
+    assert rows[("finances", "tiers")][:2] == (20, False)
+    # A table the account may not read is recorded; the scan goes on.
+    assert rows[("public", "secret")][-1].startswith("lecture impossible : permission denied")
+    assert "Tables illisibles : 1" in result.output
+    assert query(db, "SELECT status, errors FROM scans") == [("complete", 1)]
+    # Read-only session: nothing could be written (the role has no write right anyway;
+    # the session setting is checked on the superuser below).
+    import sqlalchemy as sa
+
+    from scanners.database import DbOptions, _configure
+
+    engine = sa.create_engine(postgres["url"])
+    with engine.connect() as conn:
+        _configure(conn, "postgresql", DbOptions(timeout_s=5))
+        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
+            conn.exec_driver_sql("CREATE TABLE finances.essai (id int)")
+    engine.dispose()
+
+
+def test_postgresql_wrong_password_is_not_printed(cli, tmp_path, postgres):
+    url = f"postgresql+psycopg://postgres:mauvais-MotDePasse@127.0.0.1:{postgres['port']}/postgres"
+    result = cli("scan-db", url, "--commune", "99403", "--application", "X", "--db", tmp_path / "c.duckdb")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Erreur : Connexion impossible à postgresql+psycopg://postgres:***@127.0.0.1:"
+                                    f"{postgres['port']}/postgres : ")
+    assert "mauvais-MotDePasse" not in result.output and len(result.output.splitlines()) == 1
