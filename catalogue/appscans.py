@@ -150,3 +150,72 @@ def scan_db(address: str, commune: str, application: str, *, nom: str | None = N
         engine.dispose()
     return DbScanSummary(scan_id, application, shown, len(rows), sum(r["row_count"] or 0 for r in rows),
                          sum(1 for r in rows if r["row_count_estimated"]), total_bytes, errors)
+
+
+MAIL_FOLDERS_SCHEMA = pa.schema([
+    ("application", pa.string()), ("folder", pa.string()), ("messages", pa.int64()), ("bytes", pa.int64()),
+    ("first_date", pa.timestamp("us")), ("last_date", pa.timestamp("us")), ("attachments", pa.int64()),
+    ("attachment_bytes", pa.int64()), ("unreadable", pa.int64()), ("error", pa.string()),
+])
+MAIL_FORMATS_SCHEMA = pa.schema([
+    ("application", pa.string()), ("folder", pa.string()), ("puid", pa.string()), ("format_name", pa.string()),
+    ("mime", pa.string()), ("attachments", pa.int64()), ("bytes", pa.int64()),
+])
+
+
+@dataclass
+class MailScanSummary:
+    scan_id: int
+    application: str
+    folders: int
+    messages: int
+    bytes: int
+    attachments: int
+    attachment_bytes: int
+    unreadable: int
+    errors: list[str]
+
+
+def scan_mailbox(path: str, commune: str, application: str, *, nom: str | None = None,
+                 db: str | None = None) -> MailScanSummary:
+    """`catalogue scan-mail`: per mail folder counts, volumes, dates and attachment formats."""
+    from pathlib import Path
+
+    from scanners.mail import scan_mail
+
+    folders = scan_mail(path)
+    first = next(folders, None)  # a missing or unknown mailbox is refused before anything is written
+    con = connect(db)
+    try:
+        scan_id = begin_scan(con, commune, nom, "mail", str(Path(path).resolve()), application=application,
+                             identifier="Python email/mailbox + siegfried (pièces jointes)")
+        rows, formats = [], []
+        try:
+            for stats in ([first] if first else []):
+                rows.append(stats)
+            for stats in folders:
+                rows.append(stats)
+        except BaseException:
+            finish_scan(con, scan_id, "failed")
+            raise
+        table = pa.Table.from_pylist([
+            {"application": application, "folder": s.folder, "messages": s.messages, "bytes": s.bytes,
+             "first_date": s.first_date, "last_date": s.last_date, "attachments": s.attachments,
+             "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.error}
+            for s in rows], schema=MAIL_FOLDERS_SCHEMA)
+        for s in rows:
+            for (puid, name, mime), count in sorted(s.formats.items(), key=lambda kv: str(kv[0])):
+                formats.append({"application": application, "folder": s.folder, "puid": puid, "format_name": name,
+                                "mime": mime, "attachments": count, "bytes": s.format_bytes[(puid, name, mime)]})
+        insert_batch(con, "mail_folders", table, scan_id, commune)
+        insert_batch(con, "mail_attachment_formats", pa.Table.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA),
+                     scan_id, commune)
+        errors = [f"{s.folder} : {s.error}" for s in rows if s.error]
+        summary = MailScanSummary(scan_id, application, len(rows), sum(s.messages for s in rows),
+                                  sum(s.bytes for s in rows), sum(s.attachments for s in rows),
+                                  sum(s.attachment_bytes for s in rows), sum(s.unreadable for s in rows), errors)
+        finish_scan(con, scan_id, "complete", entries=summary.messages + summary.unreadable,
+                    files=summary.messages, size=summary.bytes, errors=summary.unreadable + len(errors))
+    finally:
+        con.close()
+    return summary

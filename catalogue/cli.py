@@ -116,6 +116,26 @@ def scan_db(url, commune, application, nom, delai, seuil_estimation, db):
         click.echo(f"    {line}")
 
 
+@main.command("scan-mail")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--commune", required=True, help="Code de la collectivité.")
+@click.option("--application", required=True, help="Nom de la messagerie (ex. « Messagerie de la mairie »).")
+@click.option("--nom", default=None, help="Nom de la collectivité.")
+@db_option
+@user_errors
+def scan_mail(path, commune, application, nom, db):
+    """Inventorier une messagerie (mbox, Maildir, .eml, .msg, .pst) : volumes, dates, pièces jointes."""
+    from catalogue.appscans import scan_mailbox
+
+    r = scan_mailbox(path, commune, application, nom=nom, db=db)
+    click.echo(f"Messagerie « {r.application} » — scan n° {r.scan_id} — {french_int(r.folders)} dossier(s)")
+    click.echo(f"  Messages : {french_int(r.messages)} ({french_bytes(r.bytes)}) ; pièces jointes : "
+               f"{french_int(r.attachments)} ({french_bytes(r.attachment_bytes)})")
+    click.echo(f"  Messages illisibles : {french_int(r.unreadable)}")
+    for line in r.errors:
+        click.echo(f"    {line}")
+
+
 @main.command("import-droid")
 @click.argument("csv_file", type=click.Path(dir_okay=False))
 @click.option("--commune", required=True, help="Code de la collectivité inventoriée.")
@@ -213,6 +233,8 @@ def demo(out, quiet):
     result = run_demo(out, quiet=quiet)
     for summary in result.scans:
         _print_summary(summary)
+    for app in result.applications:
+        click.echo(f"Application « {app.application} » inventoriée (scan n° {app.scan_id}).")
     for exported, filled in zip(result.grids, result.filled):
         click.echo(f"Grille exportée : {exported} ; remplie et importée : {filled}")
     for produced in result.reports:

@@ -1,5 +1,5 @@
 """`catalogue demo`: generate the demo territory and run the pipeline on it:
-scan each commune, export its grid, fill it as a référent would, import it, and
+scan each commune's share, finance database and mailbox, export its grid, fill it as a référent would, import it, and
 write every report (per commune and for the territory)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class DemoResult:
     grids: list[Path] = field(default_factory=list)
     filled: list[Path] = field(default_factory=list)
     reports: list = field(default_factory=list)
+    applications: list = field(default_factory=list)
 
 
 def run_demo(out: str, *, quiet: bool = False, pdf: bool = True) -> DemoResult:
@@ -34,6 +35,17 @@ def run_demo(out: str, *, quiet: bool = False, pdf: bool = True) -> DemoResult:
     communes = generate(out_dir)
     for code, nom, share in communes:
         result.scans.append(run_scan(str(share), code, nom=nom, db=str(db), quiet=quiet))
+
+    # Each commune's business application and mailbox, outside the file share.
+    from catalogue.appscans import scan_db, scan_mailbox
+    from data.sample.applications import make_finance_db, make_mailbox
+
+    for k, (code, nom, _) in enumerate(communes):
+        apps = out_dir / "applications" / code
+        finance = make_finance_db(apps / "gestion-financiere.db", seed=100 + k)
+        result.applications.append(scan_db(f"sqlite:///{finance.resolve()}", code, "Gestion financière", db=str(db)))
+        mails = make_mailbox(apps / "messagerie", seed=200 + k)
+        result.applications.append(scan_mailbox(str(mails), code, "Messagerie de la mairie", db=str(db)))
 
     from catalogue.store import connect
 

@@ -88,7 +88,7 @@ WITH df AS (
     FROM (SELECT dataset_id, year(mtime) AS y, sum(size) AS b FROM df WHERE mtime IS NOT NULL GROUP BY ALL)
     GROUP BY dataset_id
 )
-SELECT d.dataset_id, d.root, d.path, d.files, d.bytes, d.first_mtime, d.last_mtime,
+SELECT d.dataset_id, d.source, d.root, d.path, d.files, d.bytes, d.first_mtime, d.last_mtime,
        s.duplicate_bytes, s.dechet_bytes, f.formats, y.per_year
 FROM datasets d
 LEFT JOIN shares s USING (dataset_id)
@@ -106,7 +106,9 @@ def dataset_stats(con: duckdb.DuckDBPyConnection, commune: str) -> list[dict]:
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def _location(root: str, path: str) -> str:
+def _location(source: str, root: str, path: str) -> str:
+    if source in ("database", "mail"):
+        return f"Application {path} ({root})"  # path is the application's name
     return f"{root.rstrip('/')}/{path}" if path else root
 
 
@@ -132,7 +134,7 @@ def _prefilled_row(stats: dict, commune: str) -> dict:
     return {
         "dataset_id": stats["dataset_id"],
         "commune": commune,
-        "emplacement": _location(stats["root"], stats["path"]),
+        "emplacement": _location(stats["source"], stats["root"], stats["path"]),
         "fichiers": stats["files"],
         "volume_mo": round(total / MB, 3),
         "premiere_modif": stats["first_mtime"].date() if stats["first_mtime"] else None,

@@ -131,6 +131,14 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
     scans = rows(con, """
         SELECT s.scan_id, s.root, s.host, s.finished_at, s.files, s.bytes, s.errors
         FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c ORDER BY s.root""", c)
+    applications = rows(con, """
+        SELECT d.path AS application, d.source, d.root, d.files AS objects, d.bytes, d.first_mtime, d.last_mtime,
+               d.errors,
+               (SELECT sum(row_count) FROM db_tables t WHERE t.scan_id = d.scan_id) AS row_count,
+               (SELECT count(*) FILTER (WHERE row_count_estimated) FROM db_tables t WHERE t.scan_id = d.scan_id)
+                   AS estimated_tables,
+               (SELECT sum(attachments) FROM mail_folders m WHERE m.scan_id = d.scan_id) AS attachments
+        FROM datasets d WHERE d.commune = $c AND d.source IN ('database', 'mail') ORDER BY d.path""", c)
     roadmap = build_roadmap(con, commune, this_year)
     plan = plan_by_year(roadmap)
     bordereau_datasets = [e for e in roadmap if e.kind == "eliminer"]
@@ -144,7 +152,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
     ctx = {
         "commune": info, "this_year": this_year, "generated": dt.date.today(), "figures": figures,
         "growth": growth_rows, "flow": yearly_flow(growth_rows, this_year), "services": services,
-        "datasets": datasets, "formats": formats[:TOP], "formats_count": len(formats), "risk": risk,
+        "datasets": datasets, "applications": applications, "formats": formats[:TOP], "formats_count": len(formats), "risk": risk,
         "duplicate_groups": duplicate_groups, "dechet_categories": dechet_categories,
         "dechet_folders": dechet_folders, "errors": errors, "blind_spots": blind_spots, "scans": scans,
         "qualification": qualification_progress(con, commune), "roadmap": roadmap, "plan": plan,

@@ -59,6 +59,11 @@ def test_demo_command(demo_run):
     assert query(db, "SELECT max(depth) > 14 FROM files") == [(True,)]
     assert ("Urbanisme/Permis de construire",) in query(db, "SELECT path FROM datasets WHERE commune = '99001'")
     assert query(db, "SELECT min(year(mtime)) FROM files WHERE kind = 'file'")[0][0] <= 2000
+    # Each commune's finance database and mailbox were scanned: two application datasets each.
+    apps = query(db, "SELECT commune, source, path FROM datasets WHERE source <> 'filesystem' ORDER BY ALL")
+    assert apps == [(c, s, p) for c in ("99001", "99002", "99003")
+                    for s, p in (("database", "Gestion financière"), ("mail", "Messagerie de la mairie"))]
+    assert query(db, "SELECT count(*), sum(row_count) > 500 FROM db_tables WHERE commune = '99001'") == [(4, True)]
     # Each commune's grid was exported, filled by the scripted référent, and imported.
     for code in ("99001", "99002", "99003"):
         assert f"Grille exportée : {out}/grilles/grille-{code}.xlsx" in result.output

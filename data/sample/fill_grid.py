@@ -60,10 +60,13 @@ def fill_grid(src: str | Path, dest: str | Path, labels: dict[str, str], *, skip
         rng = _rng(commune, dataset_id)
         if rng.random() < skip_share:
             continue  # left for a later round
-        code = ACTIVITY_TYPOLOGY.get(activity)
-        if code is None and activity != "Documents partagés":
-            continue
-        answers = _answers(rng, commune, service, activity, code, labels)
+        if str(dataset_id).startswith("APP-"):
+            answers = _application_answers(rng, emplacement, labels)
+        else:
+            code = ACTIVITY_TYPOLOGY.get(activity)
+            if code is None and activity != "Documents partagés":
+                continue
+            answers = _answers(rng, commune, service, activity, code, labels)
         for key, value in answers.items():
             ws.cell(row, col[key]).value = value
         filled += 1
@@ -111,3 +114,18 @@ def _answers(rng: random.Random, commune: str, service: str, activity: str, code
     if rng.random() < 0.2:
         answers["commentaire"] = "Dossiers papier correspondants aux archives de la mairie."
     return answers
+
+
+def _application_answers(rng: random.Random, emplacement: str, labels: dict[str, str]) -> dict:
+    """The finance database and the town hall's mailbox, as the demo scans them."""
+    common = {"rempli_par": REFERENTS[2], "date_saisie": dt.date(2026, 11, rng.randint(2, 20)),
+              "valeur_strategique": "Moyenne", "priorite": "Moyenne"}
+    if "Messagerie" in emplacement:
+        return common | {"service": "Secrétariat général", "typologie": labels["ADM-COUR"],
+                         "activite": "Correspondance de la mairie", "environnement": "Messagerie",
+                         "hebergement": "Messagerie", "valeur_juridique": "Moyenne", "valeur_patrimoniale": "Moyenne",
+                         "signature": "Non", "donnees_personnelles": "Oui"}
+    return common | {"service": "Finances", "typologie": labels["FIN-PJ"], "activite": "Exécution budgétaire",
+                     "environnement": "Application métier", "application": "Gestion financière",
+                     "hebergement": "Application métier", "valeur_juridique": "Forte", "valeur_patrimoniale": "Faible",
+                     "signature": "Oui", "donnees_personnelles": "Non"}

@@ -1,0 +1,287 @@
+"""Mailboxes: mbox, Maildir, folders of .eml, Outlook .msg (extract-msg) and .pst (pypff).
+
+Per mail folder: message count, volume, first and last dates, attachment count, volume
+and formats (PUID, through siegfried on a private temporary copy of each attachment).
+No body, subject or address is stored. A message that cannot be parsed is counted as
+unreadable and the scan goes on; a folder that cannot be opened is recorded with its error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import mailbox
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygfried
+
+from catalogue.errors import CatalogueError
+
+ID_BATCH = 256
+
+
+@dataclass
+class FolderStats:
+    folder: str
+    messages: int = 0
+    bytes: int = 0
+    first_date: dt.datetime | None = None
+    last_date: dt.datetime | None = None
+    attachments: int = 0
+    attachment_bytes: int = 0
+    unreadable: int = 0
+    error: str | None = None
+    formats: Counter = field(default_factory=Counter)        # (puid, name, mime) → count
+    format_bytes: Counter = field(default_factory=Counter)   # (puid, name, mime) → bytes
+
+    def date(self, when: dt.datetime | None) -> None:
+        if when is None:
+            return
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        self.first_date = when if self.first_date is None else min(self.first_date, when)
+        self.last_date = when if self.last_date is None else max(self.last_date, when)
+
+
+class _Identifier:
+    """Attachments written to our own temporary folder, identified by siegfried in batches."""
+
+    def __init__(self, tmp: str):
+        self.tmp = tmp
+        self.pending: list[tuple[str, int, FolderStats]] = []
+
+    def add(self, stats: FolderStats, data: bytes, filename: str | None) -> None:
+        ext = Path(filename or "").suffix[:11].lower() if filename else ""
+        path = os.path.join(self.tmp, f"{len(self.pending)}{ext if ext.isascii() else ''}")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        self.pending.append((path, len(data), stats))
+        if len(self.pending) >= ID_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        results = {r["filename"]: r for r in pygfried.identify_many([p for p, _, _ in self.pending])["files"]}
+        for path, size, stats in self.pending:
+            match = (results.get(path, {}).get("matches") or [{}])[0]
+            key = (match.get("id") or "UNKNOWN", match.get("format") or None, match.get("mime") or None)
+            stats.formats[key] += 1
+            stats.format_bytes[key] += size
+            os.unlink(path)
+        self.pending = []
+
+
+def _message_date(msg) -> dt.datetime | None:
+    value = msg.get("Date")
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _eml_message(raw: bytes, stats: FolderStats, ident: _Identifier) -> None:
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        parts = []
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            filename = part.get_filename()
+            if part.get_content_disposition() == "attachment" or filename:
+                parts.append((part.get_payload(decode=True) or b"", filename))
+    except Exception:  # a malformed message: counted, never fatal
+        stats.unreadable += 1
+        stats.bytes += len(raw)
+        return
+    stats.messages += 1
+    stats.bytes += len(raw)
+    stats.date(_message_date(msg))
+    for data, filename in parts:
+        stats.attachments += 1
+        stats.attachment_bytes += len(data)
+        ident.add(stats, data, filename)
+
+
+def _scan_mailbox(box, stats: FolderStats, ident: _Identifier) -> None:
+    for key in box.iterkeys():
+        try:
+            raw = box.get_bytes(key)
+        except Exception:
+            stats.unreadable += 1
+            continue
+        _eml_message(raw, stats, ident)
+
+
+def _scan_msg_file(path: Path, stats: FolderStats, ident: _Identifier) -> None:
+    try:
+        import extract_msg
+    except ImportError:
+        raise CatalogueError("Lecture des fichiers .msg : installez l'extension « pip install 'catalogage[mail]' ».") \
+            from None
+    try:
+        msg = extract_msg.openMsg(str(path))
+        try:
+            when = msg.date
+            attachments = [(a.data if isinstance(a.data, bytes) else b"", a.longFilename or a.shortFilename)
+                           for a in msg.attachments]
+        finally:
+            msg.close()
+    except Exception:
+        stats.unreadable += 1
+        stats.bytes += path.stat().st_size
+        return
+    stats.messages += 1
+    stats.bytes += path.stat().st_size
+    stats.date(when if isinstance(when, dt.datetime) else None)
+    for data, filename in attachments:
+        stats.attachments += 1
+        stats.attachment_bytes += len(data)
+        ident.add(stats, data, filename)
+
+
+def _pst_folders(path: Path, ident: _Identifier):
+    try:
+        import pypff
+    except ImportError:
+        raise CatalogueError("Lecture des fichiers .pst : installez libpff-python (« pip install libpff-python »).") \
+            from None
+    pst = pypff.file()
+    try:
+        pst.open(str(path))
+    except OSError as exc:
+        raise CatalogueError(f"{path.name} : fichier .pst illisible ({exc}).") from None
+
+    def walk(folder, name):
+        stats = FolderStats(name or "(racine)")
+        for i in range(folder.get_number_of_sub_messages()):
+            try:
+                message = folder.get_sub_message(i)
+                stats.messages += 1
+                stats.bytes += message.get_size() if hasattr(message, "get_size") else 0
+                stats.date(message.get_delivery_time() or message.get_client_submit_time())
+                for k in range(message.get_number_of_attachments()):
+                    att = message.get_attachment(k)
+                    size = att.get_size()
+                    stats.attachments += 1
+                    stats.attachment_bytes += size
+                    ident.add(stats, att.read_buffer(size), None)
+            except OSError:
+                stats.unreadable += 1
+        if stats.messages or stats.unreadable:
+            yield stats
+        for i in range(folder.get_number_of_sub_folders()):
+            sub = folder.get_sub_folder(i)
+            yield from walk(sub, f"{name}/{sub.get_name()}" if name else sub.get_name())
+
+    try:
+        yield from walk(pst.get_root_folder(), "")
+    finally:
+        pst.close()
+
+
+def _is_maildir(path: Path) -> bool:
+    return all((path / d).is_dir() for d in ("cur", "new"))
+
+
+def _looks_like_mbox(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(5) == b"From "
+
+
+def scan_mail(path: str | Path):
+    """Yield one FolderStats per mail folder under `path` (a file or a directory)."""
+    root = Path(path)
+    if not root.exists():
+        raise CatalogueError(f"Messagerie introuvable : {root}")
+    with tempfile.TemporaryDirectory(prefix="catalogage-pj-") as tmp:
+        ident = _Identifier(tmp)
+        for stats in _folders(root, ident):
+            ident.flush()
+            yield stats
+
+
+def _folders(root: Path, ident: _Identifier):
+    if root.is_file():
+        suffix = root.suffix.lower()
+        if suffix == ".pst" or suffix == ".ost":
+            yield from _pst_folders(root, ident)
+            return
+        stats = FolderStats(root.name)
+        if suffix == ".msg":
+            _scan_msg_file(root, stats, ident)
+        elif suffix == ".eml":
+            _eml_message(root.read_bytes(), stats, ident)
+        elif suffix == ".mbox" or _looks_like_mbox(root):
+            _open_mbox(root, stats, ident)
+        else:
+            raise CatalogueError(f"{root.name} : format de messagerie non reconnu (attendu : mbox, Maildir, "
+                                 "dossier de .eml, .msg ou .pst).")
+        yield stats
+        return
+    if _is_maildir(root):
+        yield from _maildir(root, ident)
+        return
+    # A folder tree: each folder's .eml and .msg files form a mail folder; each mbox
+    # file and each Maildir is a folder of its own.
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        rel = here.relative_to(root).as_posix()
+        if _is_maildir(here):
+            yield from _maildir(here, ident, prefix="" if rel == "." else rel)
+            dirnames[:] = []
+            continue
+        dirnames.sort()
+        stats = FolderStats("(racine)" if rel == "." else rel)
+        for name in sorted(filenames):
+            file = here / name
+            suffix = file.suffix.lower()
+            try:
+                if suffix == ".eml":
+                    _eml_message(file.read_bytes(), stats, ident)
+                elif suffix == ".msg":
+                    _scan_msg_file(file, stats, ident)
+                elif suffix == ".mbox":
+                    sub = FolderStats(name if rel == "." else f"{rel}/{name}")
+                    _open_mbox(file, sub, ident)
+                    yield sub
+                elif suffix in (".pst", ".ost"):
+                    yield from _pst_folders(file, ident)
+            except OSError as exc:
+                stats.unreadable += 1
+                stats.error = f"{name} : {exc.strerror or exc}"
+        if stats.messages or stats.unreadable:
+            yield stats
+
+
+def _open_mbox(path: Path, stats: FolderStats, ident: _Identifier) -> None:
+    try:
+        box = mailbox.mbox(str(path), create=False)
+        try:
+            _scan_mailbox(box, stats, ident)
+        finally:
+            box.close()
+    except (OSError, mailbox.Error) as exc:
+        stats.error = f"lecture impossible : {exc}"
+
+
+def _maildir(path: Path, ident: _Identifier, prefix: str = ""):
+    box = mailbox.Maildir(str(path), factory=None, create=False)
+    stats = FolderStats(prefix or "Boîte de réception")
+    _scan_mailbox(box, stats, ident)
+    yield stats
+    for name in sorted(box.list_folders()):
+        sub = FolderStats(f"{prefix}/{name}" if prefix else name)
+        try:
+            _scan_mailbox(box.get_folder(name), sub, ident)
+        except (OSError, mailbox.Error) as exc:
+            sub.error = f"lecture impossible : {exc}"
+        yield sub

@@ -1,0 +1,105 @@
+"""scan-mail on mailboxes generated with the standard library (mbox, Maildir, .eml) and
+on .msg files: counts, volumes, dates, attachment formats; no body nor address kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import mailbox
+import os
+from email.message import EmailMessage
+
+from fpdf import FPDF
+
+from tests.conftest import query
+from tests.msgfile import write_msg
+
+SECRET_BODY = "Corps confidentiel 8f3a"
+SECRET_ADDRESS = "jeanne.martin@exemple-commune.fr"
+
+
+def _pdf_bytes() -> bytes:
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("helvetica", size=12)
+    doc.cell(text="Arrete")
+    return bytes(doc.output())
+
+
+def message(when: dt.datetime, subject: str, attachments: list[tuple[str, bytes, str]] = ()) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = SECRET_ADDRESS
+    msg["To"] = "mairie@exemple-commune.fr"
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.format_datetime(when)
+    msg.set_content(SECRET_BODY)
+    for name, data, mime in attachments:
+        maintype, subtype = mime.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg
+
+
+def _utc(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.timezone.utc)
+
+
+def make_mailboxes(root):
+    root.mkdir(parents=True, exist_ok=True)
+    pdf = _pdf_bytes()
+    box = mailbox.mbox(str(root / "archives.mbox"))
+    box.add(message(_utc(2018, 1, 2, 9, 0), "Arrêté de voirie", [("arrete.pdf", pdf, "application/pdf")]))
+    box.add(message(_utc(2019, 6, 7, 10, 0), "Réunion"))
+    box.flush()
+    box.close()
+    md = mailbox.Maildir(str(root / "maildir"), create=True)
+    md.add(message(_utc(2022, 3, 1, 8, 0), "Budget", [("budget.csv", b"a;b\n1;2\n", "text/csv")]))
+    sent = md.add_folder("Envoyés")
+    sent.add(message(_utc(2023, 5, 5, 12, 0), "Réponse"))
+    eml = root / "eml" / "Urbanisme"
+    eml.mkdir(parents=True)
+    (eml / "1.eml").write_bytes(bytes(message(_utc(2020, 2, 2, 2, 2), "PC", [("plan.pdf", pdf, "application/pdf")])))
+    (eml / "2.eml").write_bytes(bytes(message(_utc(2021, 2, 2, 2, 2), "PC suite")))
+    os.symlink(root / "absent.eml", eml / "3.eml")  # a message gone: unreadable, the scan goes on
+    write_msg(eml / "4.msg", "Courrier Outlook", _utc(2024, 4, 4, 4, 4), ("note.pdf", pdf))
+    return root
+
+
+def test_mailboxes(cli, tmp_path):
+    root = make_mailboxes(tmp_path / "mails")
+    db = tmp_path / "c.duckdb"
+    for path, app in ((root / "archives.mbox", "Archives mbox"), (root / "maildir", "Maildir"),
+                      (root / "eml", "Dossier eml")):
+        result = cli("scan-mail", path, "--commune", "99501", "--application", app, "--db", db)
+        assert result.exit_code == 0, result.output
+    folders = {(r[0], r[1]): r[2:] for r in query(db, "SELECT application, folder, messages, first_date, last_date, "
+                                                      "attachments, unreadable, error FROM mail_folders")}
+    assert folders[("Archives mbox", "archives.mbox")][:4] == (2, dt.datetime(2018, 1, 2, 9), dt.datetime(2019, 6, 7, 10), 1)
+    assert folders[("Maildir", "Boîte de réception")][0] == 1
+    assert folders[("Maildir", "Envoyés")][:2] == (1, dt.datetime(2023, 5, 5, 12))
+    urba = folders[("Dossier eml", "Urbanisme")]
+    assert urba[0] == 3 and urba[3] == 2  # two .eml and one .msg; two attachments
+    assert urba[2] == dt.datetime(2024, 4, 4, 4, 4)  # the .msg date
+    assert urba[4] == 1 and "3.eml" in urba[5]  # the dangling message, reported
+    formats = query(db, "SELECT folder, puid, attachments FROM mail_attachment_formats ORDER BY folder, puid")
+    assert ("archives.mbox", "fmt/18", 1) in formats or ("archives.mbox", "fmt/17", 1) in formats
+    assert any(f[0] == "Urbanisme" and f[1].startswith("fmt/") and f[2] == 2 for f in formats)
+    assert ("Boîte de réception", "x-fmt/18", 1) in formats
+    # Nothing of the content is kept: no body, no subject, no address anywhere.
+    dump = str(query(db, "SELECT * FROM mail_folders")) + str(query(db, "SELECT * FROM mail_attachment_formats"))
+    assert SECRET_BODY not in dump and SECRET_ADDRESS not in dump and "Arrêté de voirie" not in dump
+    # Each mailbox is a dataset.
+    assert {r[0] for r in query(db, "SELECT path FROM datasets WHERE source = 'mail'")} == {
+        "Archives mbox", "Maildir", "Dossier eml"}
+
+
+def test_unknown_or_missing_mailbox(cli, tmp_path):
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-mail", tmp_path / "absente", "--commune", "1", "--application", "X", "--db", db)
+    assert result.exit_code == 1 and result.output == f"Erreur : Messagerie introuvable : {tmp_path / 'absente'}\n"
+    odd = tmp_path / "notes.bin"
+    odd.write_bytes(b"\x00\x01 pas une messagerie")
+    result = cli("scan-mail", odd, "--commune", "1", "--application", "X", "--db", db)
+    assert result.exit_code == 1
+    assert result.output == ("Erreur : notes.bin : format de messagerie non reconnu (attendu : mbox, Maildir, "
+                             "dossier de .eml, .msg ou .pst).\n")
+    assert not db.exists()  # refused before the catalogue was even opened
