@@ -53,6 +53,8 @@ class ScanSummary:
     duplicate_wasted: int = 0
     dechets: int = 0
     dechets_bytes: int = 0
+    reused: int = 0        # unchanged files whose identification and hash came from the previous scan
+    hash_reads: int = 0    # files read (partially or fully) to find duplicates
     by_kind: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
@@ -114,13 +116,14 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
                 for batch in walk(root_b, excludes=excludes, stats=stats,
                                   on_progress=lambda n, b: ph.set(n, b)):
                     _insert_walk_batch(con, batch, scan_id, commune)
+            summary.reused = _reuse_previous(con, scan_id, commune, root_text)
             t1 = time.perf_counter()
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 with progress.phase("Identification des formats", total=stats.files) as ph:
                     summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
                 t2 = time.perf_counter()
                 with progress.phase("Recherche des doublons") as ph:
-                    summary.hashed = _hash(con, scan_id, root_b, pool, ph)
+                    summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, pool, ph)
                 t3 = time.perf_counter()
             summary.seconds = {"walk": t1 - t0, "identify": t2 - t1, "hash": t3 - t2}
     except KeyboardInterrupt:
@@ -186,9 +189,29 @@ def _rel(path: str, path_raw: bytes | None) -> bytes:
     return path_raw if path_raw is not None else path.encode("utf-8")
 
 
+def _reuse_previous(con, scan_id: int, commune: str, root: str) -> int:
+    """Copy identification and hash from the previous complete scan of the same root for
+    files with the same path, size, mtime and inode: they are not read again."""
+    prev = con.execute(
+        """SELECT max(scan_id) FROM scans WHERE commune = ? AND root = ? AND source = 'filesystem'
+           AND status = 'complete' AND scan_id < ?""", [commune, root, scan_id]).fetchone()[0]
+    if prev is None:
+        return 0
+    cols = _ID_COLUMNS[:-1] + ["hash"]
+    con.execute(
+        f"""UPDATE files SET {", ".join(f"{c} = p.{c}" for c in cols)}, reused = true
+            FROM (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL) p
+            WHERE files.scan_id = ? AND files.kind = 'file' AND files.error IS NULL
+              AND files.path = p.path AND files.path_raw IS NOT DISTINCT FROM p.path_raw
+              AND files.size = p.size AND files.mtime = p.mtime
+              AND files.device = p.device AND files.inode = p.inode""", [prev, scan_id])
+    return con.execute("SELECT count(*) FROM files WHERE scan_id = ? AND reused", [scan_id]).fetchone()[0]
+
+
 def _identify(con, scan_id: int, root_b: bytes, jobs: int, pool: ThreadPoolExecutor, ph) -> int:
     sql = """SELECT file_id, path, path_raw, size, epoch_us(mtime), extension
-             FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0"""
+             FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0
+               AND reused IS NOT TRUE"""
     staged: list[pa.RecordBatch] = []
     staged_rows = 0
     done = 0
@@ -213,14 +236,19 @@ _ID_COLUMNS = ["puid", "format_name", "format_version", "mime", "id_basis", "id_
                "magic_mime", "ext_mismatch", "error"]
 
 
-def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> int:
-    """Size groups → partial hash → full hash; hashes land in files.hash for every link."""
+def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> tuple[int, int]:
+    """Size groups → partial hash → full hash; hashes land in files.hash for every link.
+
+    Files whose hash was reused from the previous scan are not read; a new file of the
+    same size as one of them gets a full hash so that the two can be compared.
+    Returns (hashes computed, files read)."""
     # One representative per inode, among sizes shared by at least two inodes.
     con.execute("""CREATE OR REPLACE TEMP TABLE _cands AS
         WITH f AS (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
              sizes AS (SELECT size FROM f GROUP BY size HAVING count(DISTINCT (device, inode)) > 1),
              reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode)
-        SELECT file_id, path, path_raw, size FROM f SEMI JOIN reps USING (file_id)""", [scan_id])
+        SELECT file_id, path, path_raw, size FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL""", [scan_id])
+    reads = 0
     con.execute("""CREATE OR REPLACE TEMP TABLE _partial (file_id BIGINT, path VARCHAR, path_raw BLOB,
                    size BIGINT, partial VARCHAR, whole BOOLEAN)""")
     con.execute("CREATE OR REPLACE TEMP TABLE _hashes (file_id BIGINT, hash VARCHAR)")
@@ -236,11 +264,16 @@ def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> int
                [[r[0] for r, _ in ok], [r[1] for r, _ in ok], [r[2] for r, _ in ok],
                 [r[3] for r, _ in ok], [res[0] for _, res in ok], [res[1] for _, res in ok]])
         ph.advance(len(page), sum(r[3] for r in page))
-    # Full hash only where (size, partial) still collides; a partial over the whole file is final.
+        reads += len(page)
+    # Full hash only where (size, partial) still collides, or where a file of the same size
+    # kept its hash from the previous scan; a partial over the whole file is final.
     con.execute("""CREATE OR REPLACE TEMP TABLE _collide AS
         SELECT p.* FROM _partial p
-        SEMI JOIN (SELECT size, partial FROM _partial GROUP BY size, partial HAVING count(*) > 1) c
-        USING (size, partial)""")
+        WHERE EXISTS (SELECT 1 FROM _partial q WHERE q.size = p.size AND q.partial = p.partial
+                                                  AND q.file_id <> p.file_id)
+           OR EXISTS (SELECT 1 FROM files k WHERE k.scan_id = ? AND k.reused AND k.hash IS NOT NULL
+                                              AND k.size = p.size)""",
+                [scan_id])
     hashed = 0
     for page in _pages(con, "SELECT * FROM _collide WHERE true", []):
         todo = [r for r in page if not r[5]]
@@ -257,6 +290,7 @@ def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> int
                 digests.append(digest)
         _stage(con, "_hashes", _HASH_SCHEMA, [ids, digests])
         hashed += len(ids)
+        reads += len(todo)
         ph.advance(0, sum(r[3] for r in todo))
     # Each inode's hash goes to all its hard links in the scan.
     con.execute(
@@ -271,7 +305,7 @@ def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> int
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     if errors["file_id"]:
         _apply_updates(con, scan_id, pa.table(errors), ["error"])
-    return hashed
+    return hashed, reads
 
 
 _PARTIAL_SCHEMA = pa.schema([("file_id", pa.int64()), ("path", pa.string()), ("path_raw", pa.binary()),

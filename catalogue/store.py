@@ -213,6 +213,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0004_incremental",
+        """
+        -- A file unchanged since the previous scan of the same root (same size, mtime and
+        -- inode) takes its identification and hash from it instead of being read again.
+        ALTER TABLE files ADD COLUMN reused BOOLEAN;
+        """,
+    ),
 ]
 
 

@@ -34,7 +34,9 @@ def test_scan_summary_in_french(scanned, cli, tmp_path):
     assert lines[1] == "  Fichiers : 3 (116 octets), entrées au total : 5"
     assert lines[2] == "  Doublons : 1 groupes, 8 octets récupérables"
     assert lines[3] == "  Déchets : 2 entrées, 108 octets"
-    assert lines[4] == "  Erreurs (entrées illisibles) : 0"
+    # A rescan of the same root: nothing changed, nothing read again.
+    assert lines[4] == "  Inchangés depuis le scan précédent (non relus) : 3 fichiers"
+    assert lines[5] == "  Erreurs (entrées illisibles) : 0"
 
 
 def test_sql_formats(scanned, cli):
