@@ -60,9 +60,11 @@ def main() -> None:
               help="Profondeur des dossiers considérés comme jeux de données (2 = Service/Activité).")
 @click.option("--bundle", type=click.Path(dir_okay=False), default=None,
               help="Écrire un lot Parquet portable au lieu d'alimenter le catalogue.")
+@click.option("--recommencer", is_flag=True,
+              help="Ne pas reprendre un scan interrompu de la même racine : repartir de zéro.")
 @click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
 @user_errors
-def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, quiet):
+def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, recommencer, quiet):
     """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
     if bundle:
         from catalogue.bundle import scan_to_bundle
@@ -75,13 +77,14 @@ def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, quiet):
     from catalogue.scan import run_scan
 
     summary = run_scan(root, commune, nom=nom, db=db, jobs=jobs, excludes=list(excludes),
-                       dataset_depth=dataset_depth, quiet=quiet)
+                       dataset_depth=dataset_depth, quiet=quiet, restart=recommencer)
     _print_summary(summary)
     click.echo(f"Catalogue : {db or default_db_path()}")
 
 
 def _print_summary(s) -> None:
-    click.echo(f"Scan n° {s.scan_id} — commune {s.commune} — {s.root}")
+    click.echo(f"Scan n° {s.scan_id} — commune {s.commune} — {s.root}"
+               + (" (reprise du scan interrompu)" if getattr(s, "resumed", False) else ""))
     click.echo(f"  Fichiers : {french_int(s.files)} ({french_bytes(s.bytes)}), "
                f"entrées au total : {french_int(s.entries)}")
     click.echo(f"  Doublons : {french_int(s.duplicate_groups)} groupes, "

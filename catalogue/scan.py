@@ -23,7 +23,7 @@ from catalogue import __version__
 from catalogue.errors import CatalogueError, NotADirectoryRootError
 from catalogue.progress import ScanProgress
 from catalogue.store import connect, ensure_commune
-from scanners.filesystem import WalkStats, walk
+from scanners.filesystem import WalkResume, WalkStats, decode, walk
 from scanners.hashing import full_hash, partial_hash
 from scanners.identification import Candidate, identifier_version, identify_batch
 
@@ -55,6 +55,7 @@ class ScanSummary:
     dechets_bytes: int = 0
     reused: int = 0        # unchanged files whose identification and hash came from the previous scan
     hash_reads: int = 0    # files read (partially or fully) to find duplicates
+    resumed: bool = False  # an interrupted scan of the same root was resumed
     by_kind: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
@@ -84,38 +85,83 @@ def run_scan(
     excludes: list[str] | None = None,
     dataset_depth: int = 2,
     quiet: bool = False,
+    restart: bool = False,
 ) -> ScanSummary:
-    """Scan ROOT for COMMUNE into the catalogue DB; returns the summary figures."""
+    """Scan ROOT for COMMUNE into the catalogue DB; returns the summary figures.
+
+    A scan of the same root left unfinished (Ctrl-C, killed, lost mount) is resumed where
+    it stopped, unless `restart`."""
     root_b = check_root(root)
     jobs = jobs or os.cpu_count() or 1
     con = connect(db)
     try:
-        return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet)
+        return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart)
     finally:
         con.close()
 
 
+def _unfinished_scan(con, commune: str, root_text: str) -> int | None:
+    """The last scan of this root that never completed (Ctrl-C, kill, lost mount), if it
+    is newer than the last complete one."""
+    row = con.execute(
+        """SELECT scan_id, status FROM scans WHERE commune = ? AND root = ? AND source = 'filesystem'
+           AND status IN ('running', 'interrupted', 'failed', 'complete') ORDER BY scan_id DESC LIMIT 1""",
+        [commune, root_text]).fetchall()
+    return row[0][0] if row and row[0][1] != "complete" else None
+
+
+def _prepare_resume(con, scan_id: int) -> WalkResume:
+    """Drop the entries of directories not fully stored; they will be listed again."""
+    con.execute("BEGIN TRANSACTION")
+    con.execute("""DELETE FROM files WHERE scan_id = ? AND parent NOT IN
+                   (SELECT path FROM scan_dirs_done WHERE scan_id = ?)""", [scan_id, scan_id])
+    # Hashes are recomputed as a whole (a group needs all its members); reused ones stay.
+    con.execute("UPDATE files SET hash = NULL WHERE scan_id = ? AND reused IS NOT TRUE", [scan_id])
+    con.execute("UPDATE scans SET status = 'running', finished_at = NULL WHERE scan_id = ?", [scan_id])
+    con.execute("COMMIT")
+    done = {(raw if raw is not None else path.encode("utf-8")) for path, raw in con.execute(
+        "SELECT path, path_raw FROM scan_dirs_done WHERE scan_id = ?", [scan_id]).fetchall()}
+    existing = {(raw if raw is not None else path.encode("utf-8")) for path, raw in con.execute(
+        "SELECT path, path_raw FROM files WHERE scan_id = ? AND kind = 'directory'", [scan_id]).fetchall()}
+    last = con.execute("SELECT coalesce(max(file_id), 0) FROM files WHERE scan_id = ?", [scan_id]).fetchall()[0][0]
+    return WalkResume(done=done, existing_dirs=existing, last_id=last)
+
+
 def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom: str | None,
-               jobs: int, excludes: list[str], dataset_depth: int, quiet: bool) -> ScanSummary:
+               jobs: int, excludes: list[str], dataset_depth: int, quiet: bool,
+               restart: bool = False) -> ScanSummary:
     root_text = root_b.decode("utf-8", "backslashreplace")
     ensure_commune(con, commune, nom)
-    scan_uuid = str(uuid.uuid4())
-    scan_id = con.execute(
-        """INSERT INTO scans (scan_uuid, commune, source, root, host, started_at, status, tool_version,
-                              identifier, dataset_depth, excludes)
-           VALUES (?, ?, 'filesystem', ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING scan_id""",
-        [scan_uuid, commune, root_text, socket.gethostname(), _now(), __version__,
-         identifier_version(), dataset_depth, excludes],
-    ).fetchone()[0]
+    resume = None
+    scan_id = _unfinished_scan(con, commune, root_text)
+    if scan_id is not None and restart:
+        con.execute("UPDATE scans SET status = 'abandoned' WHERE scan_id = ?", [scan_id])
+        scan_id = None
+    if scan_id is not None:
+        # Resume with the options the scan was started with.
+        scan_uuid, excludes, dataset_depth = con.execute(
+            "SELECT scan_uuid, coalesce(excludes, []), dataset_depth FROM scans WHERE scan_id = ?",
+            [scan_id]).fetchall()[0]
+        resume = _prepare_resume(con, scan_id)
+    else:
+        scan_uuid = str(uuid.uuid4())
+        scan_id = con.execute(
+            """INSERT INTO scans (scan_uuid, commune, source, root, host, started_at, status, tool_version,
+                                  identifier, dataset_depth, excludes)
+               VALUES (?, ?, 'filesystem', ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING scan_id""",
+            [scan_uuid, commune, root_text, socket.gethostname(), _now(), __version__,
+             identifier_version(), dataset_depth, excludes],
+        ).fetchone()[0]
     summary = ScanSummary(scan_id, scan_uuid, commune, root_text)
+    summary.resumed = resume is not None
     stats = WalkStats()
     try:
         with ScanProgress(quiet) as progress:
             t0 = time.perf_counter()
             with progress.phase("Parcours de l'arborescence") as ph:
-                for batch in walk(root_b, excludes=excludes, stats=stats,
+                for batch in walk(root_b, excludes=excludes, stats=stats, resume=resume,
                                   on_progress=lambda n, b: ph.set(n, b)):
-                    _insert_walk_batch(con, batch, scan_id, commune)
+                    _insert_walk_batch(con, batch, scan_id, commune, stats)
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
             t1 = time.perf_counter()
             with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -128,8 +174,10 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             summary.seconds = {"walk": t1 - t0, "identify": t2 - t1, "hash": t3 - t2}
     except KeyboardInterrupt:
         _finish(con, scan_id, "interrupted", stats)
+        entries = con.execute("SELECT entries FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0]
         raise ScanInterrupted(
-            f"Scan interrompu : {stats.entries} entrées enregistrées, marqué « interrompu » (scan n° {scan_id})."
+            f"Scan interrompu : {entries} entrées enregistrées, marqué « interrompu » (scan n° {scan_id}) ; "
+            "relancez la même commande pour le reprendre."
         ) from None
     except BaseException:
         _finish(con, scan_id, "failed", stats)
@@ -139,24 +187,43 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
     return summary
 
 
-def _insert_walk_batch(con, batch: pa.RecordBatch, scan_id: int, commune: str) -> None:
+def _insert_walk_batch(con, batch: pa.RecordBatch, scan_id: int, commune: str, stats: WalkStats) -> None:
+    """Entries and the directories they complete, in one transaction: a scan killed at any
+    point resumes from a consistent state."""
+    done = stats.done_dirs[:]
+    stats.done_dirs.clear()
     con.register("_walk", batch)
+    con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
             "INSERT INTO files BY NAME SELECT ?::INTEGER AS scan_id, ?::VARCHAR AS commune, * FROM _walk",
             [scan_id, commune],
         )
+        if done:
+            texts = [decode(d) for d in done]
+            con.register("_done", pa.table({"path": [t for t, _ in texts], "path_raw": [r for _, r in texts]},
+                                           schema=pa.schema([("path", pa.string()), ("path_raw", pa.binary())])))
+            con.execute("INSERT INTO scan_dirs_done SELECT ?::INTEGER, path, path_raw FROM _done", [scan_id])
+            con.unregister("_done")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     finally:
         con.unregister("_walk")
 
 
 def _finish(con, scan_id: int, status: str, stats: WalkStats) -> None:
-    errors = con.execute("SELECT count(*) FROM files WHERE scan_id = ? AND error IS NOT NULL",
-                         [scan_id]).fetchone()[0]
+    # Totals from the stored rows, so that a resumed scan counts what came before too.
     con.execute(
-        """UPDATE scans SET status = ?, finished_at = ?, entries = ?, files = ?, bytes = ?,
-                            errors = ?, excluded = ? WHERE scan_id = ?""",
-        [status, _now(), stats.entries, stats.files, stats.bytes, errors, stats.excluded, scan_id],
+        """UPDATE scans SET status = ?, finished_at = ?, entries = t.entries, files = t.files, bytes = t.bytes,
+                            errors = t.errors, excluded = scans.excluded + ?
+           FROM (SELECT count(*) AS entries, count(*) FILTER (WHERE kind = 'file') AS files,
+                        coalesce(sum(size) FILTER (WHERE kind = 'file'), 0) AS bytes,
+                        count(*) FILTER (WHERE error IS NOT NULL) AS errors
+                 FROM files WHERE scan_id = ?) t
+           WHERE scans.scan_id = ?""",
+        [status, _now(), stats.excluded, scan_id, scan_id],
     )
 
 
@@ -211,7 +278,7 @@ def _reuse_previous(con, scan_id: int, commune: str, root: str) -> int:
 def _identify(con, scan_id: int, root_b: bytes, jobs: int, pool: ThreadPoolExecutor, ph) -> int:
     sql = """SELECT file_id, path, path_raw, size, epoch_us(mtime), extension
              FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0
-               AND reused IS NOT TRUE"""
+               AND reused IS NOT TRUE AND magic_mime IS NULL AND puid IS NULL"""
     staged: list[pa.RecordBatch] = []
     staged_rows = 0
     done = 0
@@ -323,9 +390,10 @@ def _stage(con, table: str, schema: pa.Schema, columns: list[list]) -> None:
 
 
 def _fill_summary(con, summary: ScanSummary, stats: WalkStats) -> None:
-    summary.entries, summary.files, summary.bytes = stats.entries, stats.files, stats.bytes
-    summary.excluded, summary.by_kind = stats.excluded, stats.by_kind
-    summary.errors = con.execute("SELECT errors FROM scans WHERE scan_id = ?", [summary.scan_id]).fetchone()[0]
+    summary.entries, summary.files, summary.bytes, summary.errors, summary.excluded = con.execute(
+        "SELECT entries, files, bytes, errors, excluded FROM scans WHERE scan_id = ?", [summary.scan_id]).fetchone()
+    summary.by_kind = dict(con.execute("SELECT kind, count(*) FROM files WHERE scan_id = ? GROUP BY kind",
+                                       [summary.scan_id]).fetchall())
     row = con.execute(
         """SELECT count(*), coalesce(sum(wasted_bytes), 0) FROM duplicates d
            WHERE EXISTS (SELECT 1 FROM duplicate_files m WHERE m.scan_id = ? AND m.hash = d.hash)""",

@@ -221,6 +221,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE files ADD COLUMN reused BOOLEAN;
         """,
     ),
+    (
+        "0005_resume",
+        """
+        -- Directories whose entries a scan has fully stored, written in the same transaction
+        -- as the entries: an interrupted scan resumes after them.
+        CREATE TABLE scan_dirs_done (
+            scan_id  INTEGER NOT NULL,
+            path     VARCHAR NOT NULL,
+            path_raw BLOB
+        );
+        """,
+    ),
 ]
 
 

@@ -53,6 +53,18 @@ class WalkStats:
     errors: int = 0
     excluded: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    # Directories whose entries are all in the batches yielded so far: the consumer stores
+    # them with each batch (same transaction) and clears the list, so a scan can resume.
+    done_dirs: list[bytes] = field(default_factory=list)
+
+
+@dataclass
+class WalkResume:
+    """Where an interrupted walk stopped: its listed directories, the directory rows it
+    already holds, and the last entry id used."""
+    done: set[bytes]
+    existing_dirs: set[bytes]
+    last_id: int
 
 
 def decode(raw: bytes) -> tuple[str, bytes | None]:
@@ -122,13 +134,17 @@ def walk(
     excludes: list[str] | None = None,
     stats: WalkStats | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    resume: WalkResume | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Yield batches of entries under ROOT (bytes path to an existing directory)."""
+    """Yield batches of entries under ROOT (bytes path to an existing directory).
+
+    With `resume`, directories already listed are not listed again for their entries:
+    they are only read to find their subdirectories, and the walk goes on from there."""
     excludes = excludes or []
     stats = stats if stats is not None else WalkStats()
     owners = _Owners()
     batch = _Batch()
-    next_id = 0
+    next_id = resume.last_id if resume else 0
     # Stack of directories to list: (relative path bytes, depth, row of the directory
     # still to emit or None for the root). A directory's row is emitted when it is
     # listed, so an unreadable directory carries its own error.
@@ -178,13 +194,17 @@ def walk(
 
     while stack:
         rel, depth, dir_row = stack.pop()
+        if resume is not None and rel in resume.done:
+            stack.extend(_resume_subdirs(root, rel, depth, resume, excludes, make_row))
+            continue
         children: list[tuple[bytes, bytes, os.stat_result | None, str | None, str | None]] = []
         try:
             fd = open_path(root, rel, directory=True)
         except OSError as exc:
             if dir_row is None:
                 raise
-            dir_row["error"] = describe_oserror(exc)
+            if dir_row is not _EXISTING:
+                dir_row["error"] = describe_oserror(exc)
         else:
             try:
                 with os.scandir(fd) as it:
@@ -206,10 +226,11 @@ def walk(
             except OSError as exc:
                 if dir_row is None:
                     raise
-                dir_row["error"] = describe_oserror(exc)
+                if dir_row is not _EXISTING:
+                    dir_row["error"] = describe_oserror(exc)
             finally:
                 os.close(fd)
-        if dir_row is not None:
+        if dir_row is not None and dir_row is not _EXISTING:
             out = emit(dir_row)
             if out is not None:
                 yield out
@@ -225,6 +246,7 @@ def walk(
             out = emit(row)
             if out is not None:
                 yield out
+        stats.done_dirs.append(rel)
         # Reversed so that directories are listed in name order (the stack is LIFO).
         subdirs.sort(key=lambda d: d[0], reverse=True)
         stack.extend(subdirs)
@@ -232,3 +254,39 @@ def walk(
         if on_progress:
             on_progress(stats.entries, stats.bytes)
         yield batch.to_arrow()
+
+
+# Marks a directory whose row an interrupted walk already stored: listed, not emitted again.
+_EXISTING: dict = {}
+
+
+def _resume_subdirs(root: bytes, rel: bytes, depth: int, resume: WalkResume, excludes: list[str], make_row):
+    """Subdirectories of a directory listed before the interruption, to walk on."""
+    subdirs = []
+    try:
+        fd = open_path(root, rel, directory=True)
+    except OSError:
+        return []
+    try:
+        with os.scandir(fd) as it:
+            for entry in it:
+                try:
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
+                    name_raw = os.fsencode(entry.name)
+                    child_rel = rel + b"/" + name_raw if rel else name_raw
+                    if excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], excludes):
+                        continue
+                    if child_rel in resume.existing_dirs:
+                        subdirs.append((child_rel, depth + 1, _EXISTING))
+                    else:
+                        st = entry.stat(follow_symlinks=False)
+                        subdirs.append((child_rel, depth + 1, make_row(child_rel, name_raw, depth + 1, st, None)))
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    subdirs.sort(key=lambda d: d[0], reverse=True)
+    return subdirs
