@@ -4,8 +4,10 @@
 
 Measures wall time, CPU time (user + system) and peak RSS of each command (from the
 kernel's rusage of the child), on a warm cache (a first `find` pass loads the
-metadata for every tool alike). Peers: `find -printf` and `du` for the walk,
-`rdfind` and `jdupes` for duplicates (Debian packages). Writes docs/benchmarks.md.
+metadata for every tool alike). Our scan runs three ways, each in a fresh catalogue:
+metadata only, metadata + duplicates, and complete (with identification). Peers:
+`find -printf` and `du` for the walk, `rdfind`, `jdupes` and `rmlint` for duplicates
+(Debian packages). Writes docs/benchmarks.md with the ratio of each of ours to its peers.
 Ratios matter, not absolute times: the machines are shared.
 """
 
@@ -69,6 +71,32 @@ def rdfind_groups(results: Path, root: Path) -> set[frozenset[str]]:
     return {frozenset(os.path.relpath(p, root) for p in g) for g in groups}
 
 
+def rmlint_groups(report: Path, root: Path) -> set[frozenset[str]]:
+    """rmlint's JSON report: duplicate files share a checksum."""
+    by_sum = defaultdict(set)
+    for item in json.loads(report.read_text(errors="replace")):
+        if item.get("type") == "duplicate_file":
+            by_sum[item["checksum"]].add(os.path.relpath(item["path"], root))
+    return {frozenset(v) for v in by_sum.values()}
+
+
+OUR_SCRIPT = ("import json, sys; from catalogue.scan import run_scan; "
+              "s = run_scan(sys.argv[1], 'BENCH', db=sys.argv[2], jobs=int(sys.argv[3]), quiet=True, "
+              "identify=sys.argv[4] == '1', find_duplicates=sys.argv[5] == '1'); "
+              "print(json.dumps({'seconds': s.seconds, 'files': s.files, 'groups': s.duplicate_groups}))")
+
+
+def run_ours(tree: Path, db: Path, jobs: int, identify: bool, duplicates: bool) -> tuple[dict, dict]:
+    out_file = db.with_suffix(".json")
+    with open(out_file, "w") as fh:
+        result = measure([sys.executable, "-c", OUR_SCRIPT, str(tree), str(db), str(jobs),
+                          "1" if identify else "0", "1" if duplicates else "0"], stdout=fh)
+    printed = out_file.read_text().strip().splitlines()
+    if len(printed) > 1:
+        print("Sortie inattendue du scan :", *printed[:-1][:5], sep="\n  ", file=sys.stderr)
+    return result, json.loads(printed[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=100_000)
@@ -89,18 +117,12 @@ def main() -> None:
     rows["find -printf (parcours)"] = measure(["find", str(tree), "-printf", "%P\t%s\t%T@\n"])
     rows["du -s (volume)"] = measure(["du", "-s", "--bytes", str(tree)])
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        rows["catalogue scan --sans-identification --sans-doublons (parcours)"], _ = run_ours(
+            tree, Path(tmp) / "meta.duckdb", args.jobs, False, False)
+        rows["catalogue scan --sans-identification (parcours + doublons)"], _ = run_ours(
+            tree, Path(tmp) / "dups.duckdb", args.jobs, False, True)
         db = Path(tmp) / "bench.duckdb"
-        script = ("import json, sys; from catalogue.scan import run_scan; "
-                  "s = run_scan(sys.argv[1], 'BENCH', db=sys.argv[2], jobs=int(sys.argv[3]), quiet=True); "
-                  "print(json.dumps({'seconds': s.seconds, 'files': s.files, 'groups': s.duplicate_groups}))")
-        out_file = Path(tmp) / "ours.json"
-        with open(out_file, "w") as fh:
-            ours = measure([sys.executable, "-c", script, str(tree), str(db), str(args.jobs)], stdout=fh)
-        # The last line is ours; anything before it was printed by a library.
-        printed = out_file.read_text().strip().splitlines()
-        if len(printed) > 1:
-            print("Sortie inattendue du scan :", *printed[:-1][:5], sep="\n  ", file=sys.stderr)
-        info = json.loads(printed[-1])
+        ours, info = run_ours(tree, db, args.jobs, True, True)
         rows["catalogue scan (complet)"] = ours
         import duckdb
 
@@ -124,6 +146,13 @@ def main() -> None:
         with open(jd_out, "w") as fh:
             rows["jdupes -r (doublons)"] = measure(["jdupes", "-r", "-q", str(tree)], stdout=fh)
         jd_groups = jdupes_groups(jd_out.read_text(errors="replace"), tree)
+        rm_out = Path(tmp) / "rmlint.json"
+        if shutil.which("rmlint"):
+            rows["rmlint -T df (doublons)"] = measure(["rmlint", "-T", "df", "-o", f"json:{rm_out}",
+                                                       "--hidden", str(tree)])
+            rm_groups = rmlint_groups(rm_out, tree)
+        else:
+            rm_groups = None
 
     sec = info["seconds"]
     n = info["files"]
@@ -141,6 +170,16 @@ def main() -> None:
     ]
     for name, r in rows.items():
         lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss_mb']:.0f} |")
+    walk_ours = rows["catalogue scan --sans-identification --sans-doublons (parcours)"]["wall"]
+    dups_ours = rows["catalogue scan --sans-identification (parcours + doublons)"]["wall"]
+    peers = [p for p in ("rdfind -dryrun (doublons)", "jdupes -r (doublons)", "rmlint -T df (doublons)") if p in rows]
+    lines += [
+        "",
+        "Rapports de temps réel (Catalogage / outil de référence ; < 1 = plus rapide) :",
+        "",
+        f"- parcours seul / `find -printf` : {walk_ours / find_wall:.1f} ; / `du -s` : "
+        f"{walk_ours / rows['du -s (volume)']['wall']:.1f}",
+    ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {dups_ours / rows[p]['wall']:.1f}" for p in peers]
     lines += [
         "",
         "Phases de `catalogue scan` (débit en fichiers par seconde) :",
@@ -156,7 +195,9 @@ def main() -> None:
         "",
         f"Groupes de doublons : Catalogage {len(our_groups)}, rdfind {len(rd_groups)}, jdupes {len(jd_groups)} ; "
         f"identiques à rdfind : {'oui' if our_groups == rd_groups else 'non'}, "
-        f"identiques à jdupes : {'oui' if our_groups == jd_groups else 'non'}.",
+        f"identiques à jdupes : {'oui' if our_groups == jd_groups else 'non'}"
+        + (f" ; rmlint {len(rm_groups)}, identiques : {'oui' if our_groups == rm_groups else 'non'}."
+           if rm_groups is not None else "."),
         "",
         "Requêtes des vues sur ce catalogue (s) : "
         + ", ".join(f"`{v}` {t:.2f}" for v, t in view_times.items()) + ".",

@@ -60,24 +60,30 @@ def main() -> None:
               help="Profondeur des dossiers considérés comme jeux de données (2 = Service/Activité).")
 @click.option("--bundle", type=click.Path(dir_okay=False), default=None,
               help="Écrire un lot Parquet portable au lieu d'alimenter le catalogue.")
+@click.option("--sans-identification", is_flag=True,
+              help="Ne pas identifier les formats (inventaire rapide des volumes ; formats « non identifiés »).")
+@click.option("--sans-doublons", is_flag=True, help="Ne pas rechercher les doublons (aucun contenu lu).")
 @click.option("--recommencer", is_flag=True,
               help="Ne pas reprendre un scan interrompu de la même racine : repartir de zéro.")
 @click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
 @user_errors
-def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, recommencer, quiet):
+def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, sans_identification, sans_doublons,
+         recommencer, quiet):
     """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
     if bundle:
         from catalogue.bundle import scan_to_bundle
 
         summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, excludes=list(excludes),
-                                 dataset_depth=dataset_depth, quiet=quiet)
+                                 dataset_depth=dataset_depth, quiet=quiet, identify=not sans_identification,
+                                 find_duplicates=not sans_doublons)
         _print_summary(summary)
         click.echo(f"Lot écrit : {bundle} (à charger avec « catalogue ingest »).")
         return
     from catalogue.scan import run_scan
 
     summary = run_scan(root, commune, nom=nom, db=db, jobs=jobs, excludes=list(excludes),
-                       dataset_depth=dataset_depth, quiet=quiet, restart=recommencer)
+                       dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
+                       identify=not sans_identification, find_duplicates=not sans_doublons)
     _print_summary(summary)
     click.echo(f"Catalogue : {db or default_db_path()}")
 

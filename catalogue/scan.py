@@ -86,6 +86,8 @@ def run_scan(
     dataset_depth: int = 2,
     quiet: bool = False,
     restart: bool = False,
+    identify: bool = True,
+    find_duplicates: bool = True,
 ) -> ScanSummary:
     """Scan ROOT for COMMUNE into the catalogue DB; returns the summary figures.
 
@@ -95,7 +97,8 @@ def run_scan(
     jobs = jobs or os.cpu_count() or 1
     con = connect(db)
     try:
-        return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart)
+        return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
+                          identify, find_duplicates)
     finally:
         con.close()
 
@@ -129,7 +132,7 @@ def _prepare_resume(con, scan_id: int) -> WalkResume:
 
 def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom: str | None,
                jobs: int, excludes: list[str], dataset_depth: int, quiet: bool,
-               restart: bool = False) -> ScanSummary:
+               restart: bool = False, identify: bool = True, find_duplicates: bool = True) -> ScanSummary:
     root_text = root_b.decode("utf-8", "backslashreplace")
     ensure_commune(con, commune, nom)
     resume = None
@@ -165,11 +168,13 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
             t1 = time.perf_counter()
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                with progress.phase("Identification des formats", total=stats.files) as ph:
-                    summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
+                if identify:
+                    with progress.phase("Identification des formats", total=stats.files) as ph:
+                        summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
                 t2 = time.perf_counter()
-                with progress.phase("Recherche des doublons") as ph:
-                    summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, pool, ph)
+                if find_duplicates:
+                    with progress.phase("Recherche des doublons") as ph:
+                        summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, pool, ph)
                 t3 = time.perf_counter()
             summary.seconds = {"walk": t1 - t0, "identify": t2 - t1, "hash": t3 - t2}
     except KeyboardInterrupt:
@@ -267,7 +272,8 @@ def _reuse_previous(con, scan_id: int, commune: str, root: str) -> int:
     cols = _ID_COLUMNS[:-1] + ["hash"]
     con.execute(
         f"""UPDATE files SET {", ".join(f"{c} = p.{c}" for c in cols)}, reused = true
-            FROM (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL) p
+            FROM (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL
+                  AND (puid IS NOT NULL OR magic_mime IS NOT NULL)) p
             WHERE files.scan_id = ? AND files.kind = 'file' AND files.error IS NULL
               AND files.path = p.path AND files.path_raw IS NOT DISTINCT FROM p.path_raw
               AND files.size = p.size AND files.mtime = p.mtime
