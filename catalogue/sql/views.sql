@@ -16,18 +16,22 @@ JOIN scans s USING (scan_id);
 
 -- Per directory (root = ''), recursive totals of the regular files below it.
 CREATE OR REPLACE VIEW volumes AS
-WITH f AS (
-    SELECT scan_id, commune, root, string_split(path, '/') AS parts, depth, size, allocated, mtime
+-- Files are first summed per parent folder, then each folder's sums are spread over its
+-- ancestors: the unnest runs once per folder, not once per file.
+WITH per_parent AS (
+    SELECT scan_id, commune, root, parent, depth - 1 AS parent_depth,
+           count(*) AS files, sum(size) AS bytes, sum(allocated) AS allocated_bytes,
+           min(mtime) AS first_mtime, max(mtime) AS last_mtime
     FROM files_current
     WHERE kind = 'file'
+    GROUP BY scan_id, commune, root, parent, depth
 ), a AS (
-    SELECT scan_id, commune, root, k, array_to_string(parts[1:k], '/') AS directory,
-           size, allocated, mtime
-    FROM f, unnest(range(0, depth)) AS t(k)
+    SELECT p.*, k, array_to_string(string_split(parent, '/')[1:k], '/') AS directory
+    FROM per_parent p, unnest(range(0, parent_depth + 1)) AS t(k)
 )
 SELECT scan_id, commune, root, directory, k AS depth,
-       count(*) AS files, sum(size) AS bytes, sum(allocated) AS allocated_bytes,
-       min(mtime) AS first_mtime, max(mtime) AS last_mtime
+       CAST(sum(files) AS BIGINT) AS files, sum(bytes) AS bytes, sum(allocated_bytes) AS allocated_bytes,
+       min(first_mtime) AS first_mtime, max(last_mtime) AS last_mtime
 FROM a
 GROUP BY scan_id, commune, root, directory, k;
 
@@ -84,9 +88,11 @@ WITH pattern_hits AS (
     FROM (SELECT f.scan_id, f.file_id, {{pattern_rules}} AS rule_id FROM files_current f) h
     JOIN (SELECT DISTINCT rule_id, rank FROM dechet_rules) r USING (rule_id)
 ), nonempty_dirs AS (
-    SELECT DISTINCT scan_id, array_to_string(string_split(path, '/')[1:k], '/') AS path
-    FROM files_current, unnest(range(1, depth)) AS t(k)
-    WHERE kind <> 'directory'
+    -- Every ancestor of a folder holding something other than folders (computed per
+    -- distinct parent, not per file).
+    SELECT DISTINCT scan_id, array_to_string(string_split(parent, '/')[1:k], '/') AS path
+    FROM (SELECT DISTINCT scan_id, parent, depth FROM files_current WHERE kind <> 'directory' AND depth > 1),
+         unnest(range(1, depth)) AS t(k)
 ), empty_hits AS (
     SELECT f.scan_id, f.file_id, r.rule_id, r.rank
     FROM files_current f
@@ -122,6 +128,10 @@ JOIN (SELECT DISTINCT rule_id, libelle, categorie, confiance FROM dechet_rules) 
 -- Datasets (jeux de données): by default each folder at depth 2 under the scan root
 -- (e.g. Service/Activité); files higher up belong to their own folder. The id is
 -- stable across rescans of the same root so that grid answers survive a new scan.
+-- The one definition of a scanned dataset's id (grids match answers on it).
+CREATE OR REPLACE MACRO fs_dataset_id(commune, root, dataset_path) AS
+    'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path), 1, 12));
+
 CREATE OR REPLACE VIEW dataset_files AS
 WITH f AS (
     SELECT f.*,
@@ -130,20 +140,31 @@ WITH f AS (
     FROM files_current f
     WHERE f.kind = 'file'
 )
--- The one definition of a scanned dataset's id (grids match answers on it).
-SELECT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path), 1, 12)) AS dataset_id, *
+SELECT fs_dataset_id(commune, root, dataset_path) AS dataset_id, *
 FROM f;
 
 CREATE OR REPLACE VIEW datasets AS
-SELECT dataset_id,
+-- Summed per parent folder first: the dataset path is derived once per folder.
+WITH per_parent AS (
+    SELECT commune, scan_id, source, root, dataset_depth, parent, depth,
+           count(*) AS files, sum(size) AS bytes, min(mtime) AS first_mtime, max(mtime) AS last_mtime,
+           count(*) FILTER (WHERE error IS NOT NULL) AS errors
+    FROM files_current
+    WHERE kind = 'file'
+    GROUP BY commune, scan_id, source, root, dataset_depth, parent, depth
+), p AS (
+    SELECT *, array_to_string(string_split(parent, '/')[1:least(depth - 1, dataset_depth)], '/') AS dataset_path
+    FROM per_parent
+)
+SELECT fs_dataset_id(commune, root, dataset_path) AS dataset_id,
        commune, scan_id, source, root, dataset_path AS path,
-       count(*) AS files,
-       sum(size) AS bytes,
-       min(mtime) AS first_mtime,
-       max(mtime) AS last_mtime,
-       count(*) FILTER (WHERE error IS NOT NULL) AS errors
-FROM dataset_files
-GROUP BY dataset_id, commune, scan_id, source, root, dataset_path
+       CAST(sum(files) AS BIGINT) AS files,
+       sum(bytes) AS bytes,
+       min(first_mtime) AS first_mtime,
+       max(last_mtime) AS last_mtime,
+       CAST(sum(errors) AS BIGINT) AS errors
+FROM p
+GROUP BY commune, scan_id, source, root, dataset_path
 UNION ALL
 -- An application (business database or mailbox) is one dataset named by the
 -- application; `files` counts its tables, or its messages.
