@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-all sysdeps testdeps bench clean
+.PHONY: demo test test-all sysdeps testdeps benchdeps bench clean
 
 # System libraries the Python packages need: libmagic (python-magic), Pango (WeasyPrint).
 # As root with apt-get (CI), they are installed; otherwise one French line says how.
@@ -22,21 +22,28 @@ $(VENV)/.installed-%: pyproject.toml
 	$(PY) -m pip install -q -e ".[$*]"
 	@touch $@
 
-# What the tests drive for real: LibreOffice Calc (re-saving grids), Chromium (opening
-# reports), pdftotext (reading PDF text), a PostgreSQL server (scan-db; the tests start
-# their own on loopback).
-TEST_PACKAGES := libreoffice-calc-nogui chromium poppler-utils postgresql
-testdeps: sysdeps
-	@if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+# Install Debian packages $(2) unless the shell test $(1) passes: as root with apt-get
+# (CI), they are installed; otherwise one French line says what is missing.
+define ensure_packages
+	@if ! { $(1); } >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	      $(TEST_PACKAGES) >/dev/null; \
+	      $(2) >/dev/null; \
 	  else \
-	    echo "Outils de test manquants : installez-les (Debian/Ubuntu : sudo apt-get install $(TEST_PACKAGES))." >&2; \
+	    echo "Outils manquants : installez-les (Debian/Ubuntu : sudo apt-get install $(2))." >&2; \
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+# What the tests drive for real: LibreOffice Calc (re-saving grids), Chromium (opening
+# reports), pdftotext (reading PDF text), a PostgreSQL server (scan-db; the tests start
+# their own on loopback), FUSE (a mount with network-like latency, bench/latencyfs.py).
+TEST_PACKAGES := libreoffice-calc-nogui chromium poppler-utils postgresql fuse3 libfuse2
+TEST_TOOLS_PRESENT := command -v soffice && command -v chromium && command -v pdftotext \
+	&& ls /usr/lib/postgresql/*/bin/initdb && command -v fusermount && ldconfig -p | grep -q 'libfuse\.so\.2'
+testdeps: sysdeps
+	$(call ensure_packages,$(TEST_TOOLS_PRESENT),$(TEST_PACKAGES))
 
 demo: sysdeps $(VENV)/.installed-demo
 	$(VENV)/bin/catalogue demo --out demo
@@ -47,7 +54,12 @@ test: testdeps $(VENV)/.installed-test
 test-all: testdeps $(VENV)/.installed-test
 	$(PY) -m pytest -q
 
-bench: sysdeps $(VENV)/.installed-test
+# The peers the benchmark runs side by side with our scan.
+BENCH_PACKAGES := rdfind jdupes rmlint
+benchdeps: testdeps
+	$(call ensure_packages,command -v rdfind && command -v jdupes && command -v rmlint,$(BENCH_PACKAGES))
+
+bench: benchdeps $(VENV)/.installed-test
 	$(PY) bench/bench_scan.py
 
 clean:

@@ -54,6 +54,11 @@ def main() -> None:
 @db_option
 @click.option("--jobs", type=click.IntRange(1, 256), default=None,
               help="Nombre de tâches parallèles pour l'identification et les empreintes (défaut : nombre de cœurs).")
+@click.option("--listages", type=click.IntRange(1, 256), default=None,
+              help="Dossiers listés en parallèle (défaut : 32 sur un partage réseau NFS, SMB ou FUSE, "
+                   "1 sur un disque local).")
+@click.option("--lectures", type=click.IntRange(1, 256), default=None,
+              help="Fichiers lus en parallèle pour les doublons (défaut : --jobs ; 1 pour un disque à plateaux).")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Motif de nom ou de chemin relatif à ignorer (répétable), par ex. « *.iso ».")
 @click.option("--dataset-depth", type=click.IntRange(1, 20), default=2, show_default=True,
@@ -67,13 +72,14 @@ def main() -> None:
               help="Ne pas reprendre un scan interrompu de la même racine : repartir de zéro.")
 @click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
 @user_errors
-def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, sans_identification, sans_doublons,
-         recommencer, quiet):
+def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_depth, bundle, sans_identification,
+         sans_doublons, recommencer, quiet):
     """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
     if bundle:
         from catalogue.bundle import scan_to_bundle
 
-        summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, excludes=list(excludes),
+        summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, listers=listages, readers=lectures,
+                                 excludes=list(excludes),
                                  dataset_depth=dataset_depth, quiet=quiet, identify=not sans_identification,
                                  find_duplicates=not sans_doublons)
         _print_summary(summary)
@@ -81,7 +87,8 @@ def scan(root, commune, nom, db, jobs, excludes, dataset_depth, bundle, sans_ide
         return
     from catalogue.scan import run_scan
 
-    summary = run_scan(root, commune, nom=nom, db=db, jobs=jobs, excludes=list(excludes),
+    summary = run_scan(root, commune, nom=nom, db=db, jobs=jobs, listers=listages, readers=lectures,
+                       excludes=list(excludes),
                        dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
                        identify=not sans_identification, find_duplicates=not sans_doublons)
     _print_summary(summary)

@@ -11,7 +11,9 @@ import os
 import socket
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +26,9 @@ from catalogue.errors import CatalogueError, NotADirectoryRootError
 from catalogue.progress import ScanProgress
 from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
-from scanners.hashing import full_hash, partial_hash
+from scanners.mounts import default_listers
+from scanners.hashing import full_hash, partial_hashes
+from scanners.parallel import map_chunks
 from scanners.identification import Candidate, identifier_version, identify_batch
 
 ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
@@ -88,6 +92,8 @@ def run_scan(
     restart: bool = False,
     identify: bool = True,
     find_duplicates: bool = True,
+    listers: int | None = None,
+    readers: int | None = None,
 ) -> ScanSummary:
     """Scan ROOT for COMMUNE into the catalogue DB; returns the summary figures.
 
@@ -95,10 +101,12 @@ def run_scan(
     it stopped, unless `restart`."""
     root_b = check_root(root)
     jobs = jobs or os.cpu_count() or 1
+    listers = listers or default_listers(root_b)
+    readers = readers or jobs
     con = connect(db)
     try:
         return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
-                          identify, find_duplicates)
+                          identify, find_duplicates, listers, readers)
     finally:
         con.close()
 
@@ -132,7 +140,8 @@ def _prepare_resume(con, scan_id: int) -> WalkResume:
 
 def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom: str | None,
                jobs: int, excludes: list[str], dataset_depth: int, quiet: bool,
-               restart: bool = False, identify: bool = True, find_duplicates: bool = True) -> ScanSummary:
+               restart: bool = False, identify: bool = True, find_duplicates: bool = True,
+               listers: int = 1, readers: int = 1) -> ScanSummary:
     root_text = root_b.decode("utf-8", "backslashreplace")
     ensure_commune(con, commune, nom)
     resume = None
@@ -162,20 +171,20 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
         with ScanProgress(quiet) as progress:
             t0 = time.perf_counter()
             with progress.phase("Parcours de l'arborescence") as ph:
-                for batch in walk(root_b, excludes=excludes, stats=stats, resume=resume,
+                for batch in walk(root_b, excludes=excludes, stats=stats, resume=resume, listers=listers,
                                   on_progress=lambda n, b: ph.set(n, b)):
                     _insert_walk_batch(con, batch, scan_id, commune, stats)
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
             t1 = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                if identify:
-                    with progress.phase("Identification des formats", total=stats.files) as ph:
-                        summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
-                t2 = time.perf_counter()
-                if find_duplicates:
-                    with progress.phase("Recherche des doublons") as ph:
-                        summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, pool, ph)
-                t3 = time.perf_counter()
+            if identify:
+                with ThreadPoolExecutor(max_workers=jobs) as pool, \
+                        progress.phase("Identification des formats", total=stats.files) as ph:
+                    summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
+            t2 = time.perf_counter()
+            if find_duplicates:
+                with progress.phase("Recherche des doublons") as ph:
+                    summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, readers, ph)
+            t3 = time.perf_counter()
             summary.seconds = {"walk": t1 - t0, "identify": t2 - t1, "hash": t3 - t2}
     except KeyboardInterrupt:
         _finish(con, scan_id, "interrupted", stats)
@@ -309,25 +318,30 @@ _ID_COLUMNS = ["puid", "format_name", "format_version", "mime", "id_basis", "id_
                "magic_mime", "ext_mismatch", "error"]
 
 
-def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> tuple[int, int]:
+def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]:
     """Size groups → partial hash → full hash; hashes land in files.hash for every link.
 
     Files whose hash was reused from the previous scan are not read; a new file of the
-    same size as one of them gets a full hash so that the two can be compared.
+    same size as one of them gets a full hash so that the two can be compared. Files are
+    read in (device, inode) order, READERS at a time: on a spinning disk inode order
+    follows the platter, and `--lectures 1` avoids seeking between concurrent reads.
     Returns (hashes computed, files read)."""
     # One representative per inode, among sizes shared by at least two inodes.
     con.execute("""CREATE OR REPLACE TEMP TABLE _cands AS
         WITH f AS (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
              sizes AS (SELECT size FROM f GROUP BY size HAVING count(DISTINCT (device, inode)) > 1),
              reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode)
-        SELECT file_id, path, path_raw, size FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL""", [scan_id])
+        SELECT row_number() OVER (ORDER BY device, inode) AS seq, file_id, path, path_raw, size
+        FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL""", [scan_id])
+    count = con.execute("SELECT count(*) FROM _cands").fetchall()[0][0]
     reads = 0
     con.execute("""CREATE OR REPLACE TEMP TABLE _partial (file_id BIGINT, path VARCHAR, path_raw BLOB,
                    size BIGINT, partial VARCHAR, whole BOOLEAN)""")
     con.execute("CREATE OR REPLACE TEMP TABLE _hashes (file_id BIGINT, hash VARCHAR)")
     errors: dict[str, list] = {"file_id": [], "error": []}
-    for page in _pages(con, "SELECT * FROM _cands WHERE true", []):
-        results = list(pool.map(lambda r: partial_hash(root_b, _rel(r[1], r[2]), r[3]), page))
+    def store(page: list, futures: list) -> None:
+        nonlocal reads
+        results = [res for f in futures for res in f.result()]
         ok = [(r, res) for r, res in zip(page, results) if not res[2]]
         for r, (_, _, err) in zip(page, results):
             if err:
@@ -338,20 +352,35 @@ def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> tup
                 [r[3] for r, _ in ok], [res[0] for _, res in ok], [res[1] for _, res in ok]])
         ph.advance(len(page), sum(r[3] for r in page))
         reads += len(page)
+
+    # Pipelined: the workers hash one page while this thread stores the previous one.
+    inflight: deque = deque()
+    with _partial_pool(readers, count) as pool:
+        for page in _pages(con, "SELECT * FROM _cands WHERE true", [], key="seq"):
+            page = [r[1:] for r in page]
+            inflight.append((page, [pool.submit(partial_hashes, root_b, [(_rel(r[1], r[2]), r[3]) for r in page[i:i + CHUNK_FILES]])
+                                    for i in range(0, len(page), CHUNK_FILES)]))
+            if len(inflight) > 1:
+                store(*inflight.popleft())
+        while inflight:
+            store(*inflight.popleft())
     # Full hash only where (size, partial) still collides, or where a file of the same size
     # kept its hash from the previous scan; a partial over the whole file is final.
     con.execute("""CREATE OR REPLACE TEMP TABLE _collide AS
-        SELECT p.* FROM _partial p
+        SELECT row_number() OVER (ORDER BY r.device, r.inode) AS seq, p.*
+        FROM _partial p JOIN files r ON r.scan_id = ? AND r.file_id = p.file_id
         WHERE EXISTS (SELECT 1 FROM _partial q WHERE q.size = p.size AND q.partial = p.partial
                                                   AND q.file_id <> p.file_id)
            OR EXISTS (SELECT 1 FROM files k WHERE k.scan_id = ? AND k.reused AND k.hash IS NOT NULL
                                               AND k.size = p.size)""",
-                [scan_id])
+                [scan_id, scan_id])
     hashed = 0
-    for page in _pages(con, "SELECT * FROM _collide WHERE true", []):
+    pool = ThreadPoolExecutor(max_workers=readers)  # big reads: os.read and xxhash release the GIL
+    for page in _pages(con, "SELECT * FROM _collide WHERE true", [], key="seq"):
+        page = [r[1:] for r in page]
         todo = [r for r in page if not r[5]]
         results = dict(zip((r[0] for r in todo),
-                           pool.map(lambda r: full_hash(root_b, _rel(r[1], r[2]), r[3]), todo)))
+                           map_chunks(pool, lambda r: full_hash(root_b, _rel(r[1], r[2]), r[3]), todo, chunk=4)))
         ids, digests = [], []
         for r in page:
             digest, err = (r[4], None) if r[5] else results[r[0]]
@@ -365,6 +394,7 @@ def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> tup
         hashed += len(ids)
         reads += len(todo)
         ph.advance(0, sum(r[3] for r in todo))
+    pool.shutdown()
     # Each inode's hash goes to all its hard links in the scan.
     con.execute(
         """UPDATE files SET hash = h.hash
@@ -379,6 +409,19 @@ def _hash(con, scan_id: int, root_b: bytes, pool: ThreadPoolExecutor, ph) -> tup
     if errors["file_id"]:
         _apply_updates(con, scan_id, pa.table(errors), ["error"])
     return hashed, reads
+
+
+# Partial hashes are mostly small files: per-file Python work dominates, so above this many
+# candidates they run in worker processes (no GIL); below, threads avoid the start-up.
+PROCESS_MIN_FILES = 20_000
+CHUNK_FILES = 256
+
+
+def _partial_pool(readers: int, count: int):
+    if count >= PROCESS_MIN_FILES and readers > 1:
+        # forkserver: never fork a process that holds DuckDB threads.
+        return ProcessPoolExecutor(max_workers=readers, mp_context=multiprocessing.get_context("forkserver"))
+    return ThreadPoolExecutor(max_workers=readers)
 
 
 _PARTIAL_SCHEMA = pa.schema([("file_id", pa.int64()), ("path", pa.string()), ("path_raw", pa.binary()),

@@ -12,7 +12,12 @@ import fnmatch
 import os
 import pwd
 import stat
+import sys
+import threading
+from collections import Counter
+from itertools import islice
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -111,6 +116,8 @@ class _Owners:
 
 
 class _Batch:
+    """Columns of the batch being filled (one list per WALK_SCHEMA field)."""
+
     def __init__(self) -> None:
         self.cols: dict[str, list] = {f.name: [] for f in WALK_SCHEMA}
 
@@ -128,6 +135,38 @@ def is_excluded(name: str, rel: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in patterns)
 
 
+# One listed child: (name as bytes, lstat result or None, error or None, symlink target or None).
+Child = tuple[bytes, "os.stat_result | None", "str | None", "str | None"]
+
+
+def list_directory(root: bytes, rel: bytes) -> list[Child]:
+    """Open ROOT/REL and lstat each entry (the I/O of a walk; runs in a worker thread).
+
+    Raises OSError when the directory itself cannot be opened or listed."""
+    fd = open_path(root, rel, directory=True)
+    children: list[Child] = []
+    try:
+        with os.scandir(fd) as it:
+            for entry in it:
+                # scandir on a descriptor gives str names decoded like os.fsdecode.
+                name_raw = entry.name.encode(_FS_ENCODING, _FS_ERRORS)
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    children.append((name_raw, None, describe_oserror(exc), None))
+                    continue
+                target = None
+                if stat.S_ISLNK(st.st_mode):
+                    try:
+                        target = decode(os.readlink(name_raw, dir_fd=fd))[0]
+                    except OSError:
+                        target = None
+                children.append((name_raw, st, None, target))
+    finally:
+        os.close(fd)
+    return children
+
+
 def walk(
     root: bytes,
     *,
@@ -135,11 +174,15 @@ def walk(
     stats: WalkStats | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     resume: WalkResume | None = None,
+    listers: int = 1,
 ) -> Iterator[pa.RecordBatch]:
     """Yield batches of entries under ROOT (bytes path to an existing directory).
 
-    With `resume`, directories already listed are not listed again for their entries:
-    they are only read to find their subdirectories, and the walk goes on from there."""
+    With `listers` > 1, up to that many directories are listed at once by worker threads
+    (stat calls in flight: what makes a latency-bound network share fast); the rows come
+    out in the same order as with one lister. With `resume`, directories already listed
+    are not listed again for their entries: they are only read to find their
+    subdirectories, and the walk goes on from there."""
     excludes = excludes or []
     stats = stats if stats is not None else WalkStats()
     owners = _Owners()
@@ -149,9 +192,11 @@ def walk(
     # still to emit or None for the root). A directory's row is emitted when it is
     # listed, so an unreadable directory carries its own error.
     stack: list[tuple[bytes, int, dict | None]] = [(b"", 0, None)]
+    lister = _Lister(root, listers, excludes, resume) if listers > 1 else None
 
     def make_row(rel: bytes, name_raw: bytes, depth: int, st: os.stat_result | None,
                  error: str | None, link_target: str | None = None) -> dict:
+        """One entry as a dict (used for directory rows, emitted when they are listed)."""
         path, path_raw = decode(rel)
         name, _ = decode(name_raw)
         parent = path.rpartition("/")[0] if "/" in path else ""
@@ -173,87 +218,185 @@ def walk(
             "error": error,
         }
 
-    def emit(row: dict) -> pa.RecordBatch | None:
+    def emit_row(row: dict) -> None:
         nonlocal next_id
         next_id += 1
         row["file_id"] = next_id
         for key, col in batch.cols.items():
             col.append(row[key])
-        stats.entries += 1
-        stats.by_kind[row["kind"]] = stats.by_kind.get(row["kind"], 0) + 1
-        if row["kind"] == "file":
-            stats.files += 1
-            stats.bytes += row["size"] or 0
-        if row["error"]:
-            stats.errors += 1
-        if len(batch) >= BATCH_ROWS:
-            if on_progress:
-                on_progress(stats.entries, stats.bytes)
-            return batch.to_arrow()
-        return None
+        _count(stats, row["kind"], row["size"], row["error"])
 
-    while stack:
-        rel, depth, dir_row = stack.pop()
-        if resume is not None and rel in resume.done:
-            stack.extend(_resume_subdirs(root, rel, depth, resume, excludes, make_row))
-            continue
-        children: list[tuple[bytes, bytes, os.stat_result | None, str | None, str | None]] = []
-        try:
-            fd = open_path(root, rel, directory=True)
-        except OSError as exc:
-            if dir_row is None:
-                raise
-            if dir_row is not _EXISTING:
-                dir_row["error"] = describe_oserror(exc)
-        else:
+    def emit_children(rel: bytes, depth: int, kids: list[Child]) -> None:
+        """Rows of a directory's non-directory children, appended column by column."""
+        nonlocal next_id
+        if not kids:
+            return
+        n = len(kids)
+        parent, parent_raw = decode(rel)
+        prefix = parent + "/" if rel else ""
+        raw_prefix = rel + b"/" if rel else b""
+        names, paths, paths_raw = [], [], []
+        for name_raw, _, _, _ in kids:
+            name, bad = decode(name_raw)
+            names.append(name)
+            paths.append(prefix + name)
+            paths_raw.append(raw_prefix + name_raw if (bad is not None or parent_raw is not None) else None)
+        sts = [k[1] for k in kids]
+        kinds = [kind_of(st.st_mode) if st is not None else "other" for st in sts]
+        cols = batch.cols
+        cols["file_id"].extend(range(next_id + 1, next_id + 1 + n))
+        next_id += n
+        cols["path"].extend(paths)
+        cols["path_raw"].extend(paths_raw)
+        cols["parent"].extend([parent] * n)
+        cols["name"].extend(names)
+        cols["extension"].extend([extension_of(name) if kind in ("file", "symlink") else None
+                                  for name, kind in zip(names, kinds)])
+        cols["kind"].extend(kinds)
+        cols["size"].extend([st.st_size if st is not None else None for st in sts])
+        cols["allocated"].extend([st.st_blocks * 512 if st is not None and _HAS_BLOCKS else None for st in sts])
+        cols["mtime"].extend([st.st_mtime_ns // 1000 if st is not None else None for st in sts])
+        cols["ctime"].extend([st.st_ctime_ns // 1000 if st is not None else None for st in sts])
+        cols["depth"].extend([depth] * n)
+        cols["owner"].extend([owners(st.st_uid) if st is not None else None for st in sts])
+        cols["device"].extend([st.st_dev if st is not None else None for st in sts])
+        cols["inode"].extend([st.st_ino if st is not None else None for st in sts])
+        cols["nlink"].extend([st.st_nlink if st is not None else None for st in sts])
+        cols["link_target"].extend([k[3] for k in kids])
+        cols["error"].extend([k[2] for k in kids])
+        stats.entries += n
+        for kind, count in Counter(kinds).items():
+            stats.by_kind[kind] = stats.by_kind.get(kind, 0) + count
+        sizes = [st.st_size for st, kind in zip(sts, kinds) if kind == "file"]
+        stats.files += len(sizes)
+        stats.bytes += sum(sizes)
+        stats.errors += sum(1 for k in kids if k[2])
+
+    try:
+        while stack:
+            rel, depth, dir_row = stack.pop()
+            if resume is not None and rel in resume.done:
+                stack.extend(_resume_subdirs(root, rel, depth, resume, excludes, make_row))
+                if lister is not None:
+                    lister.top_up(stack)
+                continue
             try:
-                with os.scandir(fd) as it:
-                    for entry in it:
-                        name_raw = os.fsencode(entry.name)
-                        child_rel = rel + b"/" + name_raw if rel else name_raw
-                        try:
-                            st = entry.stat(follow_symlinks=False)
-                        except OSError as exc:
-                            children.append((child_rel, name_raw, None, describe_oserror(exc), None))
-                            continue
-                        target = None
-                        if stat.S_ISLNK(st.st_mode):
-                            try:
-                                target = decode(os.readlink(name_raw, dir_fd=fd))[0]
-                            except OSError:
-                                target = None
-                        children.append((child_rel, name_raw, st, None, target))
+                children = lister.take(rel) if lister is not None else list_directory(root, rel)
             except OSError as exc:
                 if dir_row is None:
                     raise
+                children = []
                 if dir_row is not _EXISTING:
                     dir_row["error"] = describe_oserror(exc)
-            finally:
-                os.close(fd)
-        if dir_row is not None and dir_row is not _EXISTING:
-            out = emit(dir_row)
-            if out is not None:
-                yield out
-        subdirs = []
-        for child_rel, name_raw, st, error, target in children:
-            if excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], excludes):
-                stats.excluded += 1
+            if dir_row is not None and dir_row is not _EXISTING:
+                emit_row(dir_row)
+            subdirs, others = [], []
+            for kid in children:
+                name_raw, st, error, target = kid
+                child_rel = rel + b"/" + name_raw if rel else name_raw
+                if excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], excludes):
+                    stats.excluded += 1
+                    continue
+                if st is not None and stat.S_ISDIR(st.st_mode):
+                    subdirs.append((child_rel, depth + 1, make_row(child_rel, name_raw, depth + 1, st, error)))
+                else:
+                    others.append(kid)
+            emit_children(rel, depth + 1, others)
+            stats.done_dirs.append(rel)
+            # Reversed so that directories are listed in name order (the stack is LIFO).
+            subdirs.sort(key=lambda d: d[0], reverse=True)
+            stack.extend(subdirs)
+            if lister is not None:
+                lister.top_up(stack)
+            if len(batch) >= BATCH_ROWS:
+                if on_progress:
+                    on_progress(stats.entries, stats.bytes)
+                yield batch.to_arrow()
+        if len(batch):
+            if on_progress:
+                on_progress(stats.entries, stats.bytes)
+            yield batch.to_arrow()
+    finally:
+        if lister is not None:
+            lister.close()
+
+
+class _Lister:
+    """Lists directories ahead of the walk in worker threads (network shares).
+
+    A walk consumes directories depth first, one at a time; on a share where each stat is
+    a round trip, the workers list in advance the directories on top of the walk's stack
+    and, as soon as a listing is done, the subdirectories it revealed. At most two
+    listings per worker are queued or running, and at most `keep` are held done but not
+    yet consumed, which bounds memory."""
+
+    def __init__(self, root: bytes, listers: int, excludes: list[str], resume: WalkResume | None) -> None:
+        self.root, self.excludes, self.resume = root, excludes, resume
+        self.pool = ThreadPoolExecutor(max_workers=listers, thread_name_prefix="listage")
+        self.lock = threading.Lock()
+        self.pending: dict[bytes, Future] = {}
+        self.running = 0
+        self.max_running = 2 * listers
+        self.keep = 64 * listers
+
+    def request(self, rel: bytes) -> bool:
+        """Ask for REL's listing; False when the limits are reached."""
+        with self.lock:
+            if self.running >= self.max_running or len(self.pending) >= self.keep:
+                return False
+            if rel in self.pending or (self.resume is not None and rel in self.resume.done):
+                return True
+            self.running += 1
+            self.pending[rel] = self.pool.submit(self._list, rel)
+            return True
+
+    def _list(self, rel: bytes) -> list[Child]:
+        try:
+            children = list_directory(self.root, rel)
+        finally:
+            with self.lock:
+                self.running -= 1
+        for name_raw, st, _, _ in children:
+            if st is None or not stat.S_ISDIR(st.st_mode):
                 continue
-            row = make_row(child_rel, name_raw, depth + 1, st, error, target)
-            if st is not None and stat.S_ISDIR(st.st_mode):
-                subdirs.append((child_rel, depth + 1, row))
+            child_rel = rel + b"/" + name_raw if rel else name_raw
+            if self.excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], self.excludes):
                 continue
-            out = emit(row)
-            if out is not None:
-                yield out
-        stats.done_dirs.append(rel)
-        # Reversed so that directories are listed in name order (the stack is LIFO).
-        subdirs.sort(key=lambda d: d[0], reverse=True)
-        stack.extend(subdirs)
-    if len(batch):
-        if on_progress:
-            on_progress(stats.entries, stats.bytes)
-        yield batch.to_arrow()
+            if not self.request(child_rel):
+                break
+        return children
+
+    def top_up(self, stack: list) -> None:
+        """Request the listings of the directories the walk takes next."""
+        for rel, _, _ in islice(reversed(stack), self.keep):
+            if not self.request(rel):
+                return
+
+    def take(self, rel: bytes) -> list[Child]:
+        """REL's listing: from a worker if requested, else listed now."""
+        with self.lock:
+            future = self.pending.pop(rel, None)
+        return future.result() if future is not None else list_directory(self.root, rel)
+
+    def close(self) -> None:
+        with self.lock:
+            for future in self.pending.values():
+                future.cancel()
+        self.pool.shutdown(wait=True)
+
+
+_HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+def _count(stats: WalkStats, kind: str, size: int | None, error: str | None) -> None:
+    stats.entries += 1
+    stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
+    if kind == "file":
+        stats.files += 1
+        stats.bytes += size or 0
+    if error:
+        stats.errors += 1
 
 
 # Marks a directory whose row an interrupted walk already stored: listed, not emitted again.

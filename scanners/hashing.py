@@ -16,6 +16,9 @@ from scanners.fsaccess import describe_oserror, open_path
 
 EDGE_BYTES = 4096
 CHUNK_BYTES = 1 << 20
+# Up to this size a file is read whole at the first pass: one read costs about the same
+# as head + tail, and its digest is final (no second open if it collides).
+WHOLE_BYTES = 64 * 1024
 
 
 class ChangedError(Exception):
@@ -32,8 +35,11 @@ def partial_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, bool, 
         if os.fstat(fd).st_size != size:
             return None, False, "modifié pendant le scan"
         h = xxhash.xxh3_128()
-        if size <= 2 * EDGE_BYTES:
-            h.update(os.pread(fd, size, 0))
+        if size <= WHOLE_BYTES:
+            data = os.pread(fd, size, 0)
+            if len(data) != size:
+                return None, False, "modifié pendant le scan"
+            h.update(data)
             return h.hexdigest(), True, None
         h.update(os.pread(fd, EDGE_BYTES, 0))
         h.update(os.pread(fd, EDGE_BYTES, size - EDGE_BYTES))
@@ -42,6 +48,11 @@ def partial_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, bool, 
         return None, False, describe_oserror(exc)
     finally:
         os.close(fd)
+
+
+def partial_hashes(root: bytes, items: list[tuple[bytes, int]]) -> list[tuple[str | None, bool, str | None]]:
+    """partial_hash of each (rel, size): one task of a process pool, for many small files."""
+    return [partial_hash(root, rel, size) for rel, size in items]
 
 
 def full_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, str | None]:

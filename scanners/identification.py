@@ -22,6 +22,7 @@ import pyarrow as pa
 import pygfried
 
 from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
+from scanners.parallel import map_chunks
 
 HEAD_BYTES = 16384
 GENERIC_MIMES = {"application/octet-stream", "text/plain", "inode/x-empty", "application/x-empty"}
@@ -105,7 +106,7 @@ def _mismatch(ext: str | None, puid: str | None, warning: str, magic_mime: str |
 def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
                    executor: ThreadPoolExecutor) -> pa.RecordBatch:
     """Identify a batch of regular files; one result row per candidate, errors included."""
-    heads = list(executor.map(lambda c: _read_head(root, c), candidates))
+    heads = map_chunks(executor, lambda c: _read_head(root, c), candidates)
     to_sf: list[str] = []
     sf_index: dict[str, int] = {}
     aliases: list[int] = []

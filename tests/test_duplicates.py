@@ -85,9 +85,10 @@ def test_only_colliding_files_are_fully_hashed(tmp_path, cli):
     root.mkdir()
     (root / "seul.bin").write_bytes(b"a" * 10_000)
     (root / "autre-taille.bin").write_bytes(b"a" * 10_001)
-    base = bytes(range(256)) * 100
+    # Above WHOLE_BYTES (read whole at the first pass), differing only in the middle.
+    base = bytes(range(256)) * 400
     (root / "x.bin").write_bytes(base)
-    (root / "y.bin").write_bytes(base[:5000] + b"Z" + base[5001:])
+    (root / "y.bin").write_bytes(base[:50_000] + b"Z" + base[50_001:])
     db = tmp_path / "c.duckdb"
     assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet").exit_code == 0
     rows = dict(query(db, "SELECT name, hash FROM files"))
@@ -95,3 +96,19 @@ def test_only_colliding_files_are_fully_hashed(tmp_path, cli):
     assert rows["seul.bin"] is None and rows["autre-taille.bin"] is None
     assert rows["x.bin"] and rows["y.bin"] and rows["x.bin"] != rows["y.bin"]
     assert query(db, "SELECT count(*) FROM duplicates") == [(0,)]
+
+
+def test_worker_processes_find_the_same_groups(tmp_path, cli, monkeypatch):
+    # Large scans hash their many small candidates in worker processes: same groups.
+    import catalogue.scan
+
+    monkeypatch.setattr(catalogue.scan, "PROCESS_MIN_FILES", 0)
+    root = _make_tree(tmp_path / "arbre", seed=11)
+    db = tmp_path / "c.duckdb"
+    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--lectures", "2",
+                 "--sans-identification")
+    assert result.exit_code == 0, result.output
+    members = defaultdict(set)
+    for h, path in query(db, "SELECT hash, path FROM duplicate_files"):
+        members[h].add(path)
+    assert {frozenset(v) for v in members.values()} == _reference(root)

@@ -16,9 +16,10 @@ def _tree(root):
     (root / "B").mkdir()
     for i in range(20):
         (root / "A" / f"doc{i}.txt").write_bytes(f"document {i}\n".encode() * (50 + i))  # sizes all different
-    (root / "A" / "pareil-1.bin").write_bytes(b"x" * 20000)
-    (root / "B" / "pareil-2.bin").write_bytes(b"x" * 20000)
-    (root / "B" / "seul.bin").write_bytes(b"y" * 30000)
+    # Above WHOLE_BYTES: hashed in two passes (head+tail, then whole).
+    (root / "A" / "pareil-1.bin").write_bytes(b"x" * 100_000)
+    (root / "B" / "pareil-2.bin").write_bytes(b"x" * 100_000)
+    (root / "B" / "seul.bin").write_bytes(b"y" * 120_000)
     return root
 
 
@@ -46,7 +47,7 @@ def test_rescan_reads_only_what_changed(tmp_path):
     # The new copy is read (head+tail, then whole) and compared with the kept hashes of
     # the pair, which is not read again.
     assert third.hash_reads == 2
-    assert query(db, "SELECT copies FROM duplicates WHERE size = 20000") == [(3,)]
+    assert query(db, "SELECT copies FROM duplicates WHERE size = 100000") == [(3,)]
 
     # Same result as a scan from scratch into another catalogue.
     fresh_db = tmp_path / "neuf.duckdb"
