@@ -73,9 +73,10 @@ def pattern_case_sql(rules: list[dict]) -> str:
     Patterns are inlined as constants so DuckDB compiles each glob or regex once,
     instead of once per row as a join on the rules table would.
     """
+    # f.lname = lower(name) and f.lpath = lower('/' || path), computed once per row by the view.
     conditions = {
-        "name_glob": "lower(f.name) GLOB {p}",
-        "path_glob": "lower('/' || f.path) GLOB {p}",
+        "name_glob": "f.lname GLOB {p}",
+        "path_glob": "f.lpath GLOB {p}",
         "name_regex": "regexp_matches(f.name, {p})",
         "extension": "f.extension = {p}",
     }

@@ -34,6 +34,7 @@ from scanners.identification import Candidate, identifier_version, identify_batc
 ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
 UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
 PAGE_ROWS = 5_000
+SCAN_DUCKDB_MEMORY = "256MB"
 
 
 class ScanInterrupted(CatalogueError):
@@ -104,6 +105,9 @@ def run_scan(
     listers = listers or default_listers(root_b)
     readers = readers or jobs
     con = connect(db)
+    # DuckDB's buffer pool would otherwise grow to most of the RAM on a large share; past
+    # this limit it spills to a temp directory beside the catalogue.
+    con.execute(f"SET memory_limit = '{SCAN_DUCKDB_MEMORY}'")
     try:
         return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
                           identify, find_duplicates, listers, readers)
@@ -255,15 +259,20 @@ def _apply_updates(con, scan_id: int, table: pa.Table, columns: list[str]) -> No
 
 
 def _pages(con, sql: str, params: list, key: str = "file_id"):
-    """Keyset pagination on KEY (first selected column) so the connection is free between pages."""
-    last = 0
-    while True:
-        rows = con.execute(sql + f" AND {key} > ? ORDER BY {key} LIMIT ?",
-                           params + [last, PAGE_ROWS]).fetchall()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    """Pages of SQL's rows by ranges of KEY (an integer, first selected column), in KEY order,
+    so that the connection is free between pages.
+
+    Ranges, not `ORDER BY … LIMIT`: tables here are stored in KEY order, so each range
+    reads only its own row groups; a LIMIT would re-sort everything after the cursor on
+    every page (quadratic at a million files)."""
+    top = con.execute(f"SELECT max({key}) FROM ({sql}) q", params).fetchall()[0][0]
+    if top is None:
+        return
+    for low in range(0, top, PAGE_ROWS):
+        rows = con.execute(sql + f" AND {key} > ? AND {key} <= ? ORDER BY {key}",
+                           params + [low, low + PAGE_ROWS]).fetchall()
+        if rows:
+            yield rows
 
 
 def _rel(path: str, path_raw: bytes | None) -> bytes:
@@ -332,7 +341,8 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]
              sizes AS (SELECT size FROM f GROUP BY size HAVING count(DISTINCT (device, inode)) > 1),
              reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode)
         SELECT row_number() OVER (ORDER BY device, inode) AS seq, file_id, path, path_raw, size
-        FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL""", [scan_id])
+        FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL
+        ORDER BY seq""", [scan_id])
     count = con.execute("SELECT count(*) FROM _cands").fetchall()[0][0]
     reads = 0
     con.execute("""CREATE OR REPLACE TEMP TABLE _partial (file_id BIGINT, path VARCHAR, path_raw BLOB,
@@ -372,7 +382,8 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]
         WHERE EXISTS (SELECT 1 FROM _partial q WHERE q.size = p.size AND q.partial = p.partial
                                                   AND q.file_id <> p.file_id)
            OR EXISTS (SELECT 1 FROM files k WHERE k.scan_id = ? AND k.reused AND k.hash IS NOT NULL
-                                              AND k.size = p.size)""",
+                                              AND k.size = p.size)
+        ORDER BY seq""",
                 [scan_id, scan_id])
     hashed = 0
     pool = ThreadPoolExecutor(max_workers=readers)  # big reads: os.read and xxhash release the GIL

@@ -19,7 +19,11 @@ from dataclasses import dataclass
 
 import magic
 import pyarrow as pa
-import pygfried
+
+# siegfried runs in this process as a Go library: a soft cap on its heap makes Go's
+# collector work harder instead of letting the heap double (read when the library loads).
+os.environ.setdefault("GOMEMLIMIT", "192MiB")
+import pygfried  # noqa: E402
 
 from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
 from scanners.parallel import map_chunks

@@ -51,10 +51,14 @@ def test_killed_scan_resumes_to_the_same_result(tmp_path, delay):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed = query(db, "SELECT scan_id, status, (SELECT count(*) FROM files) FROM scans")
-    assert len(killed) == 1 and killed[0][1] == "running"
-
     resumed = run_scan(str(root), "99701", db=str(db), quiet=True)
-    assert resumed.resumed and resumed.scan_id == killed[0][0]
+    if killed:
+        assert len(killed) == 1 and killed[0][1] == "running"
+        assert resumed.resumed and resumed.scan_id == killed[0][0]
+    else:
+        # On a loaded machine the kill can land before the scan row is written: nothing
+        # to resume, the next scan starts afresh and must still be complete and equal.
+        assert not resumed.resumed
     assert query(db, "SELECT status FROM scans") == [("complete",)]
     # No entry twice, nothing missing: equal to an uninterrupted scan.
     assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files") == [(True,)]

@@ -85,7 +85,10 @@ CREATE OR REPLACE VIEW dechets AS
 WITH pattern_hits AS (
     -- The CASE below is generated from dechet_rules (catalogue/dechets.py), patterns inlined.
     SELECT h.scan_id, h.file_id, h.rule_id, r.rank
-    FROM (SELECT f.scan_id, f.file_id, {{pattern_rules}} AS rule_id FROM files_current f) h
+    FROM (SELECT f.scan_id, f.file_id, {{pattern_rules}} AS rule_id
+          FROM (SELECT scan_id, file_id, kind, name, extension,
+                       lower(name) AS lname, lower('/' || path) AS lpath
+                FROM files_current) f) h
     JOIN (SELECT DISTINCT rule_id, rank FROM dechet_rules) r USING (rule_id)
 ), nonempty_dirs AS (
     -- Every ancestor of a folder holding something other than folders (computed per
