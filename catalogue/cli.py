@@ -8,6 +8,7 @@ import sys
 from functools import wraps
 
 import click
+import duckdb
 
 from catalogue import __version__
 from catalogue.errors import CatalogueError
@@ -38,6 +39,9 @@ def user_errors(func):
             return func(*args, **kwargs)
         except CatalogueError as exc:
             raise UserError(str(exc)) from None
+        except duckdb.OutOfMemoryException:
+            raise UserError("Mémoire insuffisante pour DuckDB : augmentez CATALOGUE_MEMOIRE_DUCKDB "
+                            "(par ex. 1GB) et relancez la même commande, qui reprendra le scan.") from None
     return wrapper
 
 
@@ -68,13 +72,20 @@ def main() -> None:
 @click.option("--sans-identification", is_flag=True,
               help="Ne pas identifier les formats (inventaire rapide des volumes ; formats « non identifiés »).")
 @click.option("--sans-doublons", is_flag=True, help="Ne pas rechercher les doublons (aucun contenu lu).")
+@click.option("--reprendre", is_flag=True,
+              help="Reprendre le scan interrompu de cette racine (fait d'office ; avec cette option, "
+                   "erreur s'il n'y en a aucun).")
 @click.option("--recommencer", is_flag=True,
               help="Ne pas reprendre un scan interrompu de la même racine : repartir de zéro.")
 @click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
 @user_errors
 def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_depth, bundle, sans_identification,
-         sans_doublons, recommencer, quiet):
+         sans_doublons, reprendre, recommencer, quiet):
     """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
+    if reprendre and recommencer:
+        raise UserError("--reprendre et --recommencer s'excluent : choisissez l'un des deux.")
+    if reprendre and bundle:
+        raise UserError("--reprendre s'applique à un catalogue, pas à un lot (--bundle).")
     if bundle:
         from catalogue.bundle import scan_to_bundle
 
@@ -89,7 +100,7 @@ def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_dep
 
     summary = run_scan(root, commune, nom=nom, db=db, jobs=jobs, listers=listages, readers=lectures,
                        excludes=list(excludes),
-                       dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
+                       dataset_depth=dataset_depth, quiet=quiet, restart=recommencer, resume_only=reprendre,
                        identify=not sans_identification, find_duplicates=not sans_doublons)
     _print_summary(summary)
     click.echo(f"Catalogue : {db or default_db_path()}")

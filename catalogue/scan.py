@@ -8,6 +8,7 @@ Views only read complete scans, so a partial scan never pollutes the figures.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import uuid
@@ -34,7 +35,7 @@ from scanners.identification import Candidate, identifier_version, identify_batc
 ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
 UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
 PAGE_ROWS = 20_000
-SCAN_DUCKDB_MEMORY = "128MB"
+SCAN_DUCKDB_MEMORY = "256MB"  # DuckDB's share during a scan; env CATALOGUE_MEMOIRE_DUCKDB overrides
 
 
 class ScanInterrupted(CatalogueError):
@@ -91,6 +92,7 @@ def run_scan(
     dataset_depth: int = 2,
     quiet: bool = False,
     restart: bool = False,
+    resume_only: bool = False,
     identify: bool = True,
     find_duplicates: bool = True,
     listers: int | None = None,
@@ -107,16 +109,22 @@ def run_scan(
     con = connect(db)
     # DuckDB's buffer pool would otherwise grow to most of the RAM on a large share; past
     # this limit it spills to a temp directory beside the catalogue.
-    con.execute(f"SET memory_limit = '{SCAN_DUCKDB_MEMORY}'")
-    # Each automatic checkpoint (every 16 MB of log by default) rewrites more of a growing
-    # table: at a million files they took half the walk. Committed batches stay durable in
-    # the write-ahead log (replayed if the scan is killed); one checkpoint at the end.
-    con.execute("SET checkpoint_threshold = '1GB'")
+    con.execute(f"SET memory_limit = '{_duckdb_memory()}'")
     try:
+        if resume_only and _unfinished_scan(con, commune, root_b.decode("utf-8", "backslashreplace")) is None:
+            raise CatalogueError(f"Aucun scan interrompu de {root} pour la commune {commune} dans ce catalogue : "
+                                 "rien à reprendre (relancez sans --reprendre pour un nouveau scan).")
         return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
                           identify, find_duplicates, listers, readers)
     finally:
         con.close()
+
+
+def _duckdb_memory() -> str:
+    value = os.environ.get("CATALOGUE_MEMOIRE_DUCKDB", SCAN_DUCKDB_MEMORY).strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, flags=re.IGNORECASE):
+        raise CatalogueError(f"CATALOGUE_MEMOIRE_DUCKDB : « {value} » n'est pas une taille (par ex. 512MB, 2GB).")
+    return value
 
 
 def _unfinished_scan(con, commune: str, root_text: str) -> int | None:
@@ -178,10 +186,18 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
     try:
         with ScanProgress(quiet) as progress:
             t0 = time.perf_counter()
+            # During the walk, automatic checkpoints (every 16 MB of log) rewrite more of a
+            # growing table each time: at a million files they took half the walk. Committed
+            # batches stay durable in the write-ahead log (replayed if the scan is killed);
+            # one checkpoint after the walk. The default comes back for the updates that
+            # follow, whose undo data would otherwise pile up in memory.
+            con.execute("SET checkpoint_threshold = '1GB'")
             with progress.phase("Parcours de l'arborescence") as ph:
                 for batch in walk(root_b, excludes=excludes, stats=stats, resume=resume, listers=listers,
                                   on_progress=lambda n, b: ph.set(n, b)):
                     _insert_walk_batch(con, batch, scan_id, commune, stats)
+            con.execute("RESET checkpoint_threshold")
+            con.execute("CHECKPOINT")
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
             t1 = time.perf_counter()
             if identify:

@@ -51,7 +51,7 @@ def test_killed_scan_resumes_to_the_same_result(tmp_path, delay):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed = query(db, "SELECT scan_id, status, (SELECT count(*) FROM files) FROM scans")
-    resumed = run_scan(str(root), "99701", db=str(db), quiet=True)
+    resumed = run_scan(str(root), "99701", db=str(db), quiet=True, resume_only=bool(killed))
     if killed:
         assert len(killed) == 1 and killed[0][1] == "running"
         assert resumed.resumed and resumed.scan_id == killed[0][0]
@@ -109,3 +109,14 @@ def test_recommencer_starts_afresh(tmp_path, cli):
     result = cli("scan", root, "--commune", "99703", "--db", db, "--quiet", "--recommencer")
     assert result.exit_code == 0 and "(reprise" not in result.output
     assert query_db("SELECT scan_id, status FROM scans ORDER BY scan_id") == [(1, "abandoned"), (2, "complete")]
+
+
+def test_reprendre_says_when_there_is_nothing_to_resume(tmp_path, cli):
+    root = _tree(tmp_path / "partage", dirs=2, files=3)
+    db = tmp_path / "c.duckdb"
+    result = cli("scan", root, "--commune", "99702", "--db", db, "--quiet", "--reprendre")
+    assert result.exit_code == 1
+    assert "rien à reprendre" in result.output and result.output.count("\n") == 1
+    assert query(db, "SELECT count(*) FROM scans") == [(0,)]
+    both = cli("scan", root, "--commune", "99702", "--db", db, "--quiet", "--reprendre", "--recommencer")
+    assert both.exit_code == 1 and "s'excluent" in both.output
