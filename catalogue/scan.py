@@ -451,7 +451,12 @@ CHUNK_FILES = 256
 def _partial_pool(readers: int, count: int):
     if count >= PROCESS_MIN_FILES and readers > 1:
         # forkserver: never fork a process that holds DuckDB threads.
-        return ProcessPoolExecutor(max_workers=readers, mp_context=multiprocessing.get_context("forkserver"))
+        pool = ProcessPoolExecutor(max_workers=readers, mp_context=multiprocessing.get_context("forkserver"))
+        try:
+            pool.submit(int).result(timeout=60)  # where processes cannot start (sandbox, no /dev/shm): threads
+            return pool
+        except Exception:
+            pool.shutdown(wait=False, cancel_futures=True)
     return ThreadPoolExecutor(max_workers=readers)
 
 
