@@ -87,7 +87,7 @@ def test_filesystem_type_and_network_defaults(tmp_path):
 def _fuse_available() -> str | None:
     try:
         import fuse  # noqa: F401  (fusepy, loads libfuse)
-    except (ImportError, OSError, EnvironmentError) as exc:
+    except (ImportError, OSError) as exc:
         return f"fusepy/libfuse indisponible : {exc}"
     if not os.access("/dev/fuse", os.R_OK | os.W_OK) or not shutil.which("fusermount"):
         return "/dev/fuse ou fusermount indisponible"

@@ -274,4 +274,4 @@ def test_roadmap_of_the_imported_grid(territory):
     last_year = budgets.facts.last_year
     expected = ELIMINER if last_year + 10 <= 2026 else f"Conserver en service jusqu'en {last_year + 10}"
     assert budgets.action == expected
-    assert entries[f"Archives alphatag"].action == A_QUALIFIER
+    assert entries["Archives alphatag"].action == A_QUALIFIER

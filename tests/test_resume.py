@@ -70,10 +70,11 @@ def test_killed_scan_resumes_to_the_same_result(tmp_path, delay):
     assert query(db, "SELECT count(*) FROM duplicates") == query(reference_db, "SELECT count(*) FROM duplicates")
 
 
-def test_finished_directories_are_not_listed_again(tmp_path):
-    """Resume after an interrupted walk: stored directories keep their rows (same ids)."""
+@pytest.mark.parametrize("listers", [1, 8])
+def test_finished_directories_are_not_listed_again(tmp_path, listers):
+    """Resume after an interrupted walk: stored directories keep their rows (same ids),
+    whether directories are listed one at a time or many in flight (network shares)."""
     from catalogue.store import connect
-    from scanners.filesystem import WalkStats, walk
 
     root = _tree(tmp_path / "partage", dirs=5, files=10)
     db = tmp_path / "c.duckdb"
@@ -88,12 +89,13 @@ def test_finished_directories_are_not_listed_again(tmp_path):
     kept = con.execute("SELECT file_id, path FROM files WHERE scan_id = ? ORDER BY file_id",
                        [first.scan_id]).fetchall()
     con.close()
-    resumed = run_scan(str(root), "99702", db=str(db), quiet=True)
+    resumed = run_scan(str(root), "99702", db=str(db), quiet=True, listers=listers)
     assert resumed.resumed and resumed.scan_id == first.scan_id
     after = query(db, "SELECT file_id, path FROM files WHERE scan_id = ? AND file_id <= ? ORDER BY file_id",
                   [first.scan_id, kept[-1][0]])
     assert after == kept  # untouched, not listed again
     assert query(db, "SELECT count(*) FROM files WHERE scan_id = ?", [first.scan_id])[0][0] == 5 * 12 + 5
+    assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files WHERE scan_id = ?", [first.scan_id]) == [(True,)]
 
 
 def test_recommencer_starts_afresh(tmp_path, cli):
