@@ -35,6 +35,7 @@ from scanners.identification import Candidate, identifier_version, identify_batc
 ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
 UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
 PAGE_ROWS = 20_000
+REUSE_ROWS = 100_000  # entries per UPDATE when an incremental rescan copies earlier results
 SCAN_DUCKDB_MEMORY = "256MB"  # DuckDB's share during a scan; env CATALOGUE_MEMOIRE_DUCKDB overrides
 
 
@@ -308,14 +309,20 @@ def _reuse_previous(con, scan_id: int, commune: str, root: str) -> int:
     if prev is None:
         return 0
     cols = _ID_COLUMNS[:-1] + ["hash"]
-    con.execute(
-        f"""UPDATE files SET {", ".join(f"{c} = p.{c}" for c in cols)}, reused = true
-            FROM (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL
-                  AND (puid IS NOT NULL OR magic_mime IS NOT NULL)) p
-            WHERE files.scan_id = ? AND files.kind = 'file' AND files.error IS NULL
-              AND files.path = p.path AND files.path_raw IS NOT DISTINCT FROM p.path_raw
-              AND files.size = p.size AND files.mtime = p.mtime
-              AND files.device = p.device AND files.inode = p.inode""", [prev, scan_id])
+    top = con.execute("SELECT max(file_id) FROM files WHERE scan_id = ?", [scan_id]).fetchall()[0][0] or 0
+    # By ranges of the new scan's entries: one UPDATE of a million rows holds its join and
+    # undo data at once, more than the scan's DuckDB memory cap.
+    for low in range(0, top, REUSE_ROWS):
+        con.execute(
+            f"""UPDATE files SET {", ".join(f"{c} = p.{c}" for c in cols)}, reused = true
+                FROM (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL
+                      AND (puid IS NOT NULL OR magic_mime IS NOT NULL)) p
+                WHERE files.scan_id = ? AND files.file_id > ? AND files.file_id <= ?
+                  AND files.kind = 'file' AND files.error IS NULL
+                  AND files.path = p.path AND files.path_raw IS NOT DISTINCT FROM p.path_raw
+                  AND files.size = p.size AND files.mtime = p.mtime
+                  AND files.device = p.device AND files.inode = p.inode""",
+            [prev, scan_id, low, low + REUSE_ROWS])
     return con.execute("SELECT count(*) FROM files WHERE scan_id = ? AND reused", [scan_id]).fetchone()[0]
 
 
