@@ -98,6 +98,7 @@ def run_ours(tree: Path, db: Path, jobs: int, identify: bool, duplicates: bool) 
 
 
 NETWORK_FILES = 5_000
+KEEP_MARKER = "<!-- Mesures ponctuelles : conservées par bench_scan.py -->"
 
 
 def network_section(work: Path, delay_ms: float) -> list[str]:
@@ -254,7 +255,13 @@ def main() -> None:
     if args.reseau_ms > 0:
         lines += network_section(args.work, args.reseau_ms)
     lines.append("")
-    args.doc.write_text("\n".join(lines), encoding="utf-8")
+    # Hand-measured notes below the marker survive a new run.
+    kept = ""
+    if args.doc.exists():
+        previous = args.doc.read_text(encoding="utf-8")
+        if KEEP_MARKER in previous:
+            kept = "\n" + previous[previous.index(KEEP_MARKER):]
+    args.doc.write_text("\n".join(lines) + kept, encoding="utf-8")
     print("\n".join(lines))
 
 
