@@ -7,14 +7,14 @@ Views only read complete scans, so a partial scan never pollutes the figures.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import socket
 import time
 import uuid
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,10 +27,10 @@ from catalogue.errors import CatalogueError, NotADirectoryRootError
 from catalogue.progress import ScanProgress
 from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
-from scanners.mounts import default_listers
 from scanners.hashing import full_hash, partial_hashes
-from scanners.parallel import map_chunks
 from scanners.identification import Candidate, identifier_version, identify_batch
+from scanners.mounts import default_listers
+from scanners.parallel import map_chunks
 
 ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
 UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
@@ -107,16 +107,14 @@ def run_scan(
     jobs = jobs or os.cpu_count() or 1
     listers = listers or default_listers(root_b)
     readers = readers or jobs
+    memory = _duckdb_memory()
     con = connect(db)
-    # DuckDB's buffer pool would otherwise grow to most of the RAM on a large share; past
-    # this limit it spills to a temp directory beside the catalogue.
-    con.execute(f"SET memory_limit = '{_duckdb_memory()}'")
     try:
-        if resume_only and _unfinished_scan(con, commune, root_b.decode("utf-8", "backslashreplace")) is None:
-            raise CatalogueError(f"Aucun scan interrompu de {root} pour la commune {commune} dans ce catalogue : "
-                                 "rien à reprendre (relancez sans --reprendre pour un nouveau scan).")
+        # DuckDB's buffer pool would otherwise grow to most of the RAM on a large share;
+        # past this limit it spills to a temp directory beside the catalogue.
+        con.execute(f"SET memory_limit = '{memory}'")
         return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
-                          identify, find_duplicates, listers, readers)
+                          identify, find_duplicates, listers, readers, resume_only)
     finally:
         con.close()
 
@@ -158,14 +156,17 @@ def _prepare_resume(con, scan_id: int) -> WalkResume:
 def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom: str | None,
                jobs: int, excludes: list[str], dataset_depth: int, quiet: bool,
                restart: bool = False, identify: bool = True, find_duplicates: bool = True,
-               listers: int = 1, readers: int = 1) -> ScanSummary:
+               listers: int = 1, readers: int = 1, resume_only: bool = False) -> ScanSummary:
     root_text = root_b.decode("utf-8", "backslashreplace")
-    ensure_commune(con, commune, nom)
     resume = None
     scan_id = _unfinished_scan(con, commune, root_text)
     if scan_id is not None and restart:
         con.execute("UPDATE scans SET status = 'abandoned' WHERE scan_id = ?", [scan_id])
         scan_id = None
+    if scan_id is None and resume_only:
+        raise CatalogueError(f"Aucun scan interrompu de {root_text} pour la commune {commune} dans ce catalogue : "
+                             "rien à reprendre (relancez sans --reprendre pour un nouveau scan).")
+    ensure_commune(con, commune, nom)
     if scan_id is not None:
         # Resume with the options the scan was started with.
         scan_uuid, excludes, dataset_depth = con.execute(
@@ -413,26 +414,25 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]
         ORDER BY seq""",
                 [scan_id, scan_id])
     hashed = 0
-    pool = ThreadPoolExecutor(max_workers=readers)  # big reads: os.read and xxhash release the GIL
-    for page in _pages(con, "SELECT * FROM _collide WHERE true", [], key="seq"):
-        page = [r[1:] for r in page]
-        todo = [r for r in page if not r[5]]
-        results = dict(zip((r[0] for r in todo),
-                           map_chunks(pool, lambda r: full_hash(root_b, _rel(r[1], r[2]), r[3]), todo, chunk=4)))
-        ids, digests = [], []
-        for r in page:
-            digest, err = (r[4], None) if r[5] else results[r[0]]
-            if err:
-                errors["file_id"].append(r[0])
-                errors["error"].append(err)
-            else:
-                ids.append(r[0])
-                digests.append(digest)
-        _stage(con, "_hashes", _HASH_SCHEMA, [ids, digests])
-        hashed += len(ids)
-        reads += len(todo)
-        ph.advance(0, sum(r[3] for r in todo))
-    pool.shutdown()
+    with ThreadPoolExecutor(max_workers=readers) as pool:  # big reads: os.read and xxhash release the GIL
+        for page in _pages(con, "SELECT * FROM _collide WHERE true", [], key="seq"):
+            page = [r[1:] for r in page]
+            todo = [r for r in page if not r[5]]
+            results = dict(zip((r[0] for r in todo),
+                               map_chunks(pool, lambda r: full_hash(root_b, _rel(r[1], r[2]), r[3]), todo, chunk=4)))
+            ids, digests = [], []
+            for r in page:
+                digest, err = (r[4], None) if r[5] else results[r[0]]
+                if err:
+                    errors["file_id"].append(r[0])
+                    errors["error"].append(err)
+                else:
+                    ids.append(r[0])
+                    digests.append(digest)
+            _stage(con, "_hashes", _HASH_SCHEMA, [ids, digests])
+            hashed += len(ids)
+            reads += len(todo)
+            ph.advance(0, sum(r[3] for r in todo))
     # Each inode's hash goes to all its hard links in the scan.
     con.execute(
         """UPDATE files SET hash = h.hash

@@ -135,6 +135,14 @@ def is_excluded(name: str, rel: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in patterns)
 
 
+def child_path(rel: bytes, name_raw: bytes, excludes: list[str]) -> bytes | None:
+    """REL/NAME relative to the root, or None when an --exclude pattern leaves it out."""
+    child_rel = rel + b"/" + name_raw if rel else name_raw
+    if excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], excludes):
+        return None
+    return child_rel
+
+
 # One listed child: (name as bytes, lstat result or None, error or None, symlink target or None).
 Child = tuple[bytes, "os.stat_result | None", "str | None", "str | None"]
 
@@ -206,7 +214,7 @@ def walk(
             "extension": extension_of(name) if kind in ("file", "symlink") else None,
             "kind": kind,
             "size": st.st_size if st else None,
-            "allocated": st.st_blocks * 512 if st and hasattr(st, "st_blocks") else None,
+            "allocated": st.st_blocks * 512 if st and _HAS_BLOCKS else None,
             "mtime": st.st_mtime_ns // 1000 if st else None,
             "ctime": st.st_ctime_ns // 1000 if st else None,
             "depth": depth,
@@ -293,8 +301,8 @@ def walk(
             subdirs, others = [], []
             for kid in children:
                 name_raw, st, error, target = kid
-                child_rel = rel + b"/" + name_raw if rel else name_raw
-                if excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], excludes):
+                child_rel = child_path(rel, name_raw, excludes)
+                if child_rel is None:
                     stats.excluded += 1
                     continue
                 if st is not None and stat.S_ISDIR(st.st_mode):
@@ -359,8 +367,8 @@ class _Lister:
         for name_raw, st, _, _ in children:
             if st is None or not stat.S_ISDIR(st.st_mode):
                 continue
-            child_rel = rel + b"/" + name_raw if rel else name_raw
-            if self.excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], self.excludes):
+            child_rel = child_path(rel, name_raw, self.excludes)
+            if child_rel is None:
                 continue
             if not self.request(child_rel):
                 break
@@ -417,8 +425,8 @@ def _resume_subdirs(root: bytes, rel: bytes, depth: int, resume: WalkResume, exc
                     if not entry.is_dir(follow_symlinks=False):
                         continue
                     name_raw = os.fsencode(entry.name)
-                    child_rel = rel + b"/" + name_raw if rel else name_raw
-                    if excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], excludes):
+                    child_rel = child_path(rel, name_raw, excludes)
+                    if child_rel is None:
                         continue
                     if child_rel in resume.existing_dirs:
                         subdirs.append((child_rel, depth + 1, _EXISTING))
