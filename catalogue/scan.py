@@ -27,6 +27,8 @@ from catalogue.errors import CatalogueError, NotADirectoryRootError
 from catalogue.progress import ScanProgress
 from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
+from scanners.findwalk import FindErrors, find_available, find_walk
+from scanners.fsaccess import describe_oserror, open_path
 from scanners.hashing import full_hash, partial_hashes
 from scanners.identification import Candidate, identifier_version, identify_batch
 from scanners.mounts import default_listers
@@ -98,11 +100,13 @@ def run_scan(
     find_duplicates: bool = True,
     listers: int | None = None,
     readers: int | None = None,
+    walker: str = "auto",
 ) -> ScanSummary:
     """Scan ROOT for COMMUNE into the catalogue DB; returns the summary figures.
 
     A scan of the same root left unfinished (Ctrl-C, killed, lost mount) is resumed where
-    it stopped, unless `restart`."""
+    it stopped, unless `restart`. `walker` ("auto", "find" or "python") is for tests and
+    benchmarks: "auto" lets GNU find list a local disk (see `_walk_phase`)."""
     root_b = check_root(root)
     jobs = jobs or os.cpu_count() or 1
     listers = listers or default_listers(root_b)
@@ -114,7 +118,7 @@ def run_scan(
         # past this limit it spills to a temp directory beside the catalogue.
         con.execute(f"SET memory_limit = '{memory}'")
         return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
-                          identify, find_duplicates, listers, readers, resume_only)
+                          identify, find_duplicates, listers, readers, resume_only, walker)
     finally:
         con.close()
 
@@ -156,7 +160,8 @@ def _prepare_resume(con, scan_id: int) -> WalkResume:
 def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom: str | None,
                jobs: int, excludes: list[str], dataset_depth: int, quiet: bool,
                restart: bool = False, identify: bool = True, find_duplicates: bool = True,
-               listers: int = 1, readers: int = 1, resume_only: bool = False) -> ScanSummary:
+               listers: int = 1, readers: int = 1, resume_only: bool = False,
+               walker: str = "auto") -> ScanSummary:
     root_text = root_b.decode("utf-8", "backslashreplace")
     resume = None
     scan_id = _unfinished_scan(con, commune, root_text)
@@ -195,9 +200,8 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             # follow, whose undo data would otherwise pile up in memory.
             con.execute("SET checkpoint_threshold = '1GB'")
             with progress.phase("Parcours de l'arborescence") as ph:
-                for batch in walk(root_b, excludes=excludes, stats=stats, resume=resume, listers=listers,
-                                  on_progress=lambda n, b: ph.set(n, b)):
-                    _insert_walk_batch(con, batch, scan_id, commune, stats)
+                _walk_phase(con, scan_id, commune, root_b, excludes, stats, resume, listers, walker,
+                            on_progress=lambda n, b: ph.set(n, b))
             con.execute("RESET checkpoint_threshold")
             con.execute("CHECKPOINT")
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
@@ -225,6 +229,70 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
     _finish(con, scan_id, "complete", stats)
     _fill_summary(con, summary, stats)
     return summary
+
+
+def _walk_phase(con, scan_id: int, commune: str, root_b: bytes, excludes: list[str], stats: WalkStats,
+                resume: WalkResume | None, listers: int, walker: str, on_progress) -> None:
+    """List the tree into `files`: by GNU find on a local disk for a fresh scan without
+    exclusions (C speed), else by the Python walk (many listings in flight on a share,
+    exclusions, resume)."""
+    use_find = walker == "find" or (walker == "auto" and listers == 1 and find_available())
+    if resume is not None or excludes or not use_find:
+        for batch in walk(root_b, excludes=excludes, stats=stats, resume=resume, listers=listers,
+                          on_progress=on_progress):
+            _insert_walk_batch(con, batch, scan_id, commune, stats)
+        return
+    errors = FindErrors()
+    for batch in find_walk(root_b, stats=stats, errors=errors, on_progress=on_progress):
+        _insert_walk_batch(con, batch, scan_id, commune, stats)
+    if errors.count:
+        # find only named its failures on stderr: check each directory, record the
+        # unreadable ones and list again, with the Python walk, those missing entries.
+        if _recheck_directories(con, scan_id, root_b):
+            for batch in walk(root_b, stats=stats, resume=_prepare_resume(con, scan_id), on_progress=on_progress):
+                _insert_walk_batch(con, batch, scan_id, commune, stats)
+        stats.files = con.execute("SELECT count(*) FROM files WHERE scan_id = ? AND kind = 'file'",
+                                  [scan_id]).fetchall()[0][0]
+
+
+def _recheck_directories(con, scan_id: int, root_b: bytes) -> int:
+    """After find reported errors: store the error of each directory that cannot be
+    listed, and mark as unfinished those whose stored entries are fewer than the
+    directory holds (an entry find could not lstat). Returns how many were unmarked."""
+    counts = dict(con.execute("SELECT parent, count(*) FROM files WHERE scan_id = ? GROUP BY parent",
+                              [scan_id]).fetchall())
+    dirs = con.execute("SELECT path, path_raw FROM files WHERE scan_id = ? AND kind = 'directory'",
+                       [scan_id]).fetchall()
+    unreadable, incomplete = [], []
+    for path, raw in [("", None)] + dirs:
+        rel = raw if raw is not None else path.encode("utf-8")
+        try:
+            fd = open_path(root_b, rel, directory=True)
+            try:
+                with os.scandir(fd) as it:
+                    listed = sum(1 for _ in it)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            unreadable.append((path, raw, describe_oserror(exc)))
+            continue
+        if listed != counts.get(path, 0):
+            incomplete.append((path, raw))
+    if unreadable:
+        con.register("_unreadable", pa.table(
+            [list(c) for c in zip(*unreadable)],
+            schema=pa.schema([("path", pa.string()), ("path_raw", pa.binary()), ("error", pa.string())])))
+        con.execute("""UPDATE files SET error = u.error FROM _unreadable u WHERE files.scan_id = ?
+                       AND files.kind = 'directory' AND files.path = u.path
+                       AND files.path_raw IS NOT DISTINCT FROM u.path_raw""", [scan_id])
+        con.unregister("_unreadable")
+    if incomplete:
+        con.register("_incomplete", pa.table(
+            [list(c) for c in zip(*incomplete)], schema=pa.schema([("path", pa.string()), ("path_raw", pa.binary())])))
+        con.execute("""DELETE FROM scan_dirs_done d USING _incomplete i WHERE d.scan_id = ?
+                       AND d.path = i.path AND d.path_raw IS NOT DISTINCT FROM i.path_raw""", [scan_id])
+        con.unregister("_incomplete")
+    return len(incomplete)
 
 
 def _insert_walk_batch(con, batch: pa.RecordBatch, scan_id: int, commune: str, stats: WalkStats) -> None:

@@ -284,7 +284,13 @@ def walk(
         while stack:
             rel, depth, dir_row = stack.pop()
             if resume is not None and rel in resume.done:
-                stack.extend(_resume_subdirs(root, rel, depth, resume, excludes, make_row))
+                # Its row may be gone while its entries stay: a directory finished by the
+                # find walk inside one it had not finished (see scanners/findwalk.py).
+                subdirs, error = _resume_subdirs(root, rel, depth, resume, excludes, make_row)
+                if dir_row is not None and dir_row is not _EXISTING:
+                    dir_row["error"] = dir_row["error"] or error
+                    emit_row(dir_row)
+                stack.extend(subdirs)
                 if lister is not None:
                     lister.top_up(stack)
                 continue
@@ -412,12 +418,13 @@ _EXISTING: dict = {}
 
 
 def _resume_subdirs(root: bytes, rel: bytes, depth: int, resume: WalkResume, excludes: list[str], make_row):
-    """Subdirectories of a directory listed before the interruption, to walk on."""
+    """Subdirectories of a directory listed before the interruption, to walk on, and the
+    error that keeps it from being read (if any)."""
     subdirs = []
     try:
         fd = open_path(root, rel, directory=True)
-    except OSError:
-        return []
+    except OSError as exc:
+        return [], describe_oserror(exc)
     try:
         with os.scandir(fd) as it:
             for entry in it:
@@ -435,9 +442,9 @@ def _resume_subdirs(root: bytes, rel: bytes, depth: int, resume: WalkResume, exc
                         subdirs.append((child_rel, depth + 1, make_row(child_rel, name_raw, depth + 1, st, None)))
                 except OSError:
                     continue
-    except OSError:
-        return []
+    except OSError as exc:
+        return [], describe_oserror(exc)
     finally:
         os.close(fd)
     subdirs.sort(key=lambda d: d[0], reverse=True)
-    return subdirs
+    return subdirs, None

@@ -78,7 +78,8 @@ def test_finished_directories_are_not_listed_again(tmp_path, listers):
 
     root = _tree(tmp_path / "partage", dirs=5, files=10)
     db = tmp_path / "c.duckdb"
-    first = run_scan(str(root), "99702", db=str(db), quiet=True)
+    # The Python walk's order (directories in name order) is what the deletion below assumes.
+    first = run_scan(str(root), "99702", db=str(db), quiet=True, walker="python")
     # Simulate an interruption after the first two services: keep their rows only.
     con = connect(db)
     con.execute("UPDATE scans SET status = 'interrupted' WHERE scan_id = ?", [first.scan_id])
@@ -96,6 +97,41 @@ def test_finished_directories_are_not_listed_again(tmp_path, listers):
     assert after == kept  # untouched, not listed again
     assert query(db, "SELECT count(*) FROM files WHERE scan_id = ?", [first.scan_id])[0][0] == 5 * 12 + 5
     assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files WHERE scan_id = ?", [first.scan_id]) == [(True,)]
+
+
+def test_interrupted_find_walk_resumes_to_the_same_result(tmp_path, monkeypatch):
+    """Ctrl-C in the middle of GNU find's walk (post-order): the Python walk resumes
+    from the directories find completed and the result equals an uninterrupted scan."""
+    import catalogue.scan as scan_module
+    from catalogue.scan import ScanInterrupted
+    from scanners import findwalk
+
+    root = _tree(tmp_path / "partage", dirs=12, files=20)
+    db = tmp_path / "c.duckdb"
+    monkeypatch.setattr(findwalk, "READ_BYTES", 2000)  # many small batches
+    insert = scan_module._insert_walk_batch
+    calls = []
+
+    def interrupted_after_five(*args):
+        calls.append(1)
+        if len(calls) > 5:
+            raise KeyboardInterrupt
+        insert(*args)
+
+    monkeypatch.setattr(scan_module, "_insert_walk_batch", interrupted_after_five)
+    with pytest.raises(ScanInterrupted):
+        run_scan(str(root), "99704", db=str(db), quiet=True, walker="find")
+    partial = query(db, "SELECT count(*), (SELECT count(*) FROM scan_dirs_done) FROM files")[0]
+    assert 0 < partial[0] < 12 * 23 + 12 and partial[1] > 0  # some directories finished, not all
+    monkeypatch.setattr(scan_module, "_insert_walk_batch", insert)
+    resumed = run_scan(str(root), "99704", db=str(db), quiet=True, resume_only=True)
+    assert resumed.resumed
+    assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files") == [(True,)]
+    reference_db = tmp_path / "ref.duckdb"
+    reference = run_scan(str(root), "99704", db=str(reference_db), quiet=True, walker="python")
+    assert _rows(db, resumed.scan_id) == _rows(reference_db, reference.scan_id)
+    assert query(db, "SELECT entries, files, bytes FROM scans") == \
+        query(reference_db, "SELECT entries, files, bytes FROM scans")
 
 
 def test_recommencer_starts_afresh(tmp_path, cli):
