@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import re
 import socket
+import threading
 import time
 import uuid
 from collections import deque
@@ -238,21 +240,52 @@ def _walk_phase(con, scan_id: int, commune: str, root_b: bytes, excludes: list[s
     exclusions, resume)."""
     use_find = walker == "find" or (walker == "auto" and listers == 1 and find_available())
     if resume is not None or excludes or not use_find:
-        for batch in walk(root_b, excludes=excludes, stats=stats, resume=resume, listers=listers,
-                          on_progress=on_progress):
-            _insert_walk_batch(con, batch, scan_id, commune, stats)
+        _store_walk(con, walk(root_b, excludes=excludes, stats=stats, resume=resume, listers=listers,
+                              on_progress=on_progress), scan_id, commune, stats)
         return
     errors = FindErrors()
-    for batch in find_walk(root_b, stats=stats, errors=errors, on_progress=on_progress):
-        _insert_walk_batch(con, batch, scan_id, commune, stats)
+    _store_walk(con, find_walk(root_b, stats=stats, errors=errors, on_progress=on_progress),
+                scan_id, commune, stats)
     if errors.count:
         # find only named its failures on stderr: check each directory, record the
         # unreadable ones and list again, with the Python walk, those missing entries.
         if _recheck_directories(con, scan_id, root_b):
-            for batch in walk(root_b, stats=stats, resume=_prepare_resume(con, scan_id), on_progress=on_progress):
-                _insert_walk_batch(con, batch, scan_id, commune, stats)
+            _store_walk(con, walk(root_b, stats=stats, resume=_prepare_resume(con, scan_id), on_progress=on_progress),
+                        scan_id, commune, stats)
         stats.files = con.execute("SELECT count(*) FROM files WHERE scan_id = ? AND kind = 'file'",
                                   [scan_id]).fetchall()[0][0]
+
+
+def _store_walk(con, batches, scan_id: int, commune: str, stats: WalkStats) -> None:
+    """Insert the walk's batches from a writer thread while the next one is built (DuckDB
+    releases the GIL while it inserts). Each batch goes with the directories it completes."""
+    pending: queue.Queue = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def writer() -> None:
+        while (item := pending.get()) is not None:
+            if not failure:
+                try:
+                    _insert_walk_batch(con, item[0], scan_id, commune, item[1])
+                except BaseException as exc:  # handed to the walking thread
+                    failure.append(exc)
+
+    thread = threading.Thread(target=writer, name="ecriture", daemon=True)
+    thread.start()
+    try:
+        for batch in batches:
+            if failure:
+                break
+            done = stats.done_dirs[:]
+            stats.done_dirs.clear()
+            pending.put((batch, done))
+    finally:
+        # Interrupted or not, the batches already handed over are stored (each in its own
+        # transaction) before the scan is marked.
+        pending.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _recheck_directories(con, scan_id: int, root_b: bytes) -> int:
@@ -295,11 +328,9 @@ def _recheck_directories(con, scan_id: int, root_b: bytes) -> int:
     return len(incomplete)
 
 
-def _insert_walk_batch(con, batch: pa.RecordBatch, scan_id: int, commune: str, stats: WalkStats) -> None:
+def _insert_walk_batch(con, batch: pa.RecordBatch, scan_id: int, commune: str, done: list[bytes]) -> None:
     """Entries and the directories they complete, in one transaction: a scan killed at any
     point resumes from a consistent state."""
-    done = stats.done_dirs[:]
-    stats.done_dirs.clear()
     con.register("_walk", batch)
     con.execute("BEGIN TRANSACTION")
     try:

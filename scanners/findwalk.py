@@ -43,7 +43,7 @@ FORMAT = "\\0".join(["%y", "%s", "%b", "%T@", "%C@", "%d", "%U", "%D", "%i", "%n
 K = len(FIELDS)
 F = {name: i for i, name in enumerate(FIELDS)}
 KINDS = {b"f": "file", b"d": "directory", b"l": "symlink"}
-READ_BYTES = 8 << 20  # bytes of find's output parsed at a time (~60,000 entries)
+READ_BYTES = 2 << 20  # bytes of find's output parsed at a time (~15,000 entries)
 PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask (fs.pipe-max-size)
 
 # RE2 (Arrow): the extension as `extension_of` defines it: after the last dot, 1 to 10
