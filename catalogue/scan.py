@@ -7,7 +7,6 @@ Views only read complete scans, so a partial scan never pollutes the figures.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import re
@@ -16,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +33,7 @@ from scanners.fsaccess import describe_oserror, open_path
 from scanners.hashing import full_hash, partial_hashes
 from scanners.identification import Candidate, identifier_version, identify_batch
 from scanners.mounts import default_listers
-from scanners.parallel import map_chunks
+from scanners.parallel import ProcessPool, map_chunks
 
 ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
 UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
@@ -556,13 +555,10 @@ CHUNK_FILES = 256
 
 def _partial_pool(readers: int, count: int):
     if count >= PROCESS_MIN_FILES and readers > 1:
-        # forkserver: never fork a process that holds DuckDB threads.
-        pool = ProcessPoolExecutor(max_workers=readers, mp_context=multiprocessing.get_context("forkserver"))
         try:
-            pool.submit(int).result(timeout=60)  # where processes cannot start (sandbox, no /dev/shm): threads
-            return pool
-        except Exception:
-            pool.shutdown(wait=False, cancel_futures=True)
+            return ProcessPool(readers)
+        except (OSError, ValueError):
+            pass  # where processes cannot start (sandbox, no /dev/shm): threads
     return ThreadPoolExecutor(max_workers=readers)
 
 

@@ -1,13 +1,18 @@
-"""Thread-pool helpers for per-file work (hashing, reading heads).
+"""Pools for per-file work (hashing, reading heads).
 
 A future per file costs more than opening and hashing a small file, so work is handed
-to the pool in chunks; results come back in input order.
+to the pool in chunks; results come back in input order. Where per-file Python work
+dominates (many small files), `ProcessPool` runs it without the GIL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import multiprocessing
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -23,3 +28,53 @@ def map_chunks(pool: Executor, fn: Callable[[T], R], items: Sequence[T], chunk: 
     for part in pool.map(lambda c: [fn(x) for x in c], chunks):
         out.extend(part)
     return out
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Worker processes run the main script again (as `__mp_main__`) unless it is hidden
+    while they start: a user's script calling `run_scan` without an
+    `if __name__ == "__main__"` guard would scan again in each worker. They need nothing
+    from it."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if key in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+class ProcessPool:
+    """Worker processes, all started at once from a fork server (never a fork of this
+    process, which holds DuckDB's threads), with `submit(fn, *args).result()` like
+    concurrent.futures. Raises OSError where processes cannot start (some sandboxes)."""
+
+    def __init__(self, workers: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([])  # the fork server needs nothing preloaded
+        with _main_module_hidden():
+            self._pool = context.Pool(workers)
+        try:
+            self._pool.apply_async(int).get(timeout=60)
+        except BaseException:
+            self._pool.terminate()
+            raise OSError("processus de calcul impossibles à démarrer")
+
+    def submit(self, fn: Callable, *args) -> SimpleNamespace:
+        return SimpleNamespace(result=self._pool.apply_async(fn, args).get)
+
+    def __enter__(self) -> ProcessPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self._pool.close()
+        else:
+            self._pool.terminate()
+        self._pool.join()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import subprocess
+import sys
 from collections import defaultdict
 
-from tests.conftest import query
+from tests.conftest import REPO, query
 
 
 def _make_tree(root, seed=7):
@@ -112,3 +114,36 @@ def test_worker_processes_find_the_same_groups(tmp_path, cli, monkeypatch):
     for h, path in query(db, "SELECT hash, path FROM duplicate_files"):
         members[h].add(path)
     assert {frozenset(v) for v in members.values()} == _reference(root)
+
+
+UNGUARDED_SCRIPT = """
+import sys
+with open(sys.argv[3], "a") as fh:
+    fh.write("run\\n")
+import catalogue.scan
+catalogue.scan.PROCESS_MIN_FILES = 0
+from catalogue.scan import run_scan
+s = run_scan(sys.argv[1], "C1", db=sys.argv[2], quiet=True, readers=2, identify=False)
+print(s.duplicate_groups)
+"""
+
+
+def test_a_script_without_main_guard_runs_once(tmp_path):
+    """Worker processes do not run the user's script again (no `if __name__ == "__main__"`)."""
+    root = _make_tree(tmp_path / "arbre", seed=12)
+    script = tmp_path / "mon_scan.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    runs = tmp_path / "runs.txt"
+    proc = subprocess.run([sys.executable, str(script), str(root), str(tmp_path / "c.duckdb"), str(runs)],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert proc.returncode == 0, proc.stderr
+    assert runs.read_text() == "run\n"
+    assert int(proc.stdout.strip()) == len(_reference(root))
+
+
+def test_process_pool_runs_in_other_processes():
+    from scanners.parallel import ProcessPool
+
+    with ProcessPool(2) as pool:
+        pids = {pool.submit(os.getpid).result() for _ in range(8)}
+    assert pids and os.getpid() not in pids
