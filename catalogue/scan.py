@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalogue import __version__
 from catalogue.errors import CatalogueError, NotADirectoryRootError
@@ -30,7 +31,7 @@ from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
 from scanners.findwalk import FindErrors, find_available, find_walk
 from scanners.fsaccess import describe_oserror, open_path
-from scanners.hashing import full_hash, partial_hashes
+from scanners.hashing import full_hash, partial_hash_columns
 from scanners.identification import Candidate, identifier_version, identify_batch
 from scanners.mounts import default_listers
 from scanners.parallel import ProcessPool, map_chunks
@@ -466,36 +467,43 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]
         WITH f AS (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
              sizes AS (SELECT size FROM f GROUP BY size HAVING count(DISTINCT (device, inode)) > 1),
              reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode)
-        SELECT row_number() OVER (ORDER BY device, inode) AS seq, file_id, path, path_raw, size
+        SELECT row_number() OVER (ORDER BY device, inode) AS seq, file_id, path, path_raw, size,
+               coalesce(path_raw, encode(path)) AS rel
         FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL
         ORDER BY seq""", [scan_id])
     count = con.execute("SELECT count(*) FROM _cands").fetchall()[0][0]
     reads = 0
-    con.execute("""CREATE OR REPLACE TEMP TABLE _partial (file_id BIGINT, path VARCHAR, path_raw BLOB,
-                   size BIGINT, partial VARCHAR, whole BOOLEAN)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _partial (seq BIGINT, partial VARCHAR, whole BOOLEAN)")
     con.execute("CREATE OR REPLACE TEMP TABLE _hashes (file_id BIGINT, hash VARCHAR)")
     errors: dict[str, list] = {"file_id": [], "error": []}
-    def store(page: list, futures: list) -> None:
-        nonlocal reads
-        results = [res for f in futures for res in f.result()]
-        ok = [(r, res) for r, res in zip(page, results) if not res[2]]
-        for r, (_, _, err) in zip(page, results):
+
+    def store(page: pa.Table, futures: list) -> None:
+        # Columns in, columns out: this thread's work per file is what limits a share of
+        # small files, so it stays in Arrow and C.
+        digests, wholes, errs = [], [], []
+        for future in futures:
+            d, w, e = future.result()
+            digests += d
+            wholes += w
+            errs += e
+        for file_id, err in zip(page.column("file_id").to_pylist(), errs):
             if err:
-                errors["file_id"].append(r[0])
+                errors["file_id"].append(file_id)
                 errors["error"].append(err)
-        _stage(con, "_partial", _PARTIAL_SCHEMA,
-               [[r[0] for r, _ in ok], [r[1] for r, _ in ok], [r[2] for r, _ in ok],
-                [r[3] for r, _ in ok], [res[0] for _, res in ok], [res[1] for _, res in ok]])
-        ph.advance(len(page), sum(r[3] for r in page))
-        reads += len(page)
+        _stage(con, "_partial", _PARTIAL_SCHEMA, [page.column("seq"), digests, wholes])
+        ph.advance(page.num_rows, pc.sum(page.column("size")).as_py() or 0)
 
     # Pipelined: the workers hash one page while this thread stores the previous one.
     inflight: deque = deque()
     with _partial_pool(readers, count) as pool:
-        for page in _pages(con, "SELECT * FROM _cands WHERE true", [], key="seq"):
-            page = [r[1:] for r in page]
-            inflight.append((page, [pool.submit(partial_hashes, root_b, [(_rel(r[1], r[2]), r[3]) for r in page[i:i + CHUNK_FILES]])
-                                    for i in range(0, len(page), CHUNK_FILES)]))
+        for low in range(0, count, PAGE_ROWS):
+            page = con.sql("SELECT seq, file_id, rel, size FROM _cands WHERE seq > ? AND seq <= ? ORDER BY seq",
+                           params=[low, low + PAGE_ROWS]).to_arrow_table()
+            rels, sizes = page.column("rel").to_pylist(), page.column("size").to_pylist()
+            inflight.append((page, [pool.submit(partial_hash_columns, root_b, rels[i:i + CHUNK_FILES],
+                                                sizes[i:i + CHUNK_FILES])
+                                    for i in range(0, len(rels), CHUNK_FILES)]))
+            reads += len(rels)
             if len(inflight) > 1:
                 store(*inflight.popleft())
         while inflight:
@@ -503,12 +511,13 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]
     # Full hash only where (size, partial) still collides, or where a file of the same size
     # kept its hash from the previous scan; a partial over the whole file is final.
     con.execute("""CREATE OR REPLACE TEMP TABLE _collide AS
-        SELECT row_number() OVER (ORDER BY r.device, r.inode) AS seq, p.*
-        FROM _partial p JOIN files r ON r.scan_id = ? AND r.file_id = p.file_id
-        WHERE EXISTS (SELECT 1 FROM _partial q WHERE q.size = p.size AND q.partial = p.partial
-                                                  AND q.file_id <> p.file_id)
-           OR EXISTS (SELECT 1 FROM files k WHERE k.scan_id = ? AND k.reused AND k.hash IS NOT NULL
-                                              AND k.size = p.size)
+        WITH counted AS (SELECT c.file_id, c.path, c.path_raw, c.size, p.partial, p.whole,
+                                count(*) OVER (PARTITION BY c.size, p.partial) AS same
+                         FROM _partial p JOIN _cands c USING (seq) WHERE p.partial IS NOT NULL),
+             kept AS (SELECT DISTINCT size FROM files WHERE scan_id = ? AND reused AND hash IS NOT NULL),
+             todo AS (SELECT * EXCLUDE (same) FROM counted WHERE same > 1 OR size IN (SELECT size FROM kept))
+        SELECT row_number() OVER (ORDER BY r.device, r.inode) AS seq, todo.*
+        FROM todo JOIN files r ON r.scan_id = ? AND r.file_id = todo.file_id
         ORDER BY seq""",
                 [scan_id, scan_id])
     hashed = 0
@@ -562,8 +571,7 @@ def _partial_pool(readers: int, count: int):
     return ThreadPoolExecutor(max_workers=readers)
 
 
-_PARTIAL_SCHEMA = pa.schema([("file_id", pa.int64()), ("path", pa.string()), ("path_raw", pa.binary()),
-                             ("size", pa.int64()), ("partial", pa.string()), ("whole", pa.bool_())])
+_PARTIAL_SCHEMA = pa.schema([("seq", pa.int64()), ("partial", pa.string()), ("whole", pa.bool_())])
 _HASH_SCHEMA = pa.schema([("file_id", pa.int64()), ("hash", pa.string())])
 
 

@@ -26,33 +26,35 @@ class ChangedError(Exception):
 
 
 def partial_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, bool, str | None]:
-    """(hex digest of head+tail, digest covers the whole file, error)."""
+    """(hex digest of head+tail, digest covers the whole file, error).
+
+    Called for every candidate (most of a share's files): kept to a few system calls."""
     try:
         fd = open_path(root, rel)
     except OSError as exc:
         return None, False, describe_oserror(exc)
     try:
-        if os.fstat(fd).st_size != size:
-            return None, False, "modifié pendant le scan"
-        h = xxhash.xxh3_128()
         if size <= WHOLE_BYTES:
-            data = os.pread(fd, size, 0)
+            # One byte more than expected: a file that grew or shrank is caught without fstat.
+            data = os.pread(fd, size + 1, 0)
             if len(data) != size:
                 return None, False, "modifié pendant le scan"
-            h.update(data)
-            return h.hexdigest(), True, None
-        h.update(os.pread(fd, EDGE_BYTES, 0))
-        h.update(os.pread(fd, EDGE_BYTES, size - EDGE_BYTES))
-        return h.hexdigest(), False, None
+            return xxhash.xxh3_128_hexdigest(data), True, None
+        if os.fstat(fd).st_size != size:
+            return None, False, "modifié pendant le scan"
+        edges = os.pread(fd, EDGE_BYTES, 0) + os.pread(fd, EDGE_BYTES, size - EDGE_BYTES)
+        return xxhash.xxh3_128_hexdigest(edges), False, None
     except OSError as exc:
         return None, False, describe_oserror(exc)
     finally:
         os.close(fd)
 
 
-def partial_hashes(root: bytes, items: list[tuple[bytes, int]]) -> list[tuple[str | None, bool, str | None]]:
-    """partial_hash of each (rel, size): one task of a process pool, for many small files."""
-    return [partial_hash(root, rel, size) for rel, size in items]
+def partial_hash_columns(root: bytes, rels: list[bytes], sizes: list[int]) -> tuple[list, list, list]:
+    """partial_hash of each (rel, size), as three columns (digests, whole, errors): one task
+    of a process pool, for many small files."""
+    results = [partial_hash(root, rel, size) for rel, size in zip(rels, sizes)]
+    return [r[0] for r in results], [r[1] for r in results], [r[2] for r in results]
 
 
 def full_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, str | None]:
