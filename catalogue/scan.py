@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from catalogue import __version__
 from catalogue.errors import CatalogueError, NotADirectoryRootError
+from catalogue.lean import without_optional_modules
 from catalogue.progress import ScanProgress
 from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
@@ -114,15 +115,16 @@ def run_scan(
     listers = listers or default_listers(root_b)
     readers = readers or jobs
     memory = _duckdb_memory()
-    con = connect(db)
-    try:
-        # DuckDB's buffer pool would otherwise grow to most of the RAM on a large share;
-        # past this limit it spills to a temp directory beside the catalogue.
-        con.execute(f"SET memory_limit = '{memory}'")
-        return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
-                          identify, find_duplicates, listers, readers, resume_only, walker)
-    finally:
-        con.close()
+    with without_optional_modules():
+        con = connect(db)
+        try:
+            # DuckDB's buffer pool would otherwise grow to most of the RAM on a large share;
+            # past this limit it spills to a temp directory beside the catalogue.
+            con.execute(f"SET memory_limit = '{memory}'")
+            return _scan_into(con, root_b, commune, nom, jobs, excludes or [], dataset_depth, quiet, restart,
+                              identify, find_duplicates, listers, readers, resume_only, walker)
+        finally:
+            con.close()
 
 
 def _duckdb_memory() -> str:

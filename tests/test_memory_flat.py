@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -31,3 +32,23 @@ def test_peak_memory_is_flat_as_the_tree_grows(tmp_path):
     # Ten times the files: the batches, pages and DuckDB's capped buffer pool stay the
     # same size; what grows is per-directory state and DuckDB's metadata.
     assert peaks[200_000] < peaks[20_000] * 1.6, peaks
+
+
+LEAN_SCRIPT = """
+import sys
+from catalogue.scan import run_scan
+s = run_scan(sys.argv[1], "M2", db=sys.argv[2], quiet=True)
+print(s.files, "pandas" in sys.modules)
+import pandas  # still importable once the scan is over
+"""
+
+
+def test_a_scan_leaves_pandas_out(tmp_path):
+    """pyarrow and DuckDB would import pandas (48 MB) whenever it is installed."""
+    pytest.importorskip("pandas")
+    tree = tmp_path / "arbre"
+    generate(tree, 300)
+    proc = subprocess.run([sys.executable, "-c", LEAN_SCRIPT, str(tree),
+                           str(tmp_path / "c.duckdb")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["300", "False"]
