@@ -30,7 +30,7 @@ from catalogue.lean import without_optional_modules
 from catalogue.progress import ScanProgress
 from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
-from scanners.findwalk import FindErrors, find_available, find_walk
+from scanners.findwalk import FindErrors, direct_command, find_command, find_walk
 from scanners.fsaccess import describe_oserror, open_path
 from scanners.hashing import full_hash, partial_hash_columns
 from scanners.identification import Candidate, identifier_version, identify_batch
@@ -70,6 +70,7 @@ class ScanSummary:
     resumed: bool = False  # an interrupted scan of the same root was resumed
     by_kind: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
+    walker: str = ""       # "find" (GNU find, local disk) or "python" (shares, exclusions, resume)
 
 
 def _now() -> datetime:
@@ -204,8 +205,8 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             # follow, whose undo data would otherwise pile up in memory.
             con.execute("SET checkpoint_threshold = '1GB'")
             with progress.phase("Parcours de l'arborescence") as ph:
-                _walk_phase(con, scan_id, commune, root_b, excludes, stats, resume, listers, walker,
-                            on_progress=lambda n, b: ph.set(n, b))
+                summary.walker = _walk_phase(con, scan_id, commune, root_b, excludes, stats, resume, listers,
+                                             walker, on_progress=lambda n, b: ph.set(n, b))
             con.execute("RESET checkpoint_threshold")
             con.execute("CHECKPOINT")
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
@@ -236,18 +237,22 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
 
 
 def _walk_phase(con, scan_id: int, commune: str, root_b: bytes, excludes: list[str], stats: WalkStats,
-                resume: WalkResume | None, listers: int, walker: str, on_progress) -> None:
+                resume: WalkResume | None, listers: int, walker: str, on_progress) -> str:
     """List the tree into `files`: by GNU find on a local disk for a fresh scan without
-    exclusions (C speed), else by the Python walk (many listings in flight on a share,
-    exclusions, resume)."""
-    use_find = walker == "find" or (walker == "auto" and listers == 1 and find_available())
-    if resume is not None or excludes or not use_find:
+    exclusions, where directory access times can be kept (C speed), else by the Python
+    walk (many listings in flight on a share, exclusions, resume). Returns which walked."""
+    command = None
+    if walker != "python" and listers == 1 and resume is None and not excludes:
+        command = find_command(root_b)
+        if command is None and walker == "find":
+            command = direct_command(root_b)  # tests: find even where access times would change
+    if command is None:
         _store_walk(con, walk(root_b, excludes=excludes, stats=stats, resume=resume, listers=listers,
                               on_progress=on_progress), scan_id, commune, stats)
-        return
+        return "python"
     errors = FindErrors()
-    _store_walk(con, find_walk(root_b, stats=stats, errors=errors, on_progress=on_progress),
-                scan_id, commune, stats)
+    _store_walk(con, find_walk(root_b, command=command, stats=stats, errors=errors,
+                               on_progress=on_progress), scan_id, commune, stats)
     if errors.count:
         # find only named its failures on stderr: check each directory, record the
         # unreadable ones and list again, with the Python walk, those missing entries.
@@ -256,6 +261,7 @@ def _walk_phase(con, scan_id: int, commune: str, root_b: bytes, excludes: list[s
                         scan_id, commune, stats)
         stats.files = con.execute("SELECT count(*) FROM files WHERE scan_id = ? AND kind = 'file'",
                                   [scan_id]).fetchall()[0][0]
+    return "find"
 
 
 def _store_walk(con, batches, scan_id: int, commune: str, stats: WalkStats) -> None:

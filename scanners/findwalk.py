@@ -15,7 +15,8 @@ with two gaps that the caller closes (`catalogue.scan`):
   directory and an interrupted scan resumes (with the Python walk) from there.
 
 Used for a fresh scan of a local disk without --exclude (find's -prune does nothing in
-post-order); network shares keep the Python walk, which lists many directories at once.
+post-order), where directory access times can be kept (`find_command`); network shares
+keep the Python walk, which lists many directories at once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scanners.filesystem import WALK_SCHEMA, WalkStats, _Owners, decode
+from scanners.mounts import has_submounts, mount_of
 
 # One record per entry; the order of FIELDS is the order of the directives.
 FIELDS = ("type", "size", "blocks", "mtime", "ctime", "depth", "uid", "device", "inode", "nlink",
@@ -64,6 +66,44 @@ def find_available() -> bool:
     return b"GNU findutils" in out
 
 
+def _find_args() -> list[str]:
+    return ["find", ".", "-mindepth", "1", "-depth", "-printf", FORMAT]
+
+
+def direct_command(root: bytes) -> tuple[list, bytes | None]:
+    """(argv, cwd) running find in ROOT as it is (directory access times may change)."""
+    return _find_args(), root
+
+
+# Run find in a private mount namespace on a read-only, noatime bind mount of the root: a
+# directory listing then leaves its access time as it was (the Python walk gets the same
+# with O_NOATIME), and nothing under the root can be written. The host's mounts are untouched.
+_PRIVATE_MOUNT = ('mount --bind -- "$1" "$1" && mount -o remount,bind,ro,noatime -- "$1" && cd -- "$1" && '
+                  'shift && exec "$@"')
+
+
+def find_command(root: bytes) -> tuple[list, bytes | None] | None:
+    """(argv, cwd) to run find on ROOT without changing any directory's access time, or
+    None where that is not possible here (then the Python walk, with O_NOATIME, is used).
+
+    Possible when the mount already ignores access times, or as root, where a private
+    read-only noatime view of ROOT can be made (unless other filesystems are mounted
+    below ROOT: a bind mount would hide them)."""
+    if not find_available():
+        return None
+    mount = mount_of(root)
+    if mount is not None and mount.options & {"noatime", "nodiratime"}:
+        return direct_command(root)
+    if os.geteuid() != 0 or shutil.which("unshare") is None or has_submounts(root):
+        return None
+    argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _PRIVATE_MOUNT, "sh", root]
+    try:
+        probe = subprocess.run(argv + ["true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (argv + _find_args(), None) if probe.returncode == 0 else None
+
+
 class FindErrors:
     """What find reported on stderr: the caller re-checks the tree when it is not empty."""
 
@@ -75,6 +115,7 @@ class FindErrors:
 def find_walk(
     root: bytes,
     *,
+    command: tuple[list, bytes | None] | None = None,
     stats: WalkStats | None = None,
     errors: FindErrors | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -82,16 +123,17 @@ def find_walk(
     """Yield batches of the entries under ROOT (bytes path to a directory), ids from 1.
 
     After each batch, `stats.done_dirs` holds the directories it completed; `errors`
-    counts the lines find wrote on stderr (unreadable directories, failed lstat)."""
+    counts the lines find wrote on stderr (unreadable directories, failed lstat).
+    `command` comes from `find_command`; by default find runs directly in ROOT."""
+    argv, cwd = command or direct_command(root)
     stats = stats if stats is not None else WalkStats()
     errors = errors if errors is not None else FindErrors()
     owners = _Owners()
     next_id = 0
     with tempfile.TemporaryFile() as err:
         # C locale: messages not translated, bytes printed as they are.
-        proc = subprocess.Popen(
-            ["find", ".", "-mindepth", "1", "-depth", "-printf", FORMAT],
-            cwd=root, stdout=subprocess.PIPE, stderr=err, env={**os.environ, "LC_ALL": "C"})
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=err,
+                                env={**os.environ, "LC_ALL": "C"})
         chunks: queue.Queue[bytes] = queue.Queue(maxsize=4)
         # A thread drains the pipe while the batches are built, so find never waits on a
         # full pipe (the reads release the GIL): the two run on two cores.

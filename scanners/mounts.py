@@ -8,6 +8,7 @@ On a local disk the kernel answers from its cache and extra threads only add ove
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 NETWORK_TYPES = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs", "lustre",
                  "gpfs", "davfs", "ncpfs", "beegfs", "orangefs"}
@@ -17,15 +18,20 @@ NETWORK_TYPES = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "g
 NETWORK_LISTERS = 32
 
 
-def filesystem_type(path: bytes | str) -> str | None:
-    """The type of the filesystem holding PATH (e.g. "ext4", "nfs4", "cifs"), or None if unknown."""
+@dataclass
+class Mount:
+    point: str
+    fstype: str
+    options: set[str]  # per-mount options: ro, noatime, relatime...
+
+
+def _mounts() -> list[Mount]:
     try:
-        target = os.path.realpath(os.fsdecode(path))
         with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
             lines = fh.readlines()
     except OSError:
-        return None
-    best, best_type = "", None
+        return []
+    found = []
     for line in lines:
         fields = line.split()
         try:
@@ -33,12 +39,35 @@ def filesystem_type(path: bytes | str) -> str | None:
         except ValueError:
             continue
         # Mount points escape spaces and other odd characters as octal (\040).
-        mount_point = fields[4].encode().decode("unicode_escape")
-        fstype = fields[sep + 1]
-        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) >= len(best):
-            best, best_type = mount_point, fstype
-    return best_type
+        point = fields[4].encode().decode("unicode_escape")
+        found.append(Mount(point, fields[sep + 1], set(fields[5].split(","))))
+    return found
+
+
+def _inside(target: str, point: str) -> bool:
+    return target == point or target.startswith(point.rstrip("/") + "/")
+
+
+def mount_of(path: bytes | str) -> Mount | None:
+    """The mount holding PATH (the deepest mount point above it), or None if unknown."""
+    target = os.path.realpath(os.fsdecode(path))
+    best = None
+    for mount in _mounts():
+        if _inside(target, mount.point) and (best is None or len(mount.point) >= len(best.point)):
+            best = mount
+    return best
+
+
+def has_submounts(path: bytes | str) -> bool:
+    """Another filesystem is mounted somewhere below PATH."""
+    target = os.path.realpath(os.fsdecode(path))
+    return any(_inside(m.point, target) and m.point.rstrip("/") != target.rstrip("/") for m in _mounts())
+
+
+def filesystem_type(path: bytes | str) -> str | None:
+    """The type of the filesystem holding PATH (e.g. "ext4", "nfs4", "cifs"), or None if unknown."""
+    mount = mount_of(path)
+    return mount.fstype if mount else None
 
 
 def is_network(fstype: str | None) -> bool:

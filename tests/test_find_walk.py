@@ -102,3 +102,24 @@ def test_errors_find_only_reports_on_stderr_are_recorded(tmp_path):
                       "sans-x/liste.txt": ("other", "accès refusé"),
                       "sans-x/sous": ("other", "accès refusé")}
     assert "a/b/profond.txt" in {r[0] for r in rows["find"]}
+
+
+def test_directory_access_times_are_kept(tmp_path):
+    """Listing a directory updates its access time (relatime): neither walk may (DESIGN:
+    preserve atime where the OS allows). As root, find works on a private read-only
+    noatime view of the root; elsewhere the Python walk (O_NOATIME) is chosen."""
+    from catalogue.scan import run_scan
+
+    root = tmp_path / "partage"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "f.txt").write_text("x")
+    old = 1_577_836_800  # 2020-01-01
+    for d in (root / "a" / "b", root / "a", root):
+        os.utime(d, (old, os.stat(d).st_mtime))
+    summary = run_scan(str(root), "C1", db=str(tmp_path / "c.duckdb"), quiet=True, identify=False,
+                       find_duplicates=False)
+    assert {d: os.stat(d).st_atime for d in (root, root / "a", root / "a" / "b")} == \
+        {d: old for d in (root, root / "a", root / "a" / "b")}
+    if os.geteuid() == 0 and subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode == 0:
+        assert summary.walker == "find"
+    assert query(tmp_path / "c.duckdb", "SELECT count(*) FROM files") == [(3,)]
