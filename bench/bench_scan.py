@@ -2,8 +2,10 @@
 
     python bench/bench_scan.py [--files 100000] [--work bench/out] [--jobs N]
 
-Measures wall time, CPU time (user + system) and peak RSS of each command (from the
-kernel's rusage of the child), on a warm cache (a first `find` pass loads the
+Measures wall time, CPU time (user + system) and peak RSS of each command: of its largest
+process (the kernel's rusage) and of the sum over the command and its sub-processes
+(sampled from /proc; pages shared between them count once per process, so an upper
+bound), on a warm cache (a first `find` pass loads the
 metadata for every tool alike). Our scan runs three ways, each in a fresh catalogue:
 metadata only, metadata + duplicates, and complete (with identification). Peers:
 `find -printf` and `du` for the walk, `rdfind`, `jdupes` and `rmlint` for duplicates
@@ -21,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -31,15 +34,59 @@ sys.path.insert(0, str(HERE.parent))
 from bench.gen_tree import generate  # noqa: E402
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of PID and all its descendants now (Linux /proc), in KiB."""
+    children: dict[int, list[int]] = defaultdict(list)
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        children[int(fields[1])].append(int(entry))
+        rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total
+
+
 def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
+    """Wall and CPU time, peak RSS of the largest process (rusage) and peak of the sum over
+    the process and its children (sampled every 0.2 s: worker processes count too)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
+    # Drain stderr in a thread so that a talkative tool never blocks on a full pipe.
+    err_chunks: list[bytes] = []
+    drain = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    drain.start()
+    # A waiting thread takes the exit time exactly; this one samples memory meanwhile.
+    ended = threading.Event()
+    result: dict = {}
+
+    def wait() -> None:
+        result["status"] = os.wait4(proc.pid, 0)
+        result["wall"] = time.perf_counter() - start
+        ended.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    tree_peak = 0
+    while not ended.wait(0.2):
+        tree_peak = max(tree_peak, _tree_rss_kb(proc.pid))
+    _, status, usage = result["status"]
+    wall = result["wall"]
+    drain.join()
+    err = b"".join(err_chunks).decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd[0]} a échoué : {err[-500:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024, "stderr": err}
+    rss_mb = usage.ru_maxrss / 1024
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss_mb,
+            "tree_mb": max(tree_peak / 1024, rss_mb), "stderr": err}
 
 
 def jdupes_groups(text: str, root: Path) -> set[frozenset[str]]:
@@ -215,11 +262,13 @@ def main() -> None:
         f"Arbre synthétique : {n} fichiers (bench/gen_tree.py : tailles log-normales, ~10 % de copies, ~2 % de fichiers vides).",
         "Les machines sont partagées : seuls les rapports entre outils d'une même exécution ont du sens.",
         "",
-        "| commande | temps réel (s) | CPU (s) | mémoire max (Mo) |",
-        "| --- | ---: | ---: | ---: |",
+        "| commande | temps réel (s) | CPU (s) | mémoire max, plus gros processus (Mo) | mémoire max, processus et sous-processus (Mo) |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, r in rows.items():
-        lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss_mb']:.0f} |")
+        lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss_mb']:.0f} | {r['tree_mb']:.0f} |")
+    lines += ["", "Mémoire des sous-processus : somme des mémoires résidentes relevée toutes les 0,2 s ; "
+              "les pages partagées (bibliothèques) comptent une fois par processus : c'est un majorant."]
     walk_ours = rows["catalogue scan --sans-identification --sans-doublons (parcours)"]["wall"]
     dups_ours = rows["catalogue scan --sans-identification (parcours + doublons)"]["wall"]
     peers = [p for p in ("rdfind -dryrun (doublons)", "jdupes -r (doublons)", "rmlint -T df (doublons)") if p in rows]

@@ -42,6 +42,8 @@ UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
 PAGE_ROWS = 20_000
 REUSE_ROWS = 100_000  # entries per UPDATE when an incremental rescan copies earlier results
 SCAN_DUCKDB_MEMORY = "256MB"  # DuckDB's share during a scan; env CATALOGUE_MEMOIRE_DUCKDB overrides
+IDENTIFY_DUCKDB_MEMORY = "128MB"  # its share once siegfried is loaded (identification, then duplicates)
+ENV_MEMORY = "CATALOGUE_MEMOIRE_DUCKDB"
 
 
 class ScanInterrupted(CatalogueError):
@@ -129,7 +131,7 @@ def run_scan(
 
 
 def _duckdb_memory() -> str:
-    value = os.environ.get("CATALOGUE_MEMOIRE_DUCKDB", SCAN_DUCKDB_MEMORY).strip()
+    value = os.environ.get(ENV_MEMORY, SCAN_DUCKDB_MEMORY).strip()
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, flags=re.IGNORECASE):
         raise CatalogueError(f"CATALOGUE_MEMOIRE_DUCKDB : « {value} » n'est pas une taille (par ex. 512MB, 2GB).")
     return value
@@ -210,6 +212,10 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             con.execute("RESET checkpoint_threshold")
             con.execute("CHECKPOINT")
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
+            if identify and ENV_MEMORY not in os.environ:
+                # siegfried's signatures and heap (~150 MB) join the process from here on:
+                # DuckDB gives up that much of its share (the walk is what needs it most).
+                con.execute(f"SET memory_limit = '{IDENTIFY_DUCKDB_MEMORY}'")
             t1 = time.perf_counter()
             if identify:
                 with ThreadPoolExecutor(max_workers=jobs) as pool, \
@@ -218,7 +224,8 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             t2 = time.perf_counter()
             if find_duplicates:
                 with progress.phase("Recherche des doublons") as ph:
-                    summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, readers, ph)
+                    settled = summary.reused > 0 and _previous_scan(con, scan_id, commune, root_text)[1]
+                    summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, readers, ph, settled)
             t3 = time.perf_counter()
             summary.seconds = {"walk": t1 - t0, "identify": t2 - t1, "hash": t3 - t2}
     except KeyboardInterrupt:
@@ -232,6 +239,7 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
         _finish(con, scan_id, "failed", stats)
         raise
     _finish(con, scan_id, "complete", stats)
+    con.execute("UPDATE scans SET duplicates_searched = ? WHERE scan_id = ?", [find_duplicates, scan_id])
     _fill_summary(con, summary, stats)
     return summary
 
@@ -408,12 +416,19 @@ def _rel(path: str, path_raw: bytes | None) -> bytes:
     return path_raw if path_raw is not None else path.encode("utf-8")
 
 
+def _previous_scan(con, scan_id: int, commune: str, root: str) -> tuple[int | None, bool]:
+    """The last complete scan of the same root before SCAN_ID, and whether it looked for duplicates."""
+    row = con.execute(
+        """SELECT scan_id, coalesce(duplicates_searched, false) FROM scans WHERE commune = ? AND root = ?
+           AND source = 'filesystem' AND status = 'complete' AND scan_id < ? ORDER BY scan_id DESC LIMIT 1""",
+        [commune, root, scan_id]).fetchall()
+    return (row[0][0], row[0][1]) if row else (None, False)
+
+
 def _reuse_previous(con, scan_id: int, commune: str, root: str) -> int:
     """Copy identification and hash from the previous complete scan of the same root for
     files with the same path, size, mtime and inode: they are not read again."""
-    prev = con.execute(
-        """SELECT max(scan_id) FROM scans WHERE commune = ? AND root = ? AND source = 'filesystem'
-           AND status = 'complete' AND scan_id < ?""", [commune, root, scan_id]).fetchone()[0]
+    prev, _ = _previous_scan(con, scan_id, commune, root)
     if prev is None:
         return 0
     cols = _ID_COLUMNS[:-1] + ["hash"]
@@ -462,23 +477,26 @@ _ID_COLUMNS = ["puid", "format_name", "format_version", "mime", "id_basis", "id_
                "magic_mime", "ext_mismatch", "error"]
 
 
-def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]:
+def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = False) -> tuple[int, int]:
     """Size groups → partial hash → full hash; hashes land in files.hash for every link.
 
     Files whose hash was reused from the previous scan are not read; a new file of the
     same size as one of them gets a full hash so that the two can be compared. Files are
     read in (device, inode) order, READERS at a time: on a spinning disk inode order
     follows the platter, and `--lectures 1` avoids seeking between concurrent reads.
-    Returns (hashes computed, files read)."""
-    # One representative per inode, among sizes shared by at least two inodes.
+    With `settled` (the previous scan looked for duplicates), sizes shared only by
+    unchanged files are left as it found them. Returns (hashes computed, files read)."""
+    # One representative per inode, among sizes shared by at least two inodes, of which
+    # one at least is new or changed: a size whose files are all unchanged was settled by
+    # the previous scan (their kept hashes, or none when they differed).
     con.execute("""CREATE OR REPLACE TEMP TABLE _cands AS
         WITH f AS (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
-             sizes AS (SELECT size FROM f GROUP BY size HAVING count(DISTINCT (device, inode)) > 1),
+             sizes AS (SELECT size FROM f GROUP BY size
+                       HAVING count(DISTINCT (device, inode)) > 1 AND (NOT ? OR bool_or(reused IS NOT TRUE))),
              reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode)
-        SELECT row_number() OVER (ORDER BY device, inode) AS seq, file_id, path, path_raw, size,
-               coalesce(path_raw, encode(path)) AS rel
+        SELECT row_number() OVER (ORDER BY device, inode) AS seq, file_id, path, path_raw, size
         FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL
-        ORDER BY seq""", [scan_id])
+        ORDER BY seq""", [scan_id, settled])
     count = con.execute("SELECT count(*) FROM _cands").fetchall()[0][0]
     reads = 0
     con.execute("CREATE OR REPLACE TEMP TABLE _partial (seq BIGINT, partial VARCHAR, whole BOOLEAN)")
@@ -505,8 +523,8 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph) -> tuple[int, int]
     inflight: deque = deque()
     with _partial_pool(readers, count) as pool:
         for low in range(0, count, PAGE_ROWS):
-            page = con.sql("SELECT seq, file_id, rel, size FROM _cands WHERE seq > ? AND seq <= ? ORDER BY seq",
-                           params=[low, low + PAGE_ROWS]).to_arrow_table()
+            page = con.sql("""SELECT seq, file_id, coalesce(path_raw, encode(path)) AS rel, size FROM _cands
+                              WHERE seq > ? AND seq <= ? ORDER BY seq""", params=[low, low + PAGE_ROWS]).to_arrow_table()
             rels, sizes = page.column("rel").to_pylist(), page.column("size").to_pylist()
             inflight.append((page, [pool.submit(partial_hash_columns, root_b, rels[i:i + CHUNK_FILES],
                                                 sizes[i:i + CHUNK_FILES])

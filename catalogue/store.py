@@ -233,6 +233,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_duplicates_searched",
+        """
+        -- Whether the scan looked for duplicates (not with --sans-doublons): a rescan trusts
+        -- the previous scan's verdict on unchanged files only if it did.
+        ALTER TABLE scans ADD COLUMN duplicates_searched BOOLEAN;
+        """,
+    ),
 ]
 
 

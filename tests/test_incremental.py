@@ -20,6 +20,9 @@ def _tree(root):
     (root / "A" / "pareil-1.bin").write_bytes(b"x" * 100_000)
     (root / "B" / "pareil-2.bin").write_bytes(b"x" * 100_000)
     (root / "B" / "seul.bin").write_bytes(b"y" * 120_000)
+    # Same size, different content: read once, found different, no hash kept.
+    (root / "A" / "taille-1.csv").write_bytes(b"1" * 3000)
+    (root / "B" / "taille-2.csv").write_bytes(b"2" * 3000)
     return root
 
 
@@ -32,10 +35,11 @@ def test_rescan_reads_only_what_changed(tmp_path):
     root = _tree(tmp_path / "partage")
     db = tmp_path / "c.duckdb"
     first = run_scan(str(root), "99601", db=str(db), quiet=True)
-    assert first.reused == 0 and first.identified == 23 and first.hash_reads == 4  # the two « pareil »: head+tail, then whole
+    # The two « pareil »: head+tail, then whole; the two « taille »: read whole once.
+    assert first.reused == 0 and first.identified == 25 and first.hash_reads == 6
 
     again = run_scan(str(root), "99601", db=str(db), quiet=True)
-    assert again.reused == 23 and again.identified == 0 and again.hash_reads == 0
+    assert again.reused == 25 and again.identified == 0 and again.hash_reads == 0
     assert _result(db, again.scan_id) == _result(db, first.scan_id)
 
     # One file changed, one new copy of the « pareil » pair, one new file.
@@ -43,7 +47,7 @@ def test_rescan_reads_only_what_changed(tmp_path):
     shutil.copyfile(root / "B" / "pareil-2.bin", root / "A" / "pareil-3.bin")
     (root / "B" / "nouveau.csv").write_text("a;b\n1;2\n")
     third = run_scan(str(root), "99601", db=str(db), quiet=True)
-    assert third.reused == 22 and third.identified == 3
+    assert third.reused == 24 and third.identified == 3
     # The new copy is read (head+tail, then whole) and compared with the kept hashes of
     # the pair, which is not read again.
     assert third.hash_reads == 2
@@ -62,4 +66,16 @@ def test_touched_file_is_read_again(tmp_path):
     st = os.stat(root / "A" / "doc1.txt")
     os.utime(root / "A" / "doc1.txt", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     again = run_scan(str(root), "99602", db=str(db), quiet=True)
-    assert again.reused == 22 and again.identified == 1
+    assert again.reused == 24 and again.identified == 1
+
+
+def test_after_a_scan_without_duplicates_the_rescan_reads_them(tmp_path):
+    """A previous --sans-doublons scan settled nothing: unchanged files sharing a size are
+    read, and the pair of copies is found."""
+    root = _tree(tmp_path / "partage")
+    db = tmp_path / "c.duckdb"
+    first = run_scan(str(root), "99603", db=str(db), quiet=True, find_duplicates=False)
+    assert first.hash_reads == 0
+    again = run_scan(str(root), "99603", db=str(db), quiet=True)
+    assert again.reused == 25 and again.hash_reads == 6
+    assert query(db, "SELECT copies FROM duplicates WHERE size = 100000") == [(2,)]
