@@ -208,3 +208,32 @@ def test_root_missing_or_not_a_directory(tmp_path, cli):
     assert result.exit_code == 1
     assert result.output == f"Erreur : Ce chemin n'est pas un dossier : {tmp_path / 'fichier.txt'}\n"
     assert not db.exists()
+
+
+def test_siegfried_aliases_leave_no_temporary_directory(tmp_path, monkeypatch):
+    """Odd names go to siegfried through aliases in a temporary directory of ours: made only
+    when needed, removed after the batch (a killed scan used to leave one per batch)."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scanners.identification import Candidate, identify_batch
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    root = tmp_path / "partage"
+    root.mkdir()
+    (root / "normal.txt").write_text("texte")
+    odd = b"ancien-\xe9.pdf"
+    with open(os.fsencode(root) + b"/" + odd, "wb") as fh:
+        fh.write(b"%PDF-1.4\n%%EOF\n")
+    normal, weird = os.stat(root / "normal.txt"), os.stat(os.fsencode(root) + b"/" + odd)
+    made: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(**kw)) or made[-1])
+    with ThreadPoolExecutor(2) as pool:
+        out = identify_batch(os.fsencode(root), [Candidate(1, b"normal.txt", 5, normal.st_mtime_ns // 1000, "txt")], jobs=2, executor=pool)
+        assert out.column("puid").to_pylist() == ["x-fmt/111"] and made == []
+        out = identify_batch(os.fsencode(root), [Candidate(2, odd, 15, weird.st_mtime_ns // 1000, "pdf")], jobs=2, executor=pool)
+    assert out.column("puid").to_pylist()[0].startswith("fmt/")
+    assert len(made) == 1 and list(temp.iterdir()) == []
