@@ -213,21 +213,28 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             con.execute("CHECKPOINT")
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
             if identify and ENV_MEMORY not in os.environ:
-                # siegfried's signatures and heap (~150 MB) join the process from here on:
-                # DuckDB gives up that much of its share (the walk is what needs it most).
+                # siegfried's signatures and Go heap will join the process: DuckDB gives up
+                # that much of its share (the walk is what needs it most).
                 con.execute(f"SET memory_limit = '{IDENTIFY_DUCKDB_MEMORY}'")
             t1 = time.perf_counter()
-            if identify:
-                with ThreadPoolExecutor(max_workers=jobs) as pool, \
-                        progress.phase("Identification des formats", total=stats.files) as ph:
-                    summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
-            t2 = time.perf_counter()
+            # Duplicates before identification: siegfried's memory (and what identification
+            # leaves in the Python heap) would otherwise add to the hash phase's (1M files:
+            # peak 495 MiB that way). A file changed in between loses its hash below.
             if find_duplicates:
                 with progress.phase("Recherche des doublons") as ph:
                     settled = summary.reused > 0 and _previous_scan(con, scan_id, commune, root_text)[1]
                     summary.hashed, summary.hash_reads = _hash(con, scan_id, root_b, readers, ph, settled)
+            t2 = time.perf_counter()
+            if identify:
+                with ThreadPoolExecutor(max_workers=jobs) as pool, \
+                        progress.phase("Identification des formats", total=stats.files) as ph:
+                    summary.identified = _identify(con, scan_id, root_b, jobs, pool, ph)
+                if find_duplicates:
+                    # Changed or gone since it was hashed: its hash is no longer its content's.
+                    con.execute("UPDATE files SET hash = NULL WHERE scan_id = ? AND error IS NOT NULL "
+                                "AND hash IS NOT NULL", [scan_id])
             t3 = time.perf_counter()
-            summary.seconds = {"walk": t1 - t0, "identify": t2 - t1, "hash": t3 - t2}
+            summary.seconds = {"walk": t1 - t0, "hash": t2 - t1, "identify": t3 - t2}
     except KeyboardInterrupt:
         _finish(con, scan_id, "interrupted", stats)
         entries = con.execute("SELECT entries FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0]

@@ -19,9 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pygfried
-
 from catalogue.errors import CatalogueError
+from scanners.siegfried import pygfried
 
 ID_BATCH = 256
 

@@ -116,6 +116,31 @@ def test_worker_processes_find_the_same_groups(tmp_path, cli, monkeypatch):
     assert {frozenset(v) for v in members.values()} == _reference(root)
 
 
+def test_a_file_changed_after_hashing_leaves_its_group(tmp_path, cli, monkeypatch):
+    # Duplicates are searched before identification; a file changed in between is caught
+    # by identification and must not stay in a group under its old content's hash.
+    import catalogue.scan
+
+    root = tmp_path / "arbre"
+    root.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (root / name).write_text("même contenu\n" * 100)
+    real_identify = catalogue.scan._identify
+
+    def identify_after_a_change(*args, **kwargs):
+        with open(root / "c.txt", "a") as fh:
+            fh.write("ajout\n")
+        return real_identify(*args, **kwargs)
+
+    monkeypatch.setattr(catalogue.scan, "_identify", identify_after_a_change)
+    db = tmp_path / "c.duckdb"
+    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT name, error, hash IS NULL FROM files WHERE name = 'c.txt'") == [
+        ("c.txt", "modifié pendant le scan", True)]
+    assert sorted(query(db, "SELECT path FROM duplicate_files")) == [("a.txt",), ("b.txt",)]
+
+
 UNGUARDED_SCRIPT = """
 import sys
 with open(sys.argv[3], "a") as fh:
