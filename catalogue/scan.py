@@ -42,7 +42,7 @@ UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
 PAGE_ROWS = 20_000
 REUSE_ROWS = 100_000  # entries per UPDATE when an incremental rescan copies earlier results
 SCAN_DUCKDB_MEMORY = "256MB"  # DuckDB's share during a scan; env CATALOGUE_MEMOIRE_DUCKDB overrides
-IDENTIFY_DUCKDB_MEMORY = "128MB"  # its share once siegfried is loaded (identification, then duplicates)
+IDENTIFY_DUCKDB_MEMORY = "128MB"  # its share after the walk when identification follows (duplicates first)
 ENV_MEMORY = "CATALOGUE_MEMOIRE_DUCKDB"
 
 
