@@ -62,9 +62,12 @@ class ProcessPool:
             self._pool = context.Pool(workers)
         try:
             self._pool.apply_async(int).get(timeout=60)
-        except BaseException:
+        except Exception:
             self._pool.terminate()
-            raise OSError("processus de calcul impossibles à démarrer")
+            raise OSError("processus de calcul impossibles à démarrer") from None
+        except BaseException:  # Ctrl-C while they start: an interruption, not a reason to fall back
+            self._pool.terminate()
+            raise
 
     def submit(self, fn: Callable, *args) -> SimpleNamespace:
         return SimpleNamespace(result=self._pool.apply_async(fn, args).get)

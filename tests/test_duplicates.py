@@ -172,3 +172,20 @@ def test_process_pool_runs_in_other_processes():
     with ProcessPool(2) as pool:
         pids = {pool.submit(os.getpid).result() for _ in range(8)}
     assert pids and os.getpid() not in pids
+
+
+def test_ctrl_c_while_workers_start_interrupts(monkeypatch):
+    # A Ctrl-C that lands while the worker processes start must stop the scan, not make it
+    # fall back to threads and carry on (seen in test_ctrl_c_marks_scan_interrupted).
+    import multiprocessing.pool
+
+    import pytest
+
+    from scanners.parallel import ProcessPool
+
+    def interrupted(self, timeout=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(multiprocessing.pool.ApplyResult, "get", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ProcessPool(2)
