@@ -145,8 +145,11 @@ def test_ctrl_c_marks_scan_interrupted(tmp_path):
         for i in range(1000):
             (folder / f"f{i}.txt").write_text(f"fichier {d} {i}\n" * (i % 7 + 1))
     db = tmp_path / "c.duckdb"
+    # A shell without job control starts background jobs with SIGINT ignored (a CI run with
+    # `&`), and Python then never raises KeyboardInterrupt: give the scan Ctrl-C back.
     proc = subprocess.Popen(catalogue_cmd() + ["scan", str(root), "--commune", "C1", "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Wait until the catalogue holds the walk's rows (identifying 40,000 files takes
     # several seconds more), then press Ctrl-C.
     deadline = time.time() + 60
