@@ -156,9 +156,9 @@ def _prepare_resume(con, scan_id: int) -> WalkResume:
     con.execute("UPDATE files SET hash = NULL WHERE scan_id = ? AND reused IS NOT TRUE", [scan_id])
     con.execute("UPDATE scans SET status = 'running', finished_at = NULL WHERE scan_id = ?", [scan_id])
     con.execute("COMMIT")
-    done = {(raw if raw is not None else path.encode("utf-8")) for path, raw in con.execute(
+    done = {_rel(path, raw) for path, raw in con.execute(
         "SELECT path, path_raw FROM scan_dirs_done WHERE scan_id = ?", [scan_id]).fetchall()}
-    existing = {(raw if raw is not None else path.encode("utf-8")) for path, raw in con.execute(
+    existing = {_rel(path, raw) for path, raw in con.execute(
         "SELECT path, path_raw FROM files WHERE scan_id = ? AND kind = 'directory'", [scan_id]).fetchall()}
     last = con.execute("SELECT coalesce(max(file_id), 0) FROM files WHERE scan_id = ?", [scan_id]).fetchall()[0][0]
     return WalkResume(done=done, existing_dirs=existing, last_id=last)
@@ -321,9 +321,8 @@ def _recheck_directories(con, scan_id: int, root_b: bytes) -> int:
                        [scan_id]).fetchall()
     unreadable, incomplete = [], []
     for path, raw in [("", None)] + dirs:
-        rel = raw if raw is not None else path.encode("utf-8")
         try:
-            fd = open_path(root_b, rel, directory=True)
+            fd = open_path(root_b, _rel(path, raw), directory=True)
             try:
                 with os.scandir(fd) as it:
                     listed = sum(1 for _ in it)

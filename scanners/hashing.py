@@ -2,8 +2,9 @@
 
 Only files that share their size with another inode can be duplicates; of those,
 a partial hash (head + tail) weeds out most; only files still colliding get a full
-xxh3-128. Reads use O_NOATIME where allowed and large sequential chunks. xxhash and
-os.read release the GIL, so a thread pool hashes in parallel.
+xxh3-128. Reads use O_NOATIME where allowed and large sequential chunks. Partial
+hashes of many small files run in worker processes (per-file Python work holds the GIL);
+full hashes in threads (xxhash and os.read release it).
 """
 
 from __future__ import annotations
@@ -19,10 +20,6 @@ CHUNK_BYTES = 1 << 20
 # Up to this size a file is read whole at the first pass: one read costs about the same
 # as head + tail, and its digest is final (no second open if it collides).
 WHOLE_BYTES = 64 * 1024
-
-
-class ChangedError(Exception):
-    """The file's size changed since the walk."""
 
 
 def partial_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, bool, str | None]:
