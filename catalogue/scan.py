@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -286,13 +287,33 @@ def _store_walk(con, batches, scan_id: int, commune: str, stats: WalkStats) -> N
     failure: list[BaseException] = []
 
     def writer() -> None:
-        while (item := pending.get()) is not None:
+        buffer = _WalkBuffer()
+        while True:
+            try:
+                item = pending.get(timeout=buffer.wait())
+            except queue.Empty:
+                item = ()  # a slow share: store what has waited long enough
+            if item is None:
+                break
+            if item:
+                buffer.add(*item)
             if not failure:
                 try:
-                    _insert_walk_batch(con, item[0], scan_id, commune, item[1])
+                    for table, done in buffer.ready(final=False):
+                        _insert_walk_batch(con, table, scan_id, commune, done)
                 except BaseException as exc:  # handed to the walking thread
                     failure.append(exc)
+        if not failure:
+            try:
+                for table, done in buffer.ready(final=True):
+                    _insert_walk_batch(con, table, scan_id, commune, done)
+            except BaseException as exc:
+                failure.append(exc)
 
+    # One thread appends (the writer); DuckDB's own threads would only split each insert
+    # into partial row groups that the checkpoint then merges again (1M entries: 4.5 s of
+    # CPU against 1.8 s). Reset before duplicates and identification, which scan in parallel.
+    con.execute("SET threads = 1")
     thread = threading.Thread(target=writer, name="ecriture", daemon=True)
     thread.start()
     try:
@@ -303,12 +324,61 @@ def _store_walk(con, batches, scan_id: int, commune: str, stats: WalkStats) -> N
             stats.done_dirs.clear()
             pending.put((batch, done))
     finally:
-        # Interrupted or not, the batches already handed over are stored (each in its own
-        # transaction) before the scan is marked.
+        # Interrupted or not, the batches already handed over are stored before the scan
+        # is marked.
         pending.put(None)
         thread.join()
+        con.execute("RESET threads")
     if failure:
         raise failure[0]
+
+
+# Entries per walk transaction: DuckDB's row group size. A transaction of whole row groups
+# is written straight to the database file, compressed, instead of the write-ahead log.
+WALK_COMMIT_ROWS = 122_880
+FLUSH_SECONDS = 5.0  # the longest a listed entry waits to be stored (slow shares)
+
+
+class _WalkBuffer:
+    """Walk batches gathered into transactions of whole DuckDB row groups.
+
+    Each transaction carries the directories completed by the batches it holds entirely;
+    those of a batch split between two transactions go with the second, so a scan killed
+    in between lists that directory again on resume. Entries wait at most FLUSH_SECONDS."""
+
+    def __init__(self) -> None:
+        self.batches: list[pa.RecordBatch] = []
+        self.ends: list[tuple[int, list[bytes]]] = []  # (rows up to this batch's end, its directories)
+        self.rows = 0
+        self.since: float | None = None
+
+    def add(self, batch: pa.RecordBatch, done: list[bytes]) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+        self.batches.append(batch)
+        self.rows += batch.num_rows
+        self.ends.append((self.rows, done))
+
+    def wait(self) -> float | None:
+        """Seconds until the buffered entries are due (None: nothing buffered)."""
+        return None if self.since is None else max(0.0, self.since + FLUSH_SECONDS - time.monotonic())
+
+    def ready(self, final: bool) -> Iterator[tuple[pa.Table, list[bytes]]]:
+        """The transactions due now: whole row groups, or everything when final or overdue."""
+        if not self.ends:
+            return
+        overdue = self.since is not None and time.monotonic() >= self.since + FLUSH_SECONDS
+        cut = self.rows if final or overdue else self.rows - self.rows % WALK_COMMIT_ROWS
+        if cut == 0 and not (final or overdue):
+            return
+        table = pa.Table.from_batches(self.batches, schema=self.batches[0].schema)
+        done = [d for end, dirs in self.ends if end <= cut for d in dirs]
+        self.ends = [(end - cut, dirs) for end, dirs in self.ends if end > cut]
+        rest = table.slice(cut)
+        self.batches = rest.to_batches() if rest.num_rows or self.ends else []
+        self.rows -= cut
+        self.since = time.monotonic() if self.ends else None
+        yield table.slice(0, cut), done
 
 
 def _recheck_directories(con, scan_id: int, root_b: bytes) -> int:
@@ -350,7 +420,7 @@ def _recheck_directories(con, scan_id: int, root_b: bytes) -> int:
     return len(incomplete)
 
 
-def _insert_walk_batch(con, batch: pa.RecordBatch, scan_id: int, commune: str, done: list[bytes]) -> None:
+def _insert_walk_batch(con, batch: pa.RecordBatch | pa.Table, scan_id: int, commune: str, done: list[bytes]) -> None:
     """Entries and the directories they complete, in one transaction: a scan killed at any
     point resumes from a consistent state."""
     con.register("_walk", batch)

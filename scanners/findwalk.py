@@ -39,18 +39,16 @@ from scanners.filesystem import WALK_SCHEMA, WalkStats, _Owners, decode
 from scanners.mounts import has_submounts, mount_of
 
 # One record per entry; the order of FIELDS is the order of the directives.
-FIELDS = ("type", "size", "blocks", "mtime", "ctime", "depth", "uid", "device", "inode", "nlink",
-          "link", "path", "parent", "name")
-FORMAT = "\\0".join(["%y", "%s", "%b", "%T@", "%C@", "%d", "%U", "%D", "%i", "%n", "%l", "%P", "%h", "%f"]) + "\\0"
+# Parent, name and depth are derived from the path (%P) rather than printed (%h, %f, %d):
+# find's output is a third smaller and each entry costs both processes less.
+FIELDS = ("type", "size", "blocks", "mtime", "ctime", "uid", "device", "inode", "nlink", "link", "path")
+FORMAT = "\\0".join(["%y", "%s", "%b", "%T@", "%C@", "%U", "%D", "%i", "%n", "%l", "%P"]) + "\\0"
 K = len(FIELDS)
 F = {name: i for i, name in enumerate(FIELDS)}
 KINDS = {b"f": "file", b"d": "directory", b"l": "symlink"}
 READ_BYTES = 2 << 20  # bytes of find's output parsed at a time (~15,000 entries)
 PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask (fs.pipe-max-size)
 
-# RE2 (Arrow): the extension as `extension_of` defines it: after the last dot, 1 to 10
-# characters without a space, something before the dot; (?s) for names with newlines.
-_EXTENSION = r"(?s)^.+\.(?P<ext>[^. ]{1,10})$"
 
 
 @functools.cache
@@ -230,18 +228,34 @@ def _lowered(values: pa.Array) -> pa.Array:
     return pc.take(lowered, pc.index_in(values, distinct))
 
 
+def _split_last(values: pa.Array, sep: str) -> tuple[pa.Array, pa.Array]:
+    """Each value split at the last SEP: (before, after), before null where there is no SEP
+    (a split, then two takes: several times cheaper than a regular expression)."""
+    parts = pc.split_pattern(values, sep, max_splits=1, reverse=True)
+    flat, offsets = parts.flatten(), parts.offsets
+    ends = offsets.slice(1)
+    before = pc.if_else(pc.equal(pc.list_value_length(parts), 2), pc.take(flat, offsets.slice(0, len(parts))),
+                        pa.scalar(None, values.type))
+    return before, pc.take(flat, pc.subtract(ends, 1))
+
+
 def _to_batch(parts: list[bytes], n: int, first_id: int, owners: _Owners, stats: WalkStats) -> pa.RecordBatch:
     cols = [parts[i:n * K:K] for i in range(K)]
     kinds_list = [KINDS.get(t, "other") for t in cols[F["type"]]]
     kinds = pa.array(kinds_list, pa.string())
     path, path_raw = _text(cols[F["path"]])
-    # %h is "." for the root's children, "./a/b" below.
-    parent_raw = [p[2:] for p in cols[F["parent"]]]
-    parent, _ = _text(parent_raw)
-    name, _ = _text(cols[F["name"]])
-    named = pc.is_in(kinds, pa.array(["file", "symlink"]))
-    ext = pc.struct_field(pc.extract_regex(name, _EXTENSION), [0])
-    extension = _lowered(pc.if_else(named, ext, pa.scalar(None, pa.string())))
+    # "/" is never part of a multi-byte sequence, so splitting the text equals decoding the
+    # split bytes (the Python walk decodes parent and name apart).
+    depth = pc.add(pc.count_substring(path, "/"), 1).cast(pa.int32())
+    parent, name = _split_last(path, "/")
+    parent = pc.fill_null(parent, "")
+    # `extension_of`: after the last dot, 1 to 10 characters without a space, something before.
+    base, ext = _split_last(name, ".")
+    ext_length = pc.utf8_length(ext)
+    valid = pc.and_(pc.and_(pc.is_in(kinds, pa.array(["file", "symlink"])), pc.greater(pc.utf8_length(base), 0)),
+                    pc.and_(pc.and_(pc.greater(ext_length, 0), pc.less_equal(ext_length, 10)),
+                            pc.invert(pc.match_substring(ext, " "))))
+    extension = _lowered(pc.if_else(pc.fill_null(valid, False), ext, pa.scalar(None, pa.string())))
     size = _ints(cols[F["size"]], pa.int64())
     uids = _ints(cols[F["uid"]], pa.int64())
     distinct_uids = pc.unique(uids)
@@ -257,7 +271,7 @@ def _to_batch(parts: list[bytes], n: int, first_id: int, owners: _Owners, stats:
         "extension": extension, "kind": kinds, "size": size,
         "allocated": pc.multiply(_ints(cols[F["blocks"]], pa.int64()), 512),
         "mtime": _micros(cols[F["mtime"]]), "ctime": _micros(cols[F["ctime"]]),
-        "depth": _ints(cols[F["depth"]], pa.int32()), "owner": owner,
+        "depth": depth, "owner": owner,
         "device": _ints(cols[F["device"]], pa.uint64()), "inode": _ints(cols[F["inode"]], pa.uint64()),
         "nlink": _ints(cols[F["nlink"]], pa.uint64()), "link_target": link_target,
         "error": pa.nulls(n, pa.string()),

@@ -37,7 +37,11 @@ def test_killed_scan_resumes_to_the_same_result(tmp_path, delay):
     root = _tree(tmp_path / "partage")
     db = tmp_path / "c.duckdb"
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "scan", str(root), "--commune", "99701",
+    # Walk transactions of 500 entries (not a row group's 122,880): the kill lands between
+    # many of them on this small tree.
+    launcher = ("import sys, catalogue.scan, catalogue.cli; catalogue.scan.WALK_COMMIT_ROWS = 500; "
+                "sys.argv[0] = 'catalogue'; catalogue.cli.main()")
+    proc = subprocess.Popen([sys.executable, "-c", launcher, "scan", str(root), "--commune", "99701",
                              "--db", str(db), "--quiet", "--jobs", "1"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Wait for the catalogue to exist, then kill -9 somewhere in the scan.
@@ -109,6 +113,7 @@ def test_interrupted_find_walk_resumes_to_the_same_result(tmp_path, monkeypatch)
     root = _tree(tmp_path / "partage", dirs=12, files=20)
     db = tmp_path / "c.duckdb"
     monkeypatch.setattr(findwalk, "READ_BYTES", 2000)  # many small batches
+    monkeypatch.setattr(scan_module, "WALK_COMMIT_ROWS", 20)  # each in its own transaction
     insert = scan_module._insert_walk_batch
     calls = []
 
