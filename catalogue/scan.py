@@ -14,9 +14,11 @@ import socket
 import threading
 import time
 import uuid
+from array import array
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +35,7 @@ from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
 from scanners.findwalk import FindErrors, direct_command, find_command, find_walk
 from scanners.fsaccess import describe_oserror, open_path
-from scanners.hashing import full_hash, partial_hash_columns
+from scanners.hashing import full_hash, partial_hash_packed
 from scanners.identification import Candidate, identifier_version, identify_batch
 from scanners.mounts import default_listers
 from scanners.parallel import ProcessPool, map_chunks
@@ -43,7 +45,7 @@ UPDATE_ROWS = 20_000  # rows staged before one UPDATE ... FROM
 PAGE_ROWS = 20_000
 REUSE_ROWS = 100_000  # entries per UPDATE when an incremental rescan copies earlier results
 SCAN_DUCKDB_MEMORY = "256MB"  # DuckDB's share during a scan; env CATALOGUE_MEMOIRE_DUCKDB overrides
-IDENTIFY_DUCKDB_MEMORY = "128MB"  # its share after the walk when identification follows (duplicates first)
+AFTER_WALK_DUCKDB_MEMORY = "128MB"  # its share after the walk (duplicates, identification)
 ENV_MEMORY = "CATALOGUE_MEMOIRE_DUCKDB"
 
 
@@ -201,11 +203,11 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
     try:
         with ScanProgress(quiet) as progress:
             t0 = time.perf_counter()
-            # During the walk, automatic checkpoints (every 16 MB of log) rewrite more of a
-            # growing table each time: at a million files they took half the walk. Committed
-            # batches stay durable in the write-ahead log (replayed if the scan is killed);
-            # one checkpoint after the walk. The default comes back for the updates that
-            # follow, whose undo data would otherwise pile up in memory.
+            # During the walk, automatic checkpoints (every 16 MB of log) would rewrite more
+            # of a growing table each time; what the write-ahead log holds (small on a local
+            # disk, where whole row groups go straight to the file) is replayed if the scan
+            # is killed. One checkpoint after the walk. The default comes back for the
+            # updates that follow, whose undo data would otherwise pile up in memory.
             con.execute("SET checkpoint_threshold = '1GB'")
             with progress.phase("Parcours de l'arborescence") as ph:
                 summary.walker = _walk_phase(con, scan_id, commune, root_b, excludes, stats, resume, listers,
@@ -213,10 +215,12 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             con.execute("RESET checkpoint_threshold")
             con.execute("CHECKPOINT")
             summary.reused = _reuse_previous(con, scan_id, commune, root_text)
-            if identify and ENV_MEMORY not in os.environ:
-                # siegfried's signatures and Go heap will join the process: DuckDB gives up
-                # that much of its share (the walk is what needs it most).
-                con.execute(f"SET memory_limit = '{IDENTIFY_DUCKDB_MEMORY}'")
+            if ENV_MEMORY not in os.environ:
+                # The walk is what needs DuckDB's memory most. After it, siegfried's
+                # signatures and Go heap join the process, and the duplicate search's
+                # sorts would take all 256 MB (1M files: peak 500 MiB, against 400 MiB
+                # at 128 MB for the same time).
+                con.execute(f"SET memory_limit = '{AFTER_WALK_DUCKDB_MEMORY}'")
             t1 = time.perf_counter()
             # Duplicates before identification: siegfried's memory (and what identification
             # leaves in the Python heap) would otherwise add to the hash phase's (1M files:
@@ -310,25 +314,23 @@ def _store_walk(con, batches, scan_id: int, commune: str, stats: WalkStats) -> N
             except BaseException as exc:
                 failure.append(exc)
 
-    # One thread appends (the writer); DuckDB's own threads would only split each insert
-    # into partial row groups that the checkpoint then merges again (1M entries: 4.5 s of
-    # CPU against 1.8 s). Reset before duplicates and identification, which scan in parallel.
-    con.execute("SET threads = 1")
+    # One DuckDB thread: several would also split each insert into partial row groups that
+    # the checkpoint merges again (1M entries: 4.5 s of CPU against 1.8 s).
     thread = threading.Thread(target=writer, name="ecriture", daemon=True)
-    thread.start()
-    try:
-        for batch in batches:
-            if failure:
-                break
-            done = stats.done_dirs[:]
-            stats.done_dirs.clear()
-            pending.put((batch, done))
-    finally:
-        # Interrupted or not, the batches already handed over are stored before the scan
-        # is marked.
-        pending.put(None)
-        thread.join()
-        con.execute("RESET threads")
+    with _one_thread(con):
+        thread.start()
+        try:
+            for batch in batches:
+                if failure:
+                    break
+                done = stats.done_dirs[:]
+                stats.done_dirs.clear()
+                pending.put((batch, done))
+        finally:
+            # Interrupted or not, the batches already handed over are stored before the scan
+            # is marked.
+            pending.put(None)
+            thread.join()
     if failure:
         raise failure[0]
 
@@ -564,46 +566,57 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
     unchanged files are left as it found them. Returns (hashes computed, files read)."""
     # One representative per inode, among sizes shared by at least two inodes, of which
     # one at least is new or changed: a size whose files are all unchanged was settled by
-    # the previous scan (their kept hashes, or none when they differed).
+    # the previous scan (their kept hashes, or none when they differed). Rows are stored in
+    # (device, inode) order, so a row's position (rowid + 1) is its read sequence. Only the
+    # ids are sorted, the paths joined after: sorting them too cost twice as much.
     con.execute("""CREATE OR REPLACE TEMP TABLE _cands AS
-        WITH f AS (SELECT * FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
+        WITH f AS (SELECT file_id, size, device, inode, reused, hash FROM files
+                   WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
              sizes AS (SELECT size FROM f GROUP BY size
-                       HAVING count(DISTINCT (device, inode)) > 1 AND (NOT ? OR bool_or(reused IS NOT TRUE))),
-             reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode)
-        SELECT row_number() OVER (ORDER BY device, inode) AS seq, file_id, path, path_raw, size
-        FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL
-        ORDER BY seq""", [scan_id, settled])
+                       HAVING (min(device) <> max(device) OR min(inode) <> max(inode))
+                          AND (NOT ? OR bool_or(reused IS NOT TRUE))),
+             reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode),
+             todo AS (SELECT file_id, device, inode FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL)
+        SELECT x.file_id, x.path, x.path_raw, x.size
+        FROM todo JOIN files x ON x.scan_id = ? AND x.file_id = todo.file_id
+        ORDER BY todo.device, todo.inode""", [scan_id, settled, scan_id])
     count = con.execute("SELECT count(*) FROM _cands").fetchall()[0][0]
     reads = 0
-    con.execute("CREATE OR REPLACE TEMP TABLE _partial (seq BIGINT, partial VARCHAR, whole BOOLEAN)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _partial (seq BIGINT, partial BLOB, whole BOOLEAN)")
     con.execute("CREATE OR REPLACE TEMP TABLE _hashes (file_id BIGINT, hash VARCHAR)")
     errors: dict[str, list] = {"file_id": [], "error": []}
 
     def store(page: pa.Table, futures: list) -> None:
-        # Columns in, columns out: this thread's work per file is what limits a share of
-        # small files, so it stays in Arrow and C.
-        digests, wholes, errs = [], [], []
-        for future in futures:
+        # Columns in, columns out, packed: this thread's work per file is what limits a
+        # share of small files, so it stays in Arrow and C.
+        digests, wholes, failed = [], [], []
+        for start, future in futures:
             d, w, e = future.result()
-            digests += d
-            wholes += w
-            errs += e
-        for file_id, err in zip(page.column("file_id").to_pylist(), errs):
-            if err:
-                errors["file_id"].append(file_id)
-                errors["error"].append(err)
-        _stage(con, "_partial", _PARTIAL_SCHEMA, [page.column("seq"), digests, wholes])
-        ph.advance(page.num_rows, pc.sum(page.column("size")).as_py() or 0)
+            digests.append(d)
+            wholes.append(w)
+            failed += [(start + i, err) for i, err in e]
+        n = page.num_rows
+        partial = pa.Array.from_buffers(pa.binary(16), n, [None, pa.py_buffer(b"".join(digests))])
+        whole = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(b"".join(wholes))]).cast(pa.bool_())
+        if failed:
+            ids = page.column("file_id").to_pylist()
+            errors["file_id"] += [ids[i] for i, _ in failed]
+            errors["error"] += [err for _, err in failed]
+            bad = set(i for i, _ in failed)
+            partial = pc.if_else(pa.array([i in bad for i in range(n)]), pa.scalar(None, pa.binary(16)), partial)
+        _stage(con, "_partial", _PARTIAL_SCHEMA, [page.column("seq"), partial, whole])
+        ph.advance(n, pc.sum(page.column("size")).as_py() or 0)
 
     # Pipelined: the workers hash one page while this thread stores the previous one.
     inflight: deque = deque()
-    with _partial_pool(readers, count) as pool:
+    with _partial_pool(readers, count) as pool, _one_thread(con):
         for low in range(0, count, PAGE_ROWS):
-            page = con.sql("""SELECT seq, file_id, coalesce(path_raw, encode(path)) AS rel, size FROM _cands
-                              WHERE seq > ? AND seq <= ? ORDER BY seq""", params=[low, low + PAGE_ROWS]).to_arrow_table()
+            page = con.sql("""SELECT rowid + 1 AS seq, file_id, coalesce(path_raw, encode(path)) AS rel, size
+                              FROM _cands WHERE rowid >= ? AND rowid < ? ORDER BY rowid""",
+                           params=[low, low + PAGE_ROWS]).to_arrow_table()
             rels, sizes = page.column("rel").to_pylist(), page.column("size").to_pylist()
-            inflight.append((page, [pool.submit(partial_hash_columns, root_b, rels[i:i + CHUNK_FILES],
-                                                sizes[i:i + CHUNK_FILES])
+            inflight.append((page, [(i, pool.submit(partial_hash_packed, root_b, b"\0".join(rels[i:i + CHUNK_FILES]),
+                                                    array("q", sizes[i:i + CHUNK_FILES]).tobytes()))
                                     for i in range(0, len(rels), CHUNK_FILES)]))
             reads += len(rels)
             if len(inflight) > 1:
@@ -613,17 +626,18 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
     # Full hash only where (size, partial) still collides, or where a file of the same size
     # kept its hash from the previous scan; a partial over the whole file is final.
     con.execute("""CREATE OR REPLACE TEMP TABLE _collide AS
-        WITH counted AS (SELECT c.file_id, c.path, c.path_raw, c.size, p.partial, p.whole,
-                                count(*) OVER (PARTITION BY c.size, p.partial) AS same
-                         FROM _partial p JOIN _cands c USING (seq) WHERE p.partial IS NOT NULL),
+        WITH named AS (SELECT p.seq, c.size, p.partial, p.whole FROM _partial p
+                       JOIN (SELECT rowid + 1 AS seq, size FROM _cands) c USING (seq) WHERE p.partial IS NOT NULL),
+             groups AS (SELECT size, partial FROM named GROUP BY size, partial HAVING count(*) > 1),
              kept AS (SELECT DISTINCT size FROM files WHERE scan_id = ? AND reused AND hash IS NOT NULL),
-             todo AS (SELECT * EXCLUDE (same) FROM counted WHERE same > 1 OR size IN (SELECT size FROM kept))
-        SELECT row_number() OVER (ORDER BY r.device, r.inode) AS seq, todo.*
-        FROM todo JOIN files r ON r.scan_id = ? AND r.file_id = todo.file_id
-        ORDER BY seq""",
-                [scan_id, scan_id])
+             todo AS (SELECT * FROM named
+                      WHERE (size, partial) IN (SELECT (size, partial) FROM groups) OR size IN (SELECT size FROM kept))
+        SELECT todo.seq, c.file_id, c.path, c.path_raw, c.size, lower(hex(todo.partial)) AS partial, todo.whole
+        FROM todo JOIN (SELECT rowid + 1 AS seq, * FROM _cands) c USING (seq)
+        ORDER BY todo.seq""", [scan_id])
     hashed = 0
-    with ThreadPoolExecutor(max_workers=readers) as pool:  # big reads: os.read and xxhash release the GIL
+    # Big reads: os.read and xxhash release the GIL.
+    with ThreadPoolExecutor(max_workers=readers) as pool, _one_thread(con):
         for page in _pages(con, "SELECT * FROM _collide WHERE true", [], key="seq"):
             page = [r[1:] for r in page]
             todo = [r for r in page if not r[5]]
@@ -661,7 +675,7 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
 # Partial hashes are mostly small files: per-file Python work dominates, so above this many
 # candidates they run in worker processes (no GIL); below, threads avoid the start-up.
 PROCESS_MIN_FILES = 20_000
-CHUNK_FILES = 256
+CHUNK_FILES = 2048  # files per task: smaller tasks left the workers waiting on this process
 
 
 def _partial_pool(readers: int, count: int):
@@ -673,8 +687,20 @@ def _partial_pool(readers: int, count: int):
     return ThreadPoolExecutor(max_workers=readers)
 
 
-_PARTIAL_SCHEMA = pa.schema([("seq", pa.int64()), ("partial", pa.string()), ("whole", pa.bool_())])
+_PARTIAL_SCHEMA = pa.schema([("seq", pa.int64()), ("partial", pa.binary(16)), ("whole", pa.bool_())])
 _HASH_SCHEMA = pa.schema([("file_id", pa.int64()), ("hash", pa.string())])
+
+
+@contextmanager
+def _one_thread(con):
+    """DuckDB on one thread while the scan feeds it pages: a small query or insert spread
+    over several threads costs several times more CPU (20,000-row inserts: 2.5x), taken
+    from the readers and hashers. Big queries between the passes keep all threads."""
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute("RESET threads")
 
 
 def _stage(con, table: str, schema: pa.Schema, columns: list[list]) -> None:

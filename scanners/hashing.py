@@ -10,6 +10,7 @@ full hashes in threads (xxhash and os.read release it).
 from __future__ import annotations
 
 import os
+from array import array
 
 import xxhash
 
@@ -22,8 +23,8 @@ CHUNK_BYTES = 1 << 20
 WHOLE_BYTES = 64 * 1024
 
 
-def partial_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, bool, str | None]:
-    """(hex digest of head+tail, digest covers the whole file, error).
+def partial_digest(root: bytes, rel: bytes, size: int) -> tuple[bytes | None, bool, str | None]:
+    """(16-byte xxh3-128 of head+tail, digest covers the whole file, error).
 
     Called for every candidate (most of a share's files): kept to a few system calls."""
     try:
@@ -36,22 +37,15 @@ def partial_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, bool, 
             data = os.pread(fd, size + 1, 0)
             if len(data) != size:
                 return None, False, "modifié pendant le scan"
-            return xxhash.xxh3_128_hexdigest(data), True, None
+            return xxhash.xxh3_128_digest(data), True, None
         if os.fstat(fd).st_size != size:
             return None, False, "modifié pendant le scan"
         edges = os.pread(fd, EDGE_BYTES, 0) + os.pread(fd, EDGE_BYTES, size - EDGE_BYTES)
-        return xxhash.xxh3_128_hexdigest(edges), False, None
+        return xxhash.xxh3_128_digest(edges), False, None
     except OSError as exc:
         return None, False, describe_oserror(exc)
     finally:
         os.close(fd)
-
-
-def partial_hash_columns(root: bytes, rels: list[bytes], sizes: list[int]) -> tuple[list, list, list]:
-    """partial_hash of each (rel, size), as three columns (digests, whole, errors): one task
-    of a process pool, for many small files."""
-    results = [partial_hash(root, rel, size) for rel, size in zip(rels, sizes)]
-    return [r[0] for r in results], [r[1] for r in results], [r[2] for r in results]
 
 
 def full_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, str | None]:
@@ -78,3 +72,24 @@ def full_hash(root: bytes, rel: bytes, size: int) -> tuple[str | None, str | Non
         return None, describe_oserror(exc)
     finally:
         os.close(fd)
+
+
+def partial_hash_packed(root: bytes, rels: bytes, sizes: bytes) -> tuple[bytes, bytes, list[tuple[int, str]]]:
+    """partial_digest of many files, packed for a worker process: the relative paths come
+    NUL-separated and the sizes as int64 (array "q"); the answer is the 16-byte digests
+    end to end (zeros after an error), one byte per file for "whole", and the errors as
+    (index, message). Pickling two bytes objects instead of lists of thousands of small
+    ones is what keeps the parent process from limiting the workers."""
+    sizes_array = array("q")
+    sizes_array.frombytes(sizes)
+    digests = bytearray()
+    wholes = bytearray()
+    errors = []
+    for i, (rel, size) in enumerate(zip(rels.split(b"\0"), sizes_array)):
+        digest, whole, error = partial_digest(root, rel, size)
+        if error:
+            errors.append((i, error))
+            digest = bytes(16)
+        digests += digest
+        wholes.append(whole)
+    return bytes(digests), bytes(wholes), errors

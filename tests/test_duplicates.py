@@ -9,6 +9,8 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import xxhash
+
 from tests.conftest import REPO, query
 
 
@@ -67,6 +69,13 @@ def test_duplicate_groups_equal_brute_force(tmp_path, cli):
     for h, path in query(db, "SELECT hash, path FROM duplicate_files"):
         members[h].add(path)
     assert {frozenset(v) for v in members.values()} == expected
+    # A stored hash is the xxh3-128 of the whole content, in hex, whether the file was read
+    # whole at the first pass (up to 64 KiB) or hashed again in full: an incremental rescan
+    # compares new hashes with kept ones.
+    stored = query(db, "SELECT path, hash FROM files WHERE hash IS NOT NULL")
+    assert {len((root / p).read_bytes()) > 64 * 1024 for p, _ in stored} == {True, False}
+    for path, digest in stored:
+        assert digest == xxhash.xxh3_128_hexdigest((root / path).read_bytes()), path
     # Wasted bytes: (distinct inodes - 1) × size per group.
     waste = query(db, "SELECT sum(wasted_bytes) FROM duplicates")[0][0]
     ref_waste = 0

@@ -178,7 +178,7 @@ def test_unreadable_directory_and_file_are_recorded(tmp_path):
 def test_file_vanishing_or_changing_after_listing(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from scanners.hashing import full_hash, partial_hash
+    from scanners.hashing import full_hash, partial_digest
     from scanners.identification import Candidate, identify_batch
 
     root = tmp_path / "partage"
@@ -194,7 +194,7 @@ def test_file_vanishing_or_changing_after_listing(tmp_path):
         out = identify_batch(os.fsencode(root), cands, jobs=2, executor=pool).to_pydict()
     assert out["error"] == [None, "modifié pendant le scan", "disparu pendant le scan"]
     assert out["puid"][0] == "x-fmt/111"
-    assert partial_hash(os.fsencode(root), b"parti.txt", 10)[2] == "disparu pendant le scan"
+    assert partial_digest(os.fsencode(root), b"parti.txt", 10)[2] == "disparu pendant le scan"
     assert full_hash(os.fsencode(root), b"change.txt", 5) == (None, "modifié pendant le scan")
 
 
