@@ -1,12 +1,13 @@
 """Scan benchmark, side by side with peer tools on the same tree in the same run.
 
-    python bench/bench_scan.py [--files 100000] [--work bench/out] [--jobs N]
+    python bench/bench_scan.py [--files 100000] [--work bench/out] [--jobs N] [--repetitions 3]
 
 Measures wall time, CPU time (user + system) and peak RSS of each command: of its largest
 process (the kernel's rusage) and of the sum over the command and its sub-processes
 (sampled from /proc; pages shared between them count once per process, so an upper
 bound), on a warm cache (a first `find` pass loads the metadata, a `cat` of every file the
-contents, for every tool alike). Our scan runs three ways, each in a fresh catalogue:
+contents, for every tool alike). The walk and duplicate commands run several times,
+interleaved, and keep their median run. Our scan runs three ways, each in a fresh catalogue:
 metadata only, metadata + duplicates, and complete (with identification). Peers:
 `find -printf` and `du` for the walk, `rdfind`, `jdupes` and `rmlint` for duplicates
 (Debian packages). Writes docs/benchmarks.md with the ratio of each of ours to its peers.
@@ -87,6 +88,15 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     rss_mb = usage.ru_maxrss / 1024
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss_mb,
             "tree_mb": max(tree_peak / 1024, rss_mb), "stderr": err}
+
+
+def _median_run(results: list[dict]) -> dict:
+    """The run of median wall time (the lower of the two middle ones for an even count),
+    with the highest memory peaks of all runs."""
+    median = dict(sorted(results, key=lambda r: r["wall"])[(len(results) - 1) // 2])
+    median["rss_mb"] = max(r["rss_mb"] for r in results)
+    median["tree_mb"] = max(r["tree_mb"] for r in results)
+    return median
 
 
 def jdupes_groups(text: str, root: Path) -> set[frozenset[str]]:
@@ -198,6 +208,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "out")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--doc", type=Path, default=HERE.parent / "docs" / "benchmarks.md")
+    parser.add_argument("--repetitions", type=int, default=3,
+                        help="exécutions de chaque commande de parcours et de doublons (médiane retenue)")
     parser.add_argument("--reseau-ms", type=float, default=2.0,
                         help="latence du partage réseau simulé, en ms (0 : ne pas le mesurer)")
     args = parser.parse_args()
@@ -213,14 +225,33 @@ def main() -> None:
     measure(["find", str(tree), "-printf", ""])
     measure(["find", str(tree), "-type", "f", "-exec", "cat", "{}", "+"])
 
-    rows = {}
-    rows["find -printf (parcours)"] = measure(["find", str(tree), "-printf", "%P\t%s\t%T@\n"])
-    rows["du -s (volume)"] = measure(["du", "-s", "--bytes", str(tree)])
+    # The walk and duplicate commands run REPETITIONS times, interleaved (a burst of load on
+    # the shared machine then hits every tool alike); each keeps its median run.
+    runs: dict[str, list[dict]] = defaultdict(list)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-        rows["catalogue scan --sans-identification --sans-doublons (parcours)"], _ = run_ours(
-            tree, Path(tmp) / "meta.duckdb", args.jobs, False, False)
-        rows["catalogue scan --sans-identification (parcours + doublons)"], _ = run_ours(
-            tree, Path(tmp) / "dups.duckdb", args.jobs, False, True)
+        for rep in range(args.repetitions):
+            runs["find -printf (parcours)"].append(measure(["find", str(tree), "-printf", "%P\t%s\t%T@\n"]))
+            runs["du -s (volume)"].append(measure(["du", "-s", "--bytes", str(tree)]))
+            for name, dups in [("catalogue scan --sans-identification --sans-doublons (parcours)", False),
+                               ("catalogue scan --sans-identification (parcours + doublons)", True)]:
+                db = Path(tmp) / f"r{rep}-{dups}.duckdb"
+                runs[name].append(run_ours(tree, db, args.jobs, False, dups)[0])
+                db.unlink()
+            results = Path(tmp) / "rdfind.txt"
+            runs["rdfind -dryrun (doublons)"].append(measure(
+                ["rdfind", "-dryrun", "true", "-outputname", str(results), str(tree)]))
+            jd_out = Path(tmp) / "jdupes.txt"
+            with open(jd_out, "w") as fh:
+                runs["jdupes -r (doublons)"].append(measure(["jdupes", "-r", "-q", str(tree)], stdout=fh))
+            rm_out = Path(tmp) / "rmlint.json"
+            if rep == 0 and shutil.which("rmlint"):  # several times slower than the others: once
+                runs["rmlint -T df (doublons)"].append(measure(["rmlint", "-T", "df", "-o", f"json:{rm_out}",
+                                                                "--hidden", str(tree)]))
+        rd_groups = rdfind_groups(results, tree)
+        jd_groups = jdupes_groups(jd_out.read_text(errors="replace"), tree)
+        rm_groups = rmlint_groups(rm_out, tree) if rm_out.exists() else None
+        rows = {name: _median_run(rs) for name, rs in runs.items()}
+
         db = Path(tmp) / "bench.duckdb"
         ours, info = run_ours(tree, db, args.jobs, True, True)
         rows["catalogue scan (complet)"] = ours
@@ -238,22 +269,6 @@ def main() -> None:
             view_times[view] = time.perf_counter() - t
         con.close()
 
-        results = Path(tmp) / "rdfind.txt"
-        rows["rdfind -dryrun (doublons)"] = measure(
-            ["rdfind", "-dryrun", "true", "-outputname", str(results), str(tree)])
-        rd_groups = rdfind_groups(results, tree)
-        jd_out = Path(tmp) / "jdupes.txt"
-        with open(jd_out, "w") as fh:
-            rows["jdupes -r (doublons)"] = measure(["jdupes", "-r", "-q", str(tree)], stdout=fh)
-        jd_groups = jdupes_groups(jd_out.read_text(errors="replace"), tree)
-        rm_out = Path(tmp) / "rmlint.json"
-        if shutil.which("rmlint"):
-            rows["rmlint -T df (doublons)"] = measure(["rmlint", "-T", "df", "-o", f"json:{rm_out}",
-                                                       "--hidden", str(tree)])
-            rm_groups = rmlint_groups(rm_out, tree)
-        else:
-            rm_groups = None
-
     sec = info["seconds"]
     n = info["files"]
     find_wall = rows["find -printf (parcours)"]["wall"]
@@ -261,15 +276,21 @@ def main() -> None:
         "# Mesures de performance du scan",
         "",
         f"Produit par `python bench/bench_scan.py --files {args.files}` (cache chaud : métadonnées et contenus lus une première fois, `--jobs {args.jobs}`).",
+        f"Commandes de parcours et de doublons exécutées {args.repetitions} fois, en alternance : "
+        "exécution médiane (temps réel, CPU), écart entre la plus rapide et la plus lente, mémoire la plus haute ; "
+        "rmlint (plusieurs fois plus lent) et le scan complet, une fois.",
         f"Machine : {platform.machine()}, {os.cpu_count()} cœurs, Linux {platform.release()}, Python {platform.python_version()}.",
         f"Arbre synthétique : {n} fichiers (bench/gen_tree.py : tailles log-normales, ~10 % de copies, ~2 % de fichiers vides).",
         "Les machines sont partagées : seuls les rapports entre outils d'une même exécution ont du sens.",
         "",
-        "| commande | temps réel (s) | CPU (s) | mémoire max, plus gros processus (Mo) | mémoire max, processus et sous-processus (Mo) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| commande | temps réel (s) | plus rapide – plus lente (s) | CPU (s) | mémoire max, plus gros processus (Mo) "
+        "| mémoire max, processus et sous-processus (Mo) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, r in rows.items():
-        lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss_mb']:.0f} | {r['tree_mb']:.0f} |")
+        walls = [x["wall"] for x in runs.get(name, [r])]
+        spread = f"{min(walls):.2f} – {max(walls):.2f}" if len(walls) > 1 else ""
+        lines.append(f"| {name} | {r['wall']:.2f} | {spread} | {r['cpu']:.2f} | {r['rss_mb']:.0f} | {r['tree_mb']:.0f} |")
     lines += ["", "Mémoire des sous-processus : somme des mémoires résidentes relevée toutes les 0,2 s ; "
               "les pages partagées (bibliothèques) comptent une fois par processus : c'est un majorant."]
     walk_ours = rows["catalogue scan --sans-identification --sans-doublons (parcours)"]["wall"]

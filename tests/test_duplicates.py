@@ -114,6 +114,7 @@ def test_worker_processes_find_the_same_groups(tmp_path, cli, monkeypatch):
     import catalogue.scan
 
     monkeypatch.setattr(catalogue.scan, "PROCESS_MIN_FILES", 0)
+    monkeypatch.setattr(catalogue.scan, "CHUNK_FILES", 7)  # many tasks per page, packed
     root = _make_tree(tmp_path / "arbre", seed=11)
     db = tmp_path / "c.duckdb"
     result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--lectures", "2",
@@ -123,6 +124,36 @@ def test_worker_processes_find_the_same_groups(tmp_path, cli, monkeypatch):
     for h, path in query(db, "SELECT hash, path FROM duplicate_files"):
         members[h].add(path)
     assert {frozenset(v) for v in members.values()} == _reference(root)
+
+
+def test_a_file_gone_before_hashing_gets_its_own_error(tmp_path, monkeypatch):
+    """Errors come back from the hash tasks as positions in a task: each must land on its
+    own file, whichever task and page it was in."""
+    import catalogue.scan
+    from catalogue.scan import run_scan
+
+    monkeypatch.setattr(catalogue.scan, "CHUNK_FILES", 3)
+    monkeypatch.setattr(catalogue.scan, "PAGE_ROWS", 10)
+    root = tmp_path / "arbre"
+    root.mkdir()
+    for i in range(25):
+        (root / f"f{i:02d}.bin").write_bytes(b"%05d" % i)  # all the same size: all candidates
+    gone = {"f04.bin", "f13.bin", "f22.bin"}
+    real_hash = catalogue.scan._hash
+
+    def after_the_walk(*args, **kwargs):
+        for name in gone:
+            (root / name).unlink()
+        return real_hash(*args, **kwargs)
+
+    monkeypatch.setattr(catalogue.scan, "_hash", after_the_walk)
+    db = tmp_path / "c.duckdb"
+    run_scan(str(root), "C1", db=str(db), quiet=True, identify=False)
+    rows = query(db, "SELECT name, error, hash FROM files WHERE kind = 'file' ORDER BY name")
+    assert {name for name, error, _ in rows if error} == gone
+    assert all(error == "disparu pendant le scan" and digest is None for name, error, digest in rows if name in gone)
+    # The others differ: read, not in any group.
+    assert query(db, "SELECT count(*) FROM duplicates") == [(0,)]
 
 
 def test_a_file_changed_after_hashing_leaves_its_group(tmp_path, cli, monkeypatch):
