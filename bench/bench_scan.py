@@ -293,16 +293,27 @@ def main() -> None:
         lines.append(f"| {name} | {r['wall']:.2f} | {spread} | {r['cpu']:.2f} | {r['rss_mb']:.0f} | {r['tree_mb']:.0f} |")
     lines += ["", "Mémoire des sous-processus : somme des mémoires résidentes relevée toutes les 0,2 s ; "
               "les pages partagées (bibliothèques) comptent une fois par processus : c'est un majorant."]
-    walk_ours = rows["catalogue scan --sans-identification --sans-doublons (parcours)"]["wall"]
-    dups_ours = rows["catalogue scan --sans-identification (parcours + doublons)"]["wall"]
+    walk_name = "catalogue scan --sans-identification --sans-doublons (parcours)"
+    dups_name = "catalogue scan --sans-identification (parcours + doublons)"
     peers = [p for p in ("rdfind -dryrun (doublons)", "jdupes -r (doublons)", "rmlint -T df (doublons)") if p in rows]
+
+    def ratio(ours: str, peer: str) -> str:
+        """Ratio of the median runs; with several runs, also the median of the ratios of the
+        runs made one after the other (same load on the machine), and their range."""
+        text = f"{rows[ours]['wall'] / rows[peer]['wall']:.1f}"
+        pairs = sorted(a["wall"] / b["wall"] for a, b in zip(runs[ours], runs[peer]))
+        if len(pairs) > 1:
+            text += (f" (exécutions appariées : médiane {pairs[(len(pairs) - 1) // 2]:.2f}, "
+                     f"de {pairs[0]:.2f} à {pairs[-1]:.2f})")
+        return text
+
     lines += [
         "",
         "Rapports de temps réel (Catalogage / outil de référence ; < 1 = plus rapide) :",
         "",
-        f"- parcours seul / `find -printf` : {walk_ours / find_wall:.1f} ; / `du -s` : "
-        f"{walk_ours / rows['du -s (volume)']['wall']:.1f}",
-    ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {dups_ours / rows[p]['wall']:.1f}" for p in peers]
+        f"- parcours seul / `find -printf` : {ratio(walk_name, 'find -printf (parcours)')} ; "
+        f"/ `du -s` : {ratio(walk_name, 'du -s (volume)')}",
+    ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {ratio(dups_name, p)}" for p in peers]
     lines += [
         "",
         "Phases de `catalogue scan` (débit en fichiers par seconde) :",
