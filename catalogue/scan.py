@@ -573,7 +573,8 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
     # one at least is new or changed: a size whose files are all unchanged was settled by
     # the previous scan (their kept hashes, or none when they differed). Rows are stored in
     # (device, inode) order, so a row's position (rowid + 1) is its read sequence. Only the
-    # ids are sorted, the paths joined after: sorting them too cost twice as much.
+    # ids are sorted, the paths joined after: sorting them too cost twice as much. Paths
+    # are bytes already (`rel`): the page loop below runs on one thread beside the readers.
     con.execute("""CREATE OR REPLACE TEMP TABLE _cands AS
         WITH f AS (SELECT file_id, size, device, inode, reused, hash FROM files
                    WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
@@ -582,7 +583,7 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
                           AND (NOT ? OR bool_or(reused IS NOT TRUE))),
              reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode),
              todo AS (SELECT file_id, device, inode FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL)
-        SELECT x.file_id, x.path, x.path_raw, x.size
+        SELECT x.file_id, coalesce(x.path_raw, encode(x.path)) AS rel, x.size
         FROM todo JOIN files x ON x.scan_id = ? AND x.file_id = todo.file_id
         ORDER BY todo.device, todo.inode""", [scan_id, settled, scan_id])
     count = con.execute("SELECT count(*) FROM _cands").fetchall()[0][0]
@@ -616,7 +617,7 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
     inflight: deque = deque()
     with _partial_pool(readers, count) as pool, _one_thread(con):
         for low in range(0, count, PAGE_ROWS):
-            page = con.sql("""SELECT rowid + 1 AS seq, file_id, coalesce(path_raw, encode(path)) AS rel, size
+            page = con.sql("""SELECT rowid + 1 AS seq, file_id, rel, size
                               FROM _cands WHERE rowid >= ? AND rowid < ? ORDER BY rowid""",
                            params=[low, low + PAGE_ROWS]).to_arrow_table()
             rels, sizes = page.column("rel").to_pylist(), page.column("size").to_pylist()
@@ -637,7 +638,7 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
              kept AS (SELECT DISTINCT size FROM files WHERE scan_id = ? AND reused AND hash IS NOT NULL),
              todo AS (SELECT * FROM named
                       WHERE (size, partial) IN (SELECT (size, partial) FROM groups) OR size IN (SELECT size FROM kept))
-        SELECT todo.seq, c.file_id, c.path, c.path_raw, c.size, lower(hex(todo.partial)) AS partial, todo.whole
+        SELECT todo.seq, c.file_id, c.rel, c.size, lower(hex(todo.partial)) AS partial, todo.whole
         FROM todo JOIN (SELECT rowid + 1 AS seq, * FROM _cands) c USING (seq)
         ORDER BY todo.seq""", [scan_id])
     hashed = 0
@@ -645,12 +646,12 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
     with ThreadPoolExecutor(max_workers=readers) as pool, _one_thread(con):
         for page in _pages(con, "SELECT * FROM _collide WHERE true", [], key="seq"):
             page = [r[1:] for r in page]
-            todo = [r for r in page if not r[5]]
+            todo = [r for r in page if not r[4]]
             results = dict(zip((r[0] for r in todo),
-                               map_chunks(pool, lambda r: full_hash(root_b, _rel(r[1], r[2]), r[3]), todo, chunk=4)))
+                               map_chunks(pool, lambda r: full_hash(root_b, r[1], r[2]), todo, chunk=4)))
             ids, digests = [], []
             for r in page:
-                digest, err = (r[4], None) if r[5] else results[r[0]]
+                digest, err = (r[3], None) if r[4] else results[r[0]]
                 if err:
                     errors["file_id"].append(r[0])
                     errors["error"].append(err)
@@ -660,7 +661,7 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
             _stage(con, "_hashes", _HASH_SCHEMA, [ids, digests])
             hashed += len(ids)
             reads += len(todo)
-            ph.advance(0, sum(r[3] for r in todo))
+            ph.advance(0, sum(r[2] for r in todo))
     # Each inode's hash goes to all its hard links in the scan.
     con.execute(
         """UPDATE files SET hash = h.hash

@@ -29,7 +29,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pyarrow as pa
@@ -45,7 +44,7 @@ FIELDS = ("type", "size", "blocks", "mtime", "ctime", "uid", "device", "inode", 
 FORMAT = "\\0".join(["%y", "%s", "%b", "%T@", "%C@", "%U", "%D", "%i", "%n", "%l", "%P"]) + "\\0"
 K = len(FIELDS)
 F = {name: i for i, name in enumerate(FIELDS)}
-KINDS = {b"f": "file", b"d": "directory", b"l": "symlink"}
+KINDS = {b"f": "file", b"d": "directory", b"l": "symlink"}  # find's %y; any other letter is "other"
 READ_BYTES = 2 << 20  # bytes of find's output parsed at a time (~15,000 entries)
 PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask (fs.pipe-max-size)
 
@@ -141,11 +140,11 @@ def find_walk(
             rest = b""
             while True:
                 chunk = chunks.get()
-                parts = (rest + chunk).split(b"\0")
-                complete = (len(parts) - 1) // K
-                rest = b"\0".join(parts[complete * K:])
+                fields = _split_fields(rest + chunk)
+                complete = (len(fields) - 1) // K
+                rest = b"\0".join(fields.slice(complete * K).to_pylist())
                 if complete:
-                    batch = _to_batch(parts, complete, next_id, owners, stats)
+                    batch = _to_batch(fields, complete, next_id, owners, stats)
                     next_id += complete
                     if on_progress:
                         on_progress(stats.entries, stats.bytes)
@@ -197,25 +196,43 @@ def _drain(pipe, chunks: queue.Queue) -> None:
         chunks.put(b"")
 
 
-def _text(col: list[bytes]) -> tuple[pa.Array, pa.Array | None]:
-    """Text of a column of names (UTF-8 checked in C), plus the exact bytes of the rows
-    that are not valid UTF-8 (None when all are)."""
-    raw = pa.array(col, pa.binary())
+def _split_fields(data: bytes) -> pa.Array:
+    """find's NUL-separated output as one binary array of fields, split in C: no Python
+    object per field (11 per entry), which was a third of the parse."""
+    return pc.split_pattern(pa.array([data], pa.binary()), "\0").flatten()
+
+
+# No Arrow array is made at import time: outside a scan, pyarrow would import pandas
+# (see catalogue/lean.py).
+_STRIDES: list[pa.Array] = []
+
+
+def _strides(n: int) -> pa.Array:
+    """0, K, 2K… (n values): the positions of each entry's first field (one array, grown
+    when a batch has more entries, sliced for the others)."""
+    if not _STRIDES or len(_STRIDES[0]) < n:
+        _STRIDES[:] = [pa.array(range(0, 2 * n * K, K), pa.int64())]
+    return _STRIDES[0].slice(0, n)
+
+
+def _text(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Text of a binary column of names (UTF-8 checked in C), plus the exact bytes of the
+    rows that are not valid UTF-8 (None when all are)."""
     try:
         return raw.cast(pa.string()), None
     except pa.ArrowInvalid:
-        pairs = [decode(b) for b in col]
+        pairs = [decode(b) for b in raw.to_pylist()]
         return pa.array([t for t, _ in pairs], pa.string()), pa.array([r for _, r in pairs], pa.binary())
 
 
-def _ints(col: list[bytes], typ: pa.DataType) -> pa.Array:
-    return pa.array(col, pa.binary()).cast(pa.string()).cast(typ)
+def _ints(col: pa.Array, typ: pa.DataType) -> pa.Array:
+    return col.cast(pa.string()).cast(typ)
 
 
-def _micros(col: list[bytes]) -> pa.Array:
+def _micros(col: pa.Array) -> pa.Array:
     """find's %T@ ("seconds.nanoseconds", seconds floored even before 1970) → µs since the epoch,
     floored like `st_mtime_ns // 1000`."""
-    parts = pc.split_pattern(pa.array(col, pa.binary()).cast(pa.string()), ".")
+    parts = pc.split_pattern(col.cast(pa.string()), ".")
     seconds = pc.list_element(parts, 0).cast(pa.int64())
     micros = pc.utf8_slice_codeunits(pc.list_element(parts, 1), 0, 6).cast(pa.int64())
     return pc.add(pc.multiply(seconds, 1_000_000), micros).cast(pa.timestamp("us"))
@@ -239,10 +256,11 @@ def _split_last(values: pa.Array, sep: str) -> tuple[pa.Array, pa.Array]:
     return before, pc.take(flat, pc.subtract(ends, 1))
 
 
-def _to_batch(parts: list[bytes], n: int, first_id: int, owners: _Owners, stats: WalkStats) -> pa.RecordBatch:
-    cols = [parts[i:n * K:K] for i in range(K)]
-    kinds_list = [KINDS.get(t, "other") for t in cols[F["type"]]]
-    kinds = pa.array(kinds_list, pa.string())
+def _to_batch(fields: pa.Array, n: int, first_id: int, owners: _Owners, stats: WalkStats) -> pa.RecordBatch:
+    """The batch of the first N entries of FIELDS (find's fields, K per entry)."""
+    cols = [pc.take(fields, pc.add(_strides(n), i)) for i in range(K)]
+    kinds = pc.fill_null(pc.take(pa.array(KINDS.values(), pa.string()),
+                                 pc.index_in(cols[F["type"]], pa.array(KINDS, pa.binary()))), "other")
     path, path_raw = _text(cols[F["path"]])
     # "/" is never part of a multi-byte sequence, so splitting the text equals decoding the
     # split bytes (the Python walk decodes parent and name apart).
@@ -277,10 +295,11 @@ def _to_batch(parts: list[bytes], n: int, first_id: int, owners: _Owners, stats:
         "error": pa.nulls(n, pa.string()),
     }
     # Post-order: each directory line ends that directory's subtree.
-    stats.done_dirs.extend(p for p, k in zip(cols[F["path"]], kinds_list) if k == "directory")
+    is_dir = pc.equal(kinds, "directory")
+    stats.done_dirs.extend(pc.filter(cols[F["path"]], is_dir).to_pylist())
     stats.entries += n
-    for kind, count in Counter(kinds_list).items():
-        stats.by_kind[kind] = stats.by_kind.get(kind, 0) + count
+    for item in pc.value_counts(kinds).to_pylist():
+        stats.by_kind[item["values"]] = stats.by_kind.get(item["values"], 0) + item["counts"]
     is_file = pc.equal(kinds, "file")
     stats.files += pc.sum(is_file.cast(pa.int64())).as_py() or 0
     stats.bytes += pc.sum(pc.filter(size, is_file)).as_py() or 0
