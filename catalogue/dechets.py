@@ -67,11 +67,12 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def pattern_case_sql(rules: list[dict]) -> str:
+def pattern_case_sql(rules: list[dict], prefilter: bool = True) -> str:
     """A CASE expression giving, per entry `f`, the first pattern rule that matches.
 
     Patterns are inlined as constants so DuckDB compiles each glob or regex once,
-    instead of once per row as a join on the rules table would.
+    instead of once per row as a join on the rules table would. Most entries match no
+    rule: a cheaper test that every match passes (`_prefilter_sql`) comes first.
     """
     # f.lname = lower(name) and f.lpath = lower('/' || path), computed once per row by the view.
     conditions = {
@@ -85,7 +86,46 @@ def pattern_case_sql(rules: list[dict]) -> str:
         template = conditions.get(rule["match_type"])
         if template is None:
             continue
-        pattern = rule["pattern"].lower() if rule["match_type"] != "name_regex" else rule["pattern"]
         kind = "" if rule["applies_to"] == "any" else f"f.kind = {_literal(rule['applies_to'])} AND "
-        whens.append(f"WHEN {kind}{template.format(p=_literal(pattern))} THEN {_literal(rule['rule_id'])}")
-    return "CASE " + " ".join(whens) + " END" if whens else "NULL"
+        whens.append(f"WHEN {kind}{template.format(p=_literal(_pattern(rule)))} THEN {_literal(rule['rule_id'])}")
+    if not whens:
+        return "NULL"
+    case = f"CASE {' '.join(whens)} END"
+    return f"CASE WHEN {_prefilter_sql(rules)} THEN {case} END" if prefilter else case
+
+
+def _pattern(rule: dict) -> str:
+    return rule["pattern"] if rule["match_type"] == "name_regex" else rule["pattern"].lower()
+
+
+def _prefilter_sql(rules: list[dict]) -> str:
+    """A condition true for every entry some pattern rule matches (it may be true for
+    others): per column, one regular expression for all its patterns, which RE2 runs in
+    one pass, where the CASE would try each pattern in turn (1M entries: 0.68 s -> 0.34 s).
+    A glob with ?, a character class or an escape keeps its own GLOB test (DuckDB's ?
+    matches one byte, not one character)."""
+    by_type: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule["match_type"] in NEEDS_PATTERN:
+            by_type.setdefault(rule["match_type"], []).append(_pattern(rule))
+    tests = []
+    for match_type, column in (("name_glob", "f.lname"), ("path_glob", "f.lpath")):
+        patterns = by_type.get(match_type, [])
+        plain = [p for p in patterns if not set(p) & set("?[]\\")]
+        tests += [f"{column} GLOB {_literal(p)}" for p in patterns if p not in plain]
+        if plain:
+            # (?s): a name may hold a newline, which * matches in a glob.
+            regex = "(?s:" + "|".join(f"(?:{_glob_regex(p)})" for p in plain) + ")"
+            tests.append(f"regexp_full_match({column}, {_literal(regex)})")
+    if by_type.get("extension"):
+        tests.append(f"f.extension IN ({', '.join(_literal(p) for p in by_type['extension'])})")
+    if by_type.get("name_regex"):
+        regex = "|".join(f"(?:{p})" for p in by_type["name_regex"])
+        tests.append(f"regexp_matches(f.name, {_literal(regex)})")
+    return "(" + " OR ".join(tests) + ")" if tests else "false"
+
+
+def _glob_regex(glob: str) -> str:
+    """RE2 equivalent of a glob made of literal characters and *; every character other
+    than a letter or digit is written as its code point, so none is special."""
+    return "".join(".*" if c == "*" else c if c.isalnum() else f"\\x{{{ord(c):X}}}" for c in glob)

@@ -71,3 +71,36 @@ def test_malformed_rules_file_is_refused(tmp_path):
     with pytest.raises(CatalogueError) as exc:
         load_dechet_rules(bad)
     assert str(exc.value) == f"{bad}, ligne 2 : confiance « peut-être » (attendu : certain ou à vérifier) ; source manquante"
+
+
+def test_prefilter_never_drops_a_match():
+    """The one-regex-per-column prefilter of the déchets CASE gives the same rule as the
+    CASE alone, on the shipped rules and on odd ones (?, classes, escapes, regex flags)."""
+    import duckdb
+
+    from catalogue.dechets import pattern_case_sql
+
+    shipped = load_dechet_rules().to_pylist()
+    odd = [("ODD-Q", "name_glob", "caf??.txt"), ("ODD-CLASS", "name_glob", "[ab]*.log"),
+           ("ODD-ESC", "name_glob", "x\\*y"), ("ODD-PATH", "path_glob", "*/été/*"),
+           ("ODD-DOT", "name_glob", "a.b*"), ("ODD-FLAG", "name_regex", "(?i)^brouillon"),
+           ("ODD-CASE", "name_regex", "Final$"), ("ODD-EXT", "extension", "TMP2")]
+    rules = shipped + [{"rule_id": r, "match_type": t, "pattern": p, "applies_to": "any", "rank": 100 + i}
+                       for i, (r, t, p) in enumerate(odd)]
+    paths = list(EXPECTED) + [
+        "café.txt", "cafe.txt", "a.log", "c.log", "x*y", "xzy", "dossier/été/note.odt", "ete/note.odt",
+        "aXb", "a.bc", "BROUILLON v2.odt", "version Final", "version final", "x.tmp2", "THUMBS.DB",
+        "nom\navec saut", "~$nom\navec saut.docx", "dossier/$Recycle.Bin", "a/.Trash-1000/f", "é~",
+        "<script>.tmp", "=SOMME(A1).bak", "Copie (3) de plan.pdf", "plan (12).pdf", "plan (123).pdf"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (path VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[p] for p in paths])
+    source = """FROM (SELECT path, 'file' AS kind, name, extension, lower(name) AS lname, lower('/' || path) AS lpath
+                      FROM (SELECT path, string_split(path, '/')[-1] AS name,
+                                   lower(nullif(regexp_extract(path, '\\.([^./]+)$', 1), '')) AS extension FROM t)) f"""
+    with_prefilter = dict(con.execute(f"SELECT path, {pattern_case_sql(rules)} {source}").fetchall())
+    alone = dict(con.execute(f"SELECT path, {pattern_case_sql(rules, prefilter=False)} {source}").fetchall())
+    assert with_prefilter == alone
+    # The odd rules do match something, so the comparison tests their prefilter too.
+    assert {"ODD-Q", "ODD-CLASS", "ODD-ESC", "ODD-PATH", "ODD-DOT", "ODD-FLAG", "ODD-CASE", "ODD-EXT"} <= set(alone.values())
+    assert alone["version final"] is None and alone["cafe.txt"] is None
