@@ -630,33 +630,35 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
         while inflight:
             store(*inflight.popleft())
     # Full hash only where (size, partial) still collides, or where a file of the same size
-    # kept its hash from the previous scan; a partial over the whole file is final.
+    # kept its hash from the previous scan. A partial over the whole file is final: those
+    # go straight to _hashes in SQL; only the bigger files come back to Python to be read.
+    # _cands gives each sequence number its size, id and path (rowid + 1 = seq).
     con.execute("""CREATE OR REPLACE TEMP TABLE _collide AS
         WITH named AS (SELECT p.seq, c.size, p.partial, p.whole FROM _partial p
                        JOIN (SELECT rowid + 1 AS seq, size FROM _cands) c USING (seq) WHERE p.partial IS NOT NULL),
              groups AS (SELECT size, partial FROM named GROUP BY size, partial HAVING count(*) > 1),
-             kept AS (SELECT DISTINCT size FROM files WHERE scan_id = ? AND reused AND hash IS NOT NULL),
-             todo AS (SELECT * FROM named
-                      WHERE (size, partial) IN (SELECT (size, partial) FROM groups) OR size IN (SELECT size FROM kept))
-        SELECT todo.seq, c.file_id, c.rel, c.size, lower(hex(todo.partial)) AS partial, todo.whole
-        FROM todo JOIN (SELECT rowid + 1 AS seq, * FROM _cands) c USING (seq)
-        ORDER BY todo.seq""", [scan_id])
-    hashed = 0
+             kept AS (SELECT DISTINCT size FROM files WHERE scan_id = ? AND reused AND hash IS NOT NULL)
+        SELECT seq, partial, whole FROM named
+        WHERE (size, partial) IN (SELECT (size, partial) FROM groups) OR size IN (SELECT size FROM kept)""",
+                [scan_id])
+    con.execute("""INSERT INTO _hashes SELECT c.file_id, lower(hex(x.partial)) FROM _collide x
+                   JOIN (SELECT rowid + 1 AS seq, file_id FROM _cands) c USING (seq) WHERE x.whole""")
+    hashed = con.execute("SELECT count(*) FROM _collide WHERE whole").fetchall()[0][0]
+    con.execute("""CREATE OR REPLACE TEMP TABLE _full AS
+        SELECT x.seq, c.file_id, c.rel, c.size FROM _collide x
+        JOIN (SELECT rowid + 1 AS seq, file_id, rel, size FROM _cands) c USING (seq) WHERE NOT x.whole ORDER BY x.seq""")
     # Big reads: os.read and xxhash release the GIL.
     with ThreadPoolExecutor(max_workers=readers) as pool, _one_thread(con):
-        for page in _pages(con, "SELECT * FROM _collide WHERE true", [], key="seq"):
-            page = [r[1:] for r in page]
-            todo = [r for r in page if not r[4]]
-            results = dict(zip((r[0] for r in todo),
-                               map_chunks(pool, lambda r: full_hash(root_b, r[1], r[2]), todo, chunk=4)))
+        for page in _pages(con, "SELECT * FROM _full WHERE true", [], key="seq"):
+            todo = [r[1:] for r in page]
             ids, digests = [], []
-            for r in page:
-                digest, err = (r[3], None) if r[4] else results[r[0]]
+            for (file_id, _, _), (digest, err) in zip(todo, map_chunks(
+                    pool, lambda r: full_hash(root_b, r[1], r[2]), todo, chunk=4)):
                 if err:
-                    errors["file_id"].append(r[0])
+                    errors["file_id"].append(file_id)
                     errors["error"].append(err)
                 else:
-                    ids.append(r[0])
+                    ids.append(file_id)
                     digests.append(digest)
             _stage(con, "_hashes", _HASH_SCHEMA, [ids, digests])
             hashed += len(ids)
@@ -671,7 +673,7 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
              AND files.device = h.device AND files.inode = h.inode""",
         [scan_id, scan_id],
     )
-    for table in ("_cands", "_partial", "_collide", "_hashes"):
+    for table in ("_cands", "_partial", "_collide", "_full", "_hashes"):
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     if errors["file_id"]:
         _apply_updates(con, scan_id, pa.table(errors), ["error"])
