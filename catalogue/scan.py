@@ -569,20 +569,26 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
     follows the platter, and `--lectures 1` avoids seeking between concurrent reads.
     With `settled` (the previous scan looked for duplicates), sizes shared only by
     unchanged files are left as it found them. Returns (hashes computed, files read)."""
-    # One representative per inode, among sizes shared by at least two inodes, of which
-    # one at least is new or changed: a size whose files are all unchanged was settled by
-    # the previous scan (their kept hashes, or none when they differed). Rows are stored in
+    # One representative per inode (only files with several links need grouping), among
+    # sizes shared by at least two inodes, of which one at least is new or changed: a size
+    # whose files are all unchanged was settled by the previous scan (their kept hashes, or
+    # none when they differed). An inode is read if one of its links has no hash yet (a new
+    # link to a reused file); its hash then goes to all of them. Rows are stored in
     # (device, inode) order, so a row's position (rowid + 1) is its read sequence. Only the
     # ids are sorted, the paths joined after: sorting them too cost twice as much. Paths
     # are bytes already (`rel`): the page loop below runs on one thread beside the readers.
     con.execute("""CREATE OR REPLACE TEMP TABLE _cands AS
-        WITH f AS (SELECT file_id, size, device, inode, reused, hash FROM files
+        WITH f AS (SELECT file_id, size, device, inode, nlink, reused, hash FROM files
                    WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0),
              sizes AS (SELECT size FROM f GROUP BY size
                        HAVING (min(device) <> max(device) OR min(inode) <> max(inode))
                           AND (NOT ? OR bool_or(reused IS NOT TRUE))),
-             reps AS (SELECT min(file_id) AS file_id FROM f SEMI JOIN sizes USING (size) GROUP BY device, inode),
-             todo AS (SELECT file_id, device, inode FROM f SEMI JOIN reps USING (file_id) WHERE hash IS NULL)
+             c AS (SELECT * FROM f SEMI JOIN sizes USING (size)),
+             reps AS (SELECT file_id, device, inode, hash FROM c WHERE nlink = 1
+                      UNION ALL
+                      SELECT min(file_id), device, inode, if(bool_or(hash IS NULL), NULL, min(hash)) FROM c
+                      WHERE nlink IS DISTINCT FROM 1 GROUP BY device, inode),
+             todo AS (SELECT file_id, device, inode FROM reps WHERE hash IS NULL)
         SELECT x.file_id, coalesce(x.path_raw, encode(x.path)) AS rel, x.size
         FROM todo JOIN files x ON x.scan_id = ? AND x.file_id = todo.file_id
         ORDER BY todo.device, todo.inode""", [scan_id, settled, scan_id])

@@ -79,3 +79,20 @@ def test_after_a_scan_without_duplicates_the_rescan_reads_them(tmp_path):
     again = run_scan(str(root), "99603", db=str(db), quiet=True)
     assert again.reused == 25 and again.hash_reads == 6
     assert query(db, "SELECT copies FROM duplicates WHERE size = 100000") == [(2,)]
+
+
+def test_new_hard_link_to_a_kept_file_gets_its_hash(tmp_path):
+    """A new link to an unchanged file has no hash to reuse (it is a new path): its inode
+    is read again, and every link ends with the hash a scan from scratch gives."""
+    root = _tree(tmp_path / "partage")
+    db = tmp_path / "c.duckdb"
+    run_scan(str(root), "99601", db=str(db), quiet=True)
+    os.link(root / "A" / "pareil-1.bin", root / "B" / "lien-pareil-1.bin")
+    again = run_scan(str(root), "99601", db=str(db), quiet=True)
+    hashes = dict(query(db, "SELECT path, hash FROM files WHERE scan_id = ? AND name LIKE '%pareil%'",
+                        [again.scan_id]))
+    assert len(hashes) == 3 and None not in hashes.values() and len(set(hashes.values())) == 1
+    fresh_db = tmp_path / "neuf.duckdb"
+    fresh = run_scan(str(root), "99601", db=str(fresh_db), quiet=True)
+    assert _result(db, again.scan_id) == _result(fresh_db, fresh.scan_id)
+    assert query(db, "SELECT copies, entries FROM duplicates WHERE size = 100000") == [(2, 3)]
