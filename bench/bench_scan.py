@@ -57,6 +57,33 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
+def content_sample(tree: Path, count: int = 2000) -> list[str]:
+    """A fixed random sample of the tree's files, to check that their contents are cached."""
+    import random
+
+    files = [str(p) for p in tree.rglob("*") if p.is_file() and p.name != ".complet"]
+    return random.Random(0).sample(files, min(count, len(files)))
+
+
+def resident_fraction(sample: list[str]) -> float | None:
+    """Share of the sample's pages in the page cache (util-linux fincore), None without it."""
+    if not sample or shutil.which("fincore") is None:
+        return None
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "PAGES,SIZE", *sample],
+                         capture_output=True, text=True).stdout
+    page = os.sysconf("SC_PAGE_SIZE")
+    resident = expected = 0
+    for line in out.splitlines():
+        pages, size = (int(x) for x in line.split())
+        resident += pages
+        expected += -(-size // page)
+    return resident / expected if expected else 1.0
+
+
+def warm_contents(tree: Path) -> None:
+    measure(["find", str(tree), "-type", "f", "-exec", "cat", "{}", "+"])
+
+
 def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     """Wall and CPU time, peak RSS of the largest process (rusage) and peak of the sum over
     the process and its children (sampled every 0.2 s: worker processes count too)."""
@@ -223,7 +250,20 @@ def main() -> None:
     # Warm the cache for everyone: metadata, then contents (the first tool to read the files
     # would otherwise pay for the disk alone; a tree larger than the free memory stays cold).
     measure(["find", str(tree), "-printf", ""])
-    measure(["find", str(tree), "-type", "f", "-exec", "cat", "{}", "+"])
+    warm_contents(tree)
+    sample = content_sample(tree)
+    rewarms = 0
+
+    def warm_if_evicted() -> None:
+        # This machine's page cache holds a 1M-file tree with little to spare: the
+        # catalogues written meanwhile can evict part of it, and the next duplicate command
+        # would pay for the disk alone. Each one starts from the same warm cache.
+        nonlocal rewarms
+        fraction = resident_fraction(sample)
+        if fraction is not None and fraction < 0.99:
+            print(f"Contenus en cache : {fraction:.1%}, relecture de l'arbre.", file=sys.stderr)
+            warm_contents(tree)
+            rewarms += 1
 
     # The walk and duplicate commands run REPETITIONS times, interleaved (a burst of load on
     # the shared machine then hits every tool alike); each keeps its median run.
@@ -232,19 +272,36 @@ def main() -> None:
         for rep in range(args.repetitions):
             runs["find -printf (parcours)"].append(measure(["find", str(tree), "-printf", "%P\t%s\t%T@\n"]))
             runs["du -s (volume)"].append(measure(["du", "-s", "--bytes", str(tree)]))
-            for name, dups in [("catalogue scan --sans-identification --sans-doublons (parcours)", False),
-                               ("catalogue scan --sans-identification (parcours + doublons)", True)]:
-                db = Path(tmp) / f"r{rep}-{dups}.duckdb"
-                runs[name].append(run_ours(tree, db, args.jobs, False, dups)[0])
-                db.unlink()
+            name = "catalogue scan --sans-identification --sans-doublons (parcours)"
+            db = Path(tmp) / f"r{rep}-walk.duckdb"
+            runs[name].append(run_ours(tree, db, args.jobs, False, False)[0])
+            db.unlink()
             results = Path(tmp) / "rdfind.txt"
-            runs["rdfind -dryrun (doublons)"].append(measure(
-                ["rdfind", "-dryrun", "true", "-outputname", str(results), str(tree)]))
             jd_out = Path(tmp) / "jdupes.txt"
-            with open(jd_out, "w") as fh:
-                runs["jdupes -r (doublons)"].append(measure(["jdupes", "-r", "-q", str(tree)], stdout=fh))
+
+            def ours_dups() -> None:
+                db = Path(tmp) / f"r{rep}-dups.duckdb"
+                runs["catalogue scan --sans-identification (parcours + doublons)"].append(
+                    run_ours(tree, db, args.jobs, False, True)[0])
+                db.unlink()
+
+            def rdfind() -> None:
+                runs["rdfind -dryrun (doublons)"].append(measure(
+                    ["rdfind", "-dryrun", "true", "-outputname", str(results), str(tree)]))
+
+            def jdupes() -> None:
+                with open(jd_out, "w") as fh:
+                    runs["jdupes -r (doublons)"].append(measure(["jdupes", "-r", "-q", str(tree)], stdout=fh))
+
+            # Each duplicate finder goes first in one repetition: none always inherits the
+            # cache as the previous one left it.
+            order = [ours_dups, rdfind, jdupes]
+            for run in order[rep % 3:] + order[:rep % 3]:
+                warm_if_evicted()
+                run()
             rm_out = Path(tmp) / "rmlint.json"
             if rep == 0 and shutil.which("rmlint"):  # several times slower than the others: once
+                warm_if_evicted()
                 runs["rmlint -T df (doublons)"].append(measure(["rmlint", "-T", "df", "-o", f"json:{rm_out}",
                                                                 "--hidden", str(tree)]))
         rd_groups = rdfind_groups(results, tree)
@@ -278,7 +335,10 @@ def main() -> None:
         f"Produit par `python bench/bench_scan.py --files {args.files}` (cache chaud : métadonnées et contenus lus une première fois, `--jobs {args.jobs}`).",
         f"Commandes de parcours et de doublons exécutées {args.repetitions} fois, en alternance : "
         "exécution médiane (temps réel, CPU), écart entre la plus rapide et la plus lente, mémoire la plus haute ; "
-        "rmlint (plusieurs fois plus lent) et le scan complet, une fois.",
+        "rmlint (plusieurs fois plus lent) et le scan complet, une fois. "
+        "Chaque outil de doublons passe le premier dans une des répétitions ; avant chacun, un échantillon de "
+        f"2 000 fichiers est vérifié en cache (fincore) et l'arbre relu s'il en manque plus de 1 % "
+        f"(relectures : {rewarms}).",
         f"Machine : {platform.machine()}, {os.cpu_count()} cœurs, Linux {platform.release()}, Python {platform.python_version()}.",
         f"Arbre synthétique : {n} fichiers (bench/gen_tree.py : tailles log-normales, ~10 % de copies, ~2 % de fichiers vides).",
         "Les machines sont partagées : seuls les rapports entre outils d'une même exécution ont du sens.",
