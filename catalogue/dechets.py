@@ -8,6 +8,7 @@ with a French message naming the line.
 from __future__ import annotations
 
 import csv
+import functools
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,6 +48,8 @@ def load_dechet_rules(path: Path | None = None) -> pa.Table:
             patterns = [p.strip() for p in (rec["motifs"] or "").split(" | ") if p.strip()]
             if rec["match_type"] in NEEDS_PATTERN and not patterns:
                 problems.append("motif manquant")
+            if rec["match_type"] == "name_regex":
+                problems += [f"expression régulière invalide « {p} »" for p in patterns if not _valid_regex(p)]
             if problems:
                 raise CatalogueError(f"{path}, ligne {line} : " + " ; ".join(problems))
             for pattern in patterns or [None]:
@@ -61,6 +64,27 @@ def load_dechet_rules(path: Path | None = None) -> pa.Table:
                 rows["justification"].append(rec["justification"])
                 rows["source"].append(rec["source"])
     return pa.table(rows)
+
+
+@functools.cache
+def _scratch_db():
+    import duckdb
+
+    return duckdb.connect()
+
+
+@functools.cache
+def _valid_regex(pattern: str) -> bool:
+    """Whether DuckDB's regular expressions (RE2) accept PATTERN: the view would otherwise
+    fail with an English error naming no line of the file. Cached: rules load at every
+    opening of the catalogue."""
+    import duckdb
+
+    try:
+        _scratch_db().execute("SELECT regexp_matches('', ?)", [pattern])
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _literal(text: str) -> str:

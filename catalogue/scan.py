@@ -656,12 +656,12 @@ def _hash(con, scan_id: int, root_b: bytes, readers: int, ph, settled: bool = Fa
         SELECT seq, partial, whole FROM named
         WHERE (size, partial) IN (SELECT (size, partial) FROM groups) OR size IN (SELECT size FROM kept)""",
                 [scan_id])
-    con.execute("""INSERT INTO _hashes SELECT c.file_id, lower(hex(x.partial)) FROM _collide x
-                   JOIN (SELECT rowid + 1 AS seq, file_id FROM _cands) c USING (seq) WHERE x.whole""")
-    hashed = con.execute("SELECT count(*) FROM _collide WHERE whole").fetchall()[0][0]
+    hashed = con.execute("""INSERT INTO _hashes SELECT c.file_id, lower(hex(x.partial)) FROM _collide x
+        JOIN (SELECT rowid + 1 AS seq, file_id FROM _cands) c USING (seq) WHERE x.whole""").fetchone()[0]
     con.execute("""CREATE OR REPLACE TEMP TABLE _full AS
         SELECT x.seq, c.file_id, c.rel, c.size FROM _collide x
-        JOIN (SELECT rowid + 1 AS seq, file_id, rel, size FROM _cands) c USING (seq) WHERE NOT x.whole ORDER BY x.seq""")
+        JOIN (SELECT rowid + 1 AS seq, file_id, rel, size FROM _cands) c USING (seq)
+        WHERE NOT x.whole ORDER BY x.seq""")
     # Big reads: os.read and xxhash release the GIL.
     with ThreadPoolExecutor(max_workers=readers) as pool, _one_thread(con):
         for page in _pages(con, "SELECT * FROM _full WHERE true", [], key="seq"):

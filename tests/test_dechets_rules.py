@@ -73,6 +73,15 @@ def test_malformed_rules_file_is_refused(tmp_path):
     assert str(exc.value) == f"{bad}, ligne 2 : confiance « peut-être » (attendu : certain ou à vérifier) ; source manquante"
 
 
+def test_invalid_regex_is_refused_with_its_line(tmp_path):
+    bad = tmp_path / "dechets.csv"
+    bad.write_text(",".join(COLUMNS) + "\nX,Libellé,Cat,file,name_regex,(copie | ok$,certain,J,Source\n",
+                   encoding="utf-8")
+    with pytest.raises(CatalogueError) as exc:
+        load_dechet_rules(bad)
+    assert str(exc.value) == f"{bad}, ligne 2 : expression régulière invalide « (copie »"
+
+
 def test_prefilter_never_drops_a_match():
     """The one-regex-per-column prefilter of the déchets CASE gives the same rule as the
     CASE alone, on the shipped rules and on odd ones (?, classes, escapes, regex flags)."""
