@@ -60,7 +60,7 @@ def main() -> None:
               help="Nombre de tâches parallèles pour l'identification et les empreintes (défaut : nombre de cœurs).")
 @click.option("--listages", type=click.IntRange(1, 256), default=None,
               help="Dossiers listés en parallèle (défaut : 32 sur un partage réseau NFS, SMB ou FUSE, "
-                   "1 sur un disque local).")
+                   "sur un disque local, un processus find par cœur, 4 au plus ; 1 pour un disque à plateaux).")
 @click.option("--lectures", type=click.IntRange(1, 256), default=None,
               help="Fichiers lus en parallèle pour les doublons (défaut : --jobs ; 1 pour un disque à plateaux).")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",

@@ -37,7 +37,7 @@ from scanners.findwalk import FindErrors, direct_command, find_command, find_wal
 from scanners.fsaccess import describe_oserror, open_path
 from scanners.hashing import full_hash, partial_hash_packed
 from scanners.identification import Candidate, identifier_version, identify_batch
-from scanners.mounts import default_listers
+from scanners.mounts import default_listers, filesystem_type, is_network
 from scanners.parallel import ProcessPool, map_chunks
 
 ID_BATCH = 512        # files per siegfried call (bounded: aliases hold descriptors)
@@ -271,7 +271,8 @@ def _walk_phase(con, scan_id: int, commune: str, root_b: bytes, excludes: list[s
     exclusions, where directory access times can be kept (C speed), else by the Python
     walk (many listings in flight on a share, exclusions, resume). Returns which walked."""
     command = None
-    if walker != "python" and listers == 1 and resume is None and not excludes:
+    local = listers == 1 or not is_network(filesystem_type(root_b))
+    if walker != "python" and local and resume is None and not excludes:
         command = find_command(root_b)
         if command is None and walker == "find":
             command = direct_command(root_b)  # tests: find even where access times would change
@@ -280,7 +281,7 @@ def _walk_phase(con, scan_id: int, commune: str, root_b: bytes, excludes: list[s
                               on_progress=on_progress), scan_id, commune, stats)
         return "python"
     errors = FindErrors()
-    _store_walk(con, find_walk(root_b, command=command, stats=stats, errors=errors,
+    _store_walk(con, find_walk(root_b, command=command, processes=listers, stats=stats, errors=errors,
                                on_progress=on_progress), scan_id, commune, stats)
     if errors.count:
         # find only named its failures on stderr: check each directory, record the

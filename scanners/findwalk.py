@@ -3,7 +3,9 @@
 On a local disk the Python walk spends ~10 µs per entry in the interpreter. Here GNU
 find (findutils, present on every Debian) does the readdir and lstat calls in C and
 prints each entry's fields NUL-separated; Python only splits the stream and builds the
-Arrow columns with vectorised kernels, while find works on the other core.
+Arrow columns with vectorised kernels, while find works on another core. The root's
+entries are shared among a few find processes (`--listages`, one per core by default),
+each parsed by its own thread.
 
 The rows equal those of `scanners.filesystem.walk` (only their order and ids differ),
 with two gaps that the caller closes (`catalogue.scan`):
@@ -16,7 +18,8 @@ with two gaps that the caller closes (`catalogue.scan`):
 
 Used for a fresh scan of a local disk without --exclude (find's -prune does nothing in
 post-order), where directory access times can be kept (`find_command`); network shares
-keep the Python walk, which lists many directories at once.
+keep the Python walk, which lists many directories at once (find is one listing at a
+time, and a few processes would not hide a share's latency).
 """
 
 from __future__ import annotations
@@ -35,13 +38,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scanners.filesystem import WALK_SCHEMA, WalkStats, _Owners, decode
+from scanners.fsaccess import open_path
 from scanners.mounts import has_submounts, mount_of
 
 # One record per entry; the order of FIELDS is the order of the directives.
-# Parent, name and depth are derived from the path (%P) rather than printed (%h, %f, %d):
+# Each find starts from entries of the root given by their names, with the root as its
+# working directory: %p is then the path relative to the root.
+# Parent, name and depth are derived from the path (%p) rather than printed (%h, %f, %d):
 # find's output is a third smaller and each entry costs both processes less.
 FIELDS = ("type", "size", "blocks", "mtime", "ctime", "uid", "device", "inode", "nlink", "link", "path")
-FORMAT = "\\0".join(["%y", "%s", "%b", "%T@", "%C@", "%U", "%D", "%i", "%n", "%l", "%P"]) + "\\0"
+FORMAT = "\\0".join(["%y", "%s", "%b", "%T@", "%C@", "%U", "%D", "%i", "%n", "%l", "%p"]) + "\\0"
 K = len(FIELDS)
 F = {name: i for i, name in enumerate(FIELDS)}
 KINDS = {b"f": "file", b"d": "directory", b"l": "symlink"}  # find's %y; any other letter is "other"
@@ -52,24 +58,28 @@ PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask (fs.pipe-max-si
 
 @functools.cache
 def find_available() -> bool:
-    """GNU find with -printf (not BusyBox's or BSD's)."""
+    """GNU find with -printf (not BusyBox's or BSD's) and -files0-from (findutils 4.9, 2022)."""
     exe = shutil.which("find")
     if exe is None:
         return False
     try:
         out = subprocess.run([exe, "--version"], capture_output=True, timeout=10).stdout
+        probe = subprocess.run([exe, "-files0-from", "-", "-maxdepth", "0", "-printf", "%p"], input=b"/\0",
+                               capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return False
-    return b"GNU findutils" in out
+    return b"GNU findutils" in out and probe.returncode == 0 and probe.stdout == b"/"
 
 
 def _find_args() -> list[str]:
-    return ["find", ".", "-mindepth", "1", "-depth", "-printf", FORMAT]
+    # Starting points NUL-separated on stdin: any name (a leading "-", "!", a newline) is
+    # taken as it is, and there is no limit on their number.
+    return ["find", "-files0-from", "-", "-depth", "-printf", FORMAT]
 
 
 def direct_command(root: bytes) -> tuple[list, bytes | None]:
-    """(argv, cwd) running find in ROOT as it is (directory access times may change)."""
-    return _find_args(), root
+    """(argv before find's, cwd) running find in ROOT as it is (directory access times may change)."""
+    return [], root
 
 
 # Run find in a private mount namespace on a read-only, noatime bind mount of the root: a
@@ -80,7 +90,7 @@ _PRIVATE_MOUNT = ('mount --bind -- "$1" "$1" && mount -o remount,bind,ro,noatime
 
 
 def find_command(root: bytes) -> tuple[list, bytes | None] | None:
-    """(argv, cwd) to run find on ROOT without changing any directory's access time, or
+    """(argv before find's, cwd) to run find on ROOT without changing any directory's access time, or
     None where that is not possible here (then the Python walk, with O_NOATIME, is used).
 
     Possible when the mount already ignores access times, or as root, where a private
@@ -98,7 +108,7 @@ def find_command(root: bytes) -> tuple[list, bytes | None] | None:
         probe = subprocess.run(argv + ["true"], capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
-    return (argv + _find_args(), None) if probe.returncode == 0 else None
+    return (argv, None) if probe.returncode == 0 else None
 
 
 class FindErrors:
@@ -113,6 +123,7 @@ def find_walk(
     root: bytes,
     *,
     command: tuple[list, bytes | None] | None = None,
+    processes: int = 1,
     stats: WalkStats | None = None,
     errors: FindErrors | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -121,79 +132,191 @@ def find_walk(
 
     After each batch, `stats.done_dirs` holds the directories it completed; `errors`
     counts the lines find wrote on stderr (unreadable directories, failed lstat).
-    `command` comes from `find_command`; by default find runs directly in ROOT."""
-    argv, cwd = command or direct_command(root)
+    `command` comes from `find_command`; by default find runs directly in ROOT.
+
+    The entries of ROOT are shared among up to PROCESSES find processes, the largest
+    folders first; each process takes the next ones when it is done, so a big folder
+    does not leave the others idle. Each process's output is parsed in its own thread."""
+    prefix, cwd = command or direct_command(root)
     stats = stats if stats is not None else WalkStats()
     errors = errors if errors is not None else FindErrors()
-    owners = _Owners()
-    next_id = 0
-    with tempfile.TemporaryFile() as err:
-        # C locale: messages not translated, bytes printed as they are.
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=err,
-                                env={**os.environ, "LC_ALL": "C"})
-        chunks: queue.Queue[bytes] = queue.Queue(maxsize=4)
-        # A thread drains the pipe while the batches are built, so find never waits on a
-        # full pipe (the reads release the GIL): the two run on two cores.
-        reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True, name="find")
-        reader.start()
-        try:
-            rest = b""
-            while True:
-                chunk = chunks.get()
-                fields = _split_fields(rest + chunk)
-                complete = (len(fields) - 1) // K
-                rest = b"\0".join(fields.slice(complete * K).to_pylist())
-                if complete:
-                    batch = _to_batch(fields, complete, next_id, owners, stats)
-                    next_id += complete
-                    if on_progress:
-                        on_progress(stats.entries, stats.bytes)
-                    yield batch
-                if not chunk:
-                    break
-            proc.wait()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            while reader.is_alive():  # unblock a reader waiting for room in the queue
-                try:
-                    chunks.get(timeout=0.1)
-                except queue.Empty:
-                    pass
-            proc.wait()
-            proc.stdout.close()
-        err.seek(0)
-        lines = err.read().decode("utf-8", "backslashreplace").splitlines()
-    errors.count = len(lines) + (proc.returncode != 0 and not lines)
-    errors.sample = lines[0] if lines else ""
-    if rest.strip(b"\0"):
-        errors.count += 1  # a truncated last record: find stopped mid-line
+    run = _FindRun(prefix, cwd, _work_units(root, processes, errors), processes)
+    try:
+        run.start()
+        for batch, done, counts in run.results():
+            stats.done_dirs.extend(done)
+            stats.entries += batch.num_rows
+            stats.files += counts["files"]
+            stats.bytes += counts["bytes"]
+            for kind, count in counts["kinds"].items():
+                stats.by_kind[kind] = stats.by_kind.get(kind, 0) + count
+            if on_progress:
+                on_progress(stats.entries, stats.bytes)
+            yield batch
+    finally:
+        run.stop()
+    lines = [line for text in run.stderr for line in text.decode("utf-8", "backslashreplace").splitlines()]
+    errors.count += len(lines) + run.silent_failures
+    errors.sample = errors.sample or (lines[0] if lines else "")
     # The root is complete too: an empty batch carries it (stored with the batches).
     stats.done_dirs.append(b"")
     yield pa.RecordBatch.from_pydict({f.name: [] for f in WALK_SCHEMA}, schema=WALK_SCHEMA)
 
 
-def _drain(pipe, chunks: queue.Queue) -> None:
-    """Read find's output into CHUNKS; an empty chunk marks the end."""
-    fd = pipe.fileno()
+def _work_units(root: bytes, processes: int, errors: FindErrors) -> list[list[bytes]]:
+    """ROOT's entries in groups, each listed by one find: its folders one by one, largest
+    (most subfolders) first, and its other entries together. With many folders, groups
+    of several, so that the processes started stay few."""
+    folders: list[tuple[int, bytes]] = []
+    others: list[bytes] = []
     try:
-        # A bigger pipe: fewer wake-ups of this thread, each of which waits for the GIL.
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-    except OSError:
-        pass
-    try:
-        pending: list[bytes] = []
-        size = 0
-        while data := os.read(fd, min(PIPE_BYTES, READ_BYTES)):
-            pending.append(data)
-            size += len(data)
-            if size >= READ_BYTES:
-                chunks.put(b"".join(pending))
-                pending, size = [], 0
-        if pending:
-            chunks.put(b"".join(pending))
-    finally:
-        chunks.put(b"")
+        # Opened like the Python walk opens a folder: its access time is kept.
+        fd = open_path(root, b"", directory=True)
+        try:
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    name = os.fsencode(entry.name)
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append((entry.stat(follow_symlinks=False).st_nlink, name))
+                            continue
+                    except OSError:
+                        pass  # find reports it
+                    others.append(name)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        # Let the caller's re-check record it, as for any directory find could not read.
+        errors.count += 1
+        errors.sample = f"{os.fsdecode(root)} : {exc.strerror}"
+        return []
+    folders.sort(key=lambda f: -f[0])
+    names = [name for _, name in folders]
+    per_group = max(1, len(names) // (processes * 16))
+    units = [names[i:i + per_group] for i in range(0, len(names), per_group)]
+    return units + ([others] if others else [])
+
+
+class _FindRun:
+    """The find processes of one walk and the threads that parse their output."""
+
+    def __init__(self, prefix: list, cwd: bytes | None, units: list[list[bytes]], processes: int) -> None:
+        self.prefix, self.cwd = prefix, cwd
+        self.units = units
+        self.processes = max(1, min(processes, len(units)))
+        self.lock = threading.Lock()
+        self.next_id = 0
+        self.owners = _Owners()
+        # Parsed batches waiting for the consumer (~5 MB each at 15,000 entries): a few
+        # per process keep every find busy without holding much memory.
+        self.out: queue.Queue = queue.Queue(maxsize=2 * self.processes)
+        self.threads: list[threading.Thread] = []
+        self.procs: set[subprocess.Popen] = set()
+        self.stopping = False
+        self.failure: list[BaseException] = []
+        self.stderr: list[bytes] = []
+        self.silent_failures = 0  # find exited in error without a word, or mid-record
+
+    def start(self) -> None:
+        for i in range(self.processes):
+            thread = threading.Thread(target=self._worker, daemon=True, name=f"find-{i}")
+            thread.start()
+            self.threads.append(thread)
+
+    def results(self) -> Iterator[tuple[pa.RecordBatch, list[bytes], dict]]:
+        running = len(self.threads)
+        while running:
+            item = self.out.get()
+            if item is None:
+                running -= 1
+            else:
+                yield item
+        if self.failure:
+            raise self.failure[0]
+
+    def stop(self) -> None:
+        """Kill what still runs (an interrupted walk) and wait for the threads."""
+        with self.lock:
+            self.stopping = True
+            for proc in self.procs:
+                if proc.poll() is None:
+                    proc.kill()
+        while any(t.is_alive() for t in self.threads):
+            try:  # unblock a thread waiting for room in the queue
+                self.out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+    def _worker(self) -> None:
+        try:
+            while True:
+                with self.lock:
+                    if self.stopping or not self.units:
+                        break
+                    names = self.units.pop(0)
+                self._list(names)
+        except BaseException as exc:  # handed to the consumer
+            self.failure.append(exc)
+        finally:
+            self.out.put(None)
+
+    def _list(self, names: list[bytes]) -> None:
+        """Run one find on NAMES (entries of the root) and queue its parsed batches."""
+        with tempfile.TemporaryFile() as listing, tempfile.TemporaryFile() as err:
+            listing.write(b"".join(name + b"\0" for name in names))
+            listing.seek(0)
+            with self.lock:
+                if self.stopping:
+                    return
+                # C locale: messages not translated, bytes printed as they are.
+                proc = subprocess.Popen(self.prefix + _find_args(), cwd=self.cwd, stdin=listing,
+                                        stdout=subprocess.PIPE, stderr=err, env={**os.environ, "LC_ALL": "C"})
+                self.procs.add(proc)
+            try:
+                rest = self._parse(proc.stdout.fileno())
+            except BaseException:
+                proc.kill()
+                raise
+            finally:
+                # At the end of its output find may still be exiting: waited for, not killed.
+                proc.wait()
+                proc.stdout.close()
+                with self.lock:
+                    self.procs.discard(proc)
+            err.seek(0)
+            text = err.read()
+        with self.lock:
+            self.stderr.append(text)
+            if (proc.returncode != 0 and not text.strip() and not self.stopping) or rest.strip(b"\0"):
+                self.silent_failures += 1  # failed without a word, or stopped mid-record
+
+    def _parse(self, fd: int) -> bytes:
+        """Parse find's output from FD until its end; returns an unfinished last record."""
+        try:
+            # A bigger pipe: find waits less while a chunk is parsed.
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        except OSError:
+            pass
+        rest = b""
+        eof = False
+        while not eof:
+            pending, size = [rest], len(rest)
+            while size < READ_BYTES:
+                data = os.read(fd, PIPE_BYTES)
+                if not data:
+                    eof = True
+                    break
+                pending.append(data)
+                size += len(data)
+            fields = _split_fields(b"".join(pending))
+            complete = (len(fields) - 1) // K
+            rest = b"\0".join(fields.slice(complete * K).to_pylist())
+            if complete:
+                with self.lock:
+                    first_id = self.next_id
+                    self.next_id += complete
+                self.out.put(_to_batch(fields, complete, first_id, self.owners))
+        return rest
 
 
 def _split_fields(data: bytes) -> pa.Array:
@@ -210,9 +333,11 @@ _STRIDES: list[pa.Array] = []
 def _strides(n: int) -> pa.Array:
     """0, K, 2K… (n values): the positions of each entry's first field (one array, grown
     when a batch has more entries, sliced for the others)."""
-    if not _STRIDES or len(_STRIDES[0]) < n:
-        _STRIDES[:] = [pa.array(range(0, 2 * n * K, K), pa.int64())]
-    return _STRIDES[0].slice(0, n)
+    strides = _STRIDES[0] if _STRIDES else None  # one read: other parsing threads may replace it
+    if strides is None or len(strides) < n:
+        strides = pa.array(range(0, 2 * n * K, K), pa.int64())
+        _STRIDES[:] = [strides]
+    return strides.slice(0, n)
 
 
 def _text(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
@@ -256,8 +381,9 @@ def _split_last(values: pa.Array, sep: str) -> tuple[pa.Array, pa.Array]:
     return before, pc.take(flat, pc.subtract(ends, 1))
 
 
-def _to_batch(fields: pa.Array, n: int, first_id: int, owners: _Owners, stats: WalkStats) -> pa.RecordBatch:
-    """The batch of the first N entries of FIELDS (find's fields, K per entry)."""
+def _to_batch(fields: pa.Array, n: int, first_id: int, owners: _Owners) -> tuple[pa.RecordBatch, list[bytes], dict]:
+    """The batch of the first N entries of FIELDS (find's fields, K per entry), the
+    directories it completes and its counts (files, bytes, entries by kind)."""
     cols = [pc.take(fields, pc.add(_strides(n), i)) for i in range(K)]
     kinds = pc.fill_null(pc.take(pa.array(KINDS.values(), pa.string()),
                                  pc.index_in(cols[F["type"]], pa.array(KINDS, pa.binary()))), "other")
@@ -295,12 +421,9 @@ def _to_batch(fields: pa.Array, n: int, first_id: int, owners: _Owners, stats: W
         "error": pa.nulls(n, pa.string()),
     }
     # Post-order: each directory line ends that directory's subtree.
-    is_dir = pc.equal(kinds, "directory")
-    stats.done_dirs.extend(pc.filter(cols[F["path"]], is_dir).to_pylist())
-    stats.entries += n
-    for item in pc.value_counts(kinds).to_pylist():
-        stats.by_kind[item["values"]] = stats.by_kind.get(item["values"], 0) + item["counts"]
+    done = pc.filter(cols[F["path"]], pc.equal(kinds, "directory")).to_pylist()
     is_file = pc.equal(kinds, "file")
-    stats.files += pc.sum(is_file.cast(pa.int64())).as_py() or 0
-    stats.bytes += pc.sum(pc.filter(size, is_file)).as_py() or 0
-    return pa.RecordBatch.from_pydict(columns, schema=WALK_SCHEMA)
+    counts = {"kinds": {item["values"]: item["counts"] for item in pc.value_counts(kinds).to_pylist()},
+              "files": pc.sum(is_file.cast(pa.int64())).as_py() or 0,
+              "bytes": pc.sum(pc.filter(size, is_file)).as_py() or 0}
+    return pa.RecordBatch.from_pydict(columns, schema=WALK_SCHEMA), done, counts

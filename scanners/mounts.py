@@ -16,6 +16,9 @@ NETWORK_TYPES = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "g
 # Directory listings in flight on a network share by default: enough to hide a few
 # milliseconds of latency, few enough not to flood a small NAS.
 NETWORK_LISTERS = 32
+# On a local disk, each listing is a GNU find process; past a few, parsing their output
+# in this process is the limit.
+LOCAL_LISTERS = 4
 
 
 @dataclass
@@ -75,5 +78,8 @@ def is_network(fstype: str | None) -> bool:
 
 
 def default_listers(path: bytes | str) -> int:
-    """Directory listings in flight for a root: many on a network share, one locally."""
-    return NETWORK_LISTERS if is_network(filesystem_type(path)) else 1
+    """Directory listings in flight for a root: many on a network share (latency-bound);
+    locally, one per core up to LOCAL_LISTERS (CPU-bound: a find process each)."""
+    if is_network(filesystem_type(path)):
+        return NETWORK_LISTERS
+    return max(1, min(os.cpu_count() or 1, LOCAL_LISTERS))

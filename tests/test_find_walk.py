@@ -47,14 +47,24 @@ def _keyed(batches) -> dict:
     return {(r["path"], r["path_raw"]): r for r in table.drop(["file_id"]).to_pylist()}
 
 
-def test_same_rows_as_the_python_walk(tmp_path):
-    root = os.fsencode(_odd_tree(tmp_path / "partage"))
+@pytest.mark.parametrize("processes", [1, 3])
+def test_same_rows_as_the_python_walk(tmp_path, processes):
+    tree = _odd_tree(tmp_path / "partage")
+    # Names find would take for options or operators if they were arguments.
+    for name in ("-rf", "!", "(", "-delete"):
+        (tree / name).mkdir()
+        (tree / name / "f.txt").write_text(name)
+    (tree / "-name").write_text("x")
+    (tree / "saut\nde ligne").mkdir()
+    root = os.fsencode(tree)
     py_stats, find_stats, errors = WalkStats(), WalkStats(), FindErrors()
     expected = _keyed(walk(root, stats=py_stats))
-    got = _keyed(find_walk(root, stats=find_stats, errors=errors))
+    got = _keyed(find_walk(root, processes=processes, stats=find_stats, errors=errors))
     assert errors.count == 0, errors.sample
     assert got == expected
-    assert len(got) == 21
+    assert len(got) == 21 + 10
+    ids = pa.Table.from_batches(list(find_walk(root, processes=processes)))["file_id"].to_pylist()
+    assert sorted(ids) == list(range(1, len(got) + 1))
     assert got[("vieux.ODT", None)]["mtime"].year == 1960
     assert got[("x.tar.gz", None)]["extension"] == "gz"
     assert got[("İSTANBUL.İŞ", None)]["extension"] == "İş".lower()

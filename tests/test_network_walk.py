@@ -81,7 +81,8 @@ def test_filesystem_type_and_network_defaults(tmp_path):
         assert is_network(fstype)
     for fstype in ("ext4", "xfs", "btrfs", "tmpfs", "fuseblk", None):
         assert not is_network(fstype)
-    assert default_listers(tmp_path) == (32 if is_network(filesystem_type(tmp_path)) else 1)
+    local = min(os.cpu_count() or 1, 4)
+    assert default_listers(tmp_path) == (32 if is_network(filesystem_type(tmp_path)) else local)
 
 
 def _fuse_available() -> str | None:
