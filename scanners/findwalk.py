@@ -210,9 +210,9 @@ class _FindRun:
         self.lock = threading.Lock()
         self.next_id = 0
         self.owners = _Owners()
-        # Parsed batches waiting for the consumer (~5 MB each at 15,000 entries): a few
-        # per process keep every find busy without holding much memory.
-        self.out: queue.Queue = queue.Queue(maxsize=2 * self.processes)
+        # Parsed batches waiting for the consumer (~5 MB each at 15,000 entries): one per
+        # process keeps every find busy; more only held memory (1M files: +25 MiB at two).
+        self.out: queue.Queue = queue.Queue(maxsize=self.processes)
         self.threads: list[threading.Thread] = []
         self.procs: set[subprocess.Popen] = set()
         self.stopping = False
@@ -275,7 +275,7 @@ class _FindRun:
                 proc = subprocess.Popen(self.prefix + _find_args(), cwd=self.cwd, stdin=listing,
                                         stdout=subprocess.PIPE, stderr=err, env={**os.environ, "LC_ALL": "C"})
                 self.procs.add(proc)
-            chunks: queue.Queue[bytes] = queue.Queue(maxsize=4)
+            chunks: queue.Queue[bytes] = queue.Queue(maxsize=2)
             # A thread drains the pipe while this one parses, so find never waits on a full
             # pipe (the reads release the GIL).
             reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True, name="find-lecture")
