@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-all sysdeps testdeps benchdeps bench clean
+.PHONY: demo test test-all sysdeps testdeps benchdeps bench clean lock
 
 # System libraries the Python packages need: libmagic (python-magic), Pango (WeasyPrint).
 # As root with apt-get (CI), they are installed; otherwise one French line says how.
@@ -16,11 +16,26 @@ sysdeps:
 	    exit 1; \
 	  fi; }
 
-$(VENV)/.installed-%: pyproject.toml
+# Every dependency at the version and hash the tests passed with (requirements.lock),
+# then the project itself without resolving anything again.
+LOCK := requirements.lock
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[$*]"
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
+
+# Refresh the lock after a change of dependencies in pyproject.toml, then run `make test`
+# before committing both. The project's own line (its test extra names its other extras)
+# is dropped: the project is installed from the work tree.
+PIP_TOOLS := pip-tools==7.6.2
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install -q $(PIP_TOOLS)
+	$(VENV)-lock/bin/pip-compile -q --upgrade --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --extra test --output-file $(LOCK) pyproject.toml
+	sed -i -e '/^# WARNING: pip install will require/,/^# Consider using a hashable URL/d' \
+	  -e '/^catalogage @ /,/^[a-z]/{/^catalogage @ /d;/^ *#/d}' $(LOCK)
 
 # Install Debian packages $(2) unless the shell test $(1) passes: as root with apt-get
 # (CI), they are installed; otherwise one French line says what is missing.
@@ -45,13 +60,13 @@ TEST_TOOLS_PRESENT := command -v soffice && command -v chromium && command -v pd
 testdeps: sysdeps
 	$(call ensure_packages,$(TEST_TOOLS_PRESENT),$(TEST_PACKAGES))
 
-demo: sysdeps $(VENV)/.installed-demo
+demo: sysdeps $(VENV)/.installed
 	$(VENV)/bin/catalogue demo --out demo
 
-test: testdeps $(VENV)/.installed-test
+test: testdeps $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
 
-test-all: testdeps $(VENV)/.installed-test
+test-all: testdeps $(VENV)/.installed
 	$(PY) -m pytest -q
 
 # The peers the benchmark runs side by side with our scan.
@@ -59,8 +74,8 @@ BENCH_PACKAGES := rdfind jdupes rmlint
 benchdeps: testdeps
 	$(call ensure_packages,command -v rdfind && command -v jdupes && command -v rmlint,$(BENCH_PACKAGES))
 
-bench: benchdeps $(VENV)/.installed-test
+bench: benchdeps $(VENV)/.installed
 	$(PY) bench/bench_scan.py
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache
+	rm -rf $(VENV) $(VENV)-lock demo .pytest_cache

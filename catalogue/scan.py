@@ -35,6 +35,7 @@ from catalogue.store import connect, ensure_commune
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
 from scanners.findwalk import FindErrors, direct_command, find_command, find_walk
 from scanners.fsaccess import describe_oserror, open_path
+from scanners.fsview import preserving_view
 from scanners.hashing import full_hash, partial_hash_packed
 from scanners.identification import Candidate, identifier_version, identify_batch
 from scanners.mounts import default_listers, filesystem_type, is_network
@@ -549,17 +550,18 @@ def _identify(con, scan_id: int, root_b: bytes, jobs: int, pool: ThreadPoolExecu
     staged: list[pa.RecordBatch] = []
     staged_rows = 0
     done = 0
-    for page in _pages(con, sql, [scan_id]):
-        cands = [Candidate(r[0], _rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
-        for i in range(0, len(cands), ID_BATCH):
-            part = cands[i:i + ID_BATCH]
-            staged.append(identify_batch(root_b, part, jobs=jobs, executor=pool))
-            staged_rows += len(part)
-            ph.advance(len(part), sum(c.size for c in part))
-        if staged_rows >= UPDATE_ROWS:
-            _apply_updates(con, scan_id, pa.Table.from_batches(staged), _ID_COLUMNS)
-            done += staged_rows
-            staged, staged_rows = [], 0
+    with preserving_view(root_b) as view:
+        for page in _pages(con, sql, [scan_id]):
+            cands = [Candidate(r[0], _rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
+            for i in range(0, len(cands), ID_BATCH):
+                part = cands[i:i + ID_BATCH]
+                staged.append(identify_batch(root_b, part, jobs=jobs, executor=pool, view=view))
+                staged_rows += len(part)
+                ph.advance(len(part), sum(c.size for c in part))
+            if staged_rows >= UPDATE_ROWS:
+                _apply_updates(con, scan_id, pa.Table.from_batches(staged), _ID_COLUMNS)
+                done += staged_rows
+                staged, staged_rows = [], 0
     if staged:
         _apply_updates(con, scan_id, pa.Table.from_batches(staged), _ID_COLUMNS)
         done += staged_rows
@@ -743,8 +745,9 @@ def _fill_summary(con, summary: ScanSummary, stats: WalkStats) -> None:
                                        [summary.scan_id]).fetchall())
     row = con.execute(
         """SELECT count(*), coalesce(sum(wasted_bytes), 0) FROM duplicates d
-           WHERE EXISTS (SELECT 1 FROM duplicate_files m WHERE m.scan_id = ? AND m.hash = d.hash)""",
-        [summary.scan_id]).fetchone()
+           WHERE d.commune = ? AND EXISTS (SELECT 1 FROM duplicate_files m WHERE m.scan_id = ?
+                 AND m.commune = d.commune AND m.hash = d.hash AND m.size = d.size)""",
+        [summary.commune, summary.scan_id]).fetchone()
     summary.duplicate_groups, summary.duplicate_wasted = row
     summary.dechets, summary.dechets_bytes = con.execute(
         "SELECT count(*), coalesce(sum(size), 0) FROM dechets WHERE scan_id = ?", [summary.scan_id]

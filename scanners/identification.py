@@ -105,8 +105,12 @@ def _mismatch(ext: str | None, puid: str | None, warning: str, magic_mime: str |
 
 
 def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
-                   executor: ThreadPoolExecutor) -> pa.RecordBatch:
-    """Identify a batch of regular files; one result row per candidate, errors included."""
+                   executor: ThreadPoolExecutor, view: bytes | None = None) -> pa.RecordBatch:
+    """Identify a batch of regular files; one result row per candidate, errors included.
+
+    VIEW is where siegfried reads the root (scanners.fsview.preserving_view: a read-only,
+    noatime clone, since siegfried opens files without O_NOATIME); ROOT by default."""
+    view = view or root
     heads = map_chunks(executor, lambda c: _read_head(root, c), candidates)
     to_sf: list[str] = []
     sf_index: dict[str, int] = {}
@@ -116,7 +120,7 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
         for i, (cand, (_, err)) in enumerate(zip(candidates, heads)):
             if err:
                 continue
-            full = join(root, cand.rel)
+            full = join(view, cand.rel)
             try:
                 text = full.decode("utf-8")
                 usable = len(full) < LONG_PATH and "\n" not in text
@@ -125,9 +129,11 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
             if not usable:
                 # Siegfried takes UTF-8 strings of normal length: give it an alias, a
                 # symlink of ours (never in the scanned tree) to a descriptor we hold,
-                # named with the same extension so extension matching still works.
+                # named with the same extension so extension matching still works. The
+                # descriptor is opened in the view: siegfried's own open of the alias
+                # then goes through the view's noatime mount too.
                 try:
-                    fd = open_path(root, cand.rel)
+                    fd = open_path(view, cand.rel)
                 except OSError:
                     continue
                 aliases.append(fd)

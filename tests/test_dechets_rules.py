@@ -90,7 +90,7 @@ def test_prefilter_never_drops_a_match():
     from catalogue.dechets import pattern_case_sql
 
     shipped = load_dechet_rules().to_pylist()
-    odd = [("ODD-Q", "name_glob", "caf??.txt"), ("ODD-CLASS", "name_glob", "[ab]*.log"),
+    odd = [("ODD-Q", "name_glob", "caf?.txt"), ("ODD-CLASS", "name_glob", "[ab]*.log"),
            ("ODD-ESC", "name_glob", "x\\*y"), ("ODD-PATH", "path_glob", "*/été/*"),
            ("ODD-DOT", "name_glob", "a.b*"), ("ODD-FLAG", "name_regex", "(?i)^brouillon"),
            ("ODD-CASE", "name_regex", "Final$"), ("ODD-EXT", "extension", "TMP2")]
@@ -112,4 +112,32 @@ def test_prefilter_never_drops_a_match():
     assert with_prefilter == alone
     # The odd rules do match something, so the comparison tests their prefilter too.
     assert {"ODD-Q", "ODD-CLASS", "ODD-ESC", "ODD-PATH", "ODD-DOT", "ODD-FLAG", "ODD-CASE", "ODD-EXT"} <= set(alone.values())
-    assert alone["version final"] is None and alone["cafe.txt"] is None
+    assert alone["version final"] is None and alone["café.txt"] == "ODD-Q"
+
+
+def test_glob_question_mark_is_one_character():
+    """A déchets glob's ? is one character of a Unicode name, whatever DuckDB's own GLOB
+    does (1.x: one byte; 2.x: one character); classes and escapes work on characters."""
+    import duckdb
+
+    from catalogue.dechets import glob_regex
+
+    con = duckdb.connect()
+    cases = [("caf?.txt", "café.txt", True), ("caf??.txt", "café.txt", False), ("caf?.txt", "cafe.txt", True),
+             ("?t?.odt", "été.odt", True), ("[éè]t?.odt", "été.odt", True), ("[!é]t?.odt", "été.odt", False),
+             ("[^a-d]*", "été", True), ("[a-d]*", "été", False), ("x\\*y", "x*y", True), ("x\\*y", "xzy", False),
+             ("a?b", "a\nb", True), ("*~", "é~", True), ("~$*", "~$nom", True), ("[ab", "[ab", True),
+             ("*.(1)", "x.(1)", True), ("*.(1)", "x.1", False), ("?", "日", True), ("??", "日", False)]
+    for glob, name, expected in cases:
+        got = con.execute("SELECT regexp_full_match(?, ?)", [name, glob_regex(glob)]).fetchone()[0]
+        assert got is expected, (glob, name)
+
+
+def test_invalid_glob_is_refused(tmp_path):
+    bad = tmp_path / "dechets.csv"
+    shipped = rules_path("dechets.csv").read_text(encoding="utf-8")
+    header = shipped.splitlines()[0]
+    bad.write_text(header + "\nX,Libellé,Cat,file,name_glob,[z-a]*,certain,Justif,Source\n", encoding="utf-8")
+    with pytest.raises(CatalogueError) as exc:
+        load_dechet_rules(bad)
+    assert str(exc.value) == f"{bad}, ligne 2 : motif invalide « [z-a]* »"
