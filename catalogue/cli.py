@@ -11,7 +11,7 @@ import click
 import duckdb
 
 from catalogue import __version__
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, disk_full
 from catalogue.formatting import french_bytes, french_int
 from catalogue.store import default_db_path
 
@@ -42,6 +42,11 @@ def user_errors(func):
         except duckdb.OutOfMemoryException:
             raise UserError("Mémoire insuffisante pour DuckDB : augmentez CATALOGUE_MEMOIRE_DUCKDB "
                             "(par ex. 1GB) et relancez la même commande, qui reprendra le scan.") from None
+        except (duckdb.Error, OSError) as exc:
+            full = disk_full(exc, kwargs.get("db") or default_db_path())
+            if full is None:
+                raise
+            raise UserError(str(full)) from None
     return wrapper
 
 

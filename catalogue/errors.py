@@ -15,3 +15,49 @@ class NotADirectoryRootError(CatalogueError):
 
 class BundleError(CatalogueError):
     """A scan bundle is unreadable or is not a Catalogage bundle."""
+
+
+class DiskFullError(CatalogueError):
+    """The disk holding the catalogue (or an output) is full: what was stored is kept."""
+
+
+def disk_full(exc: BaseException, fallback: str | None = None) -> DiskFullError | None:
+    """A DiskFullError for EXC when it (or what caused it) is a full disk, else None.
+
+    DuckDB reports it in English, in an IOException, a FatalException or, when the WAL
+    fails at commit, a TransactionException: only the OS sentence tells. The message names
+    the folder (from the error when it quotes a file, else FALLBACK's), its free space and
+    what to free: twice the catalogue's size, since a checkpoint writes a new copy of the
+    blocks it changes before the old ones are released, and at least 100 MB."""
+    import errno
+    import os
+    import re
+    import shutil
+
+    from catalogue.formatting import french_bytes
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if (isinstance(seen, OSError) and seen.errno == errno.ENOSPC) or "No space left on device" in str(seen):
+            break
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return None
+    quoted = re.search(r'"([^"]+)"', str(seen))
+    target = getattr(seen, "filename", None) or (quoted.group(1) if quoted else None) or fallback or "."
+    folder = os.path.dirname(os.path.abspath(os.fsdecode(target))) or "."
+    try:
+        free = french_bytes(shutil.disk_usage(folder).free)
+    except OSError:
+        free = "espace libre inconnu"
+    size = 0
+    if fallback:
+        for suffix in ("", ".wal"):
+            try:
+                size += os.path.getsize(fallback + suffix)
+            except OSError:
+                pass
+    need = max(2 * size, 100_000_000)
+    return DiskFullError(
+        f"disque plein dans {folder} ({free} libres) : libérez au moins {french_bytes(need)} puis relancez la "
+        "même commande ; ce qui était enregistré est conservé et un scan reprend où il s'est arrêté.")

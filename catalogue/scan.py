@@ -31,7 +31,7 @@ from catalogue import __version__
 from catalogue.errors import CatalogueError, NotADirectoryRootError
 from catalogue.lean import without_optional_modules
 from catalogue.progress import ScanProgress
-from catalogue.store import connect, ensure_commune
+from catalogue.store import connect, ensure_commune, transaction
 from scanners.filesystem import WalkResume, WalkStats, decode, walk
 from scanners.findwalk import FindErrors, direct_command, find_command, find_walk
 from scanners.fsaccess import describe_oserror, open_path
@@ -251,7 +251,12 @@ def _scan_into(con: duckdb.DuckDBPyConnection, root_b: bytes, commune: str, nom:
             "relancez la même commande pour le reprendre."
         ) from None
     except BaseException:
-        _finish(con, scan_id, "failed", stats)
+        try:
+            _finish(con, scan_id, "failed", stats)
+        except duckdb.Error:
+            # The catalogue cannot be written any more (disk full, a fatal DuckDB error):
+            # the scan stays « running », which the next run resumes like a failed one.
+            pass
         raise
     _finish(con, scan_id, "complete", stats)
     con.execute("UPDATE scans SET duplicates_searched = ? WHERE scan_id = ?", [find_duplicates, scan_id])
@@ -431,22 +436,18 @@ def _insert_walk_batch(con, batch: pa.RecordBatch | pa.Table, scan_id: int, comm
     """Entries and the directories they complete, in one transaction: a scan killed at any
     point resumes from a consistent state."""
     con.register("_walk", batch)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "INSERT INTO files BY NAME SELECT ?::INTEGER AS scan_id, ?::VARCHAR AS commune, * FROM _walk",
-            [scan_id, commune],
-        )
-        if done:
-            texts = [decode(d) for d in done]
-            con.register("_done", pa.table({"path": [t for t, _ in texts], "path_raw": [r for _, r in texts]},
-                                           schema=pa.schema([("path", pa.string()), ("path_raw", pa.binary())])))
-            con.execute("INSERT INTO scan_dirs_done SELECT ?::INTEGER, path, path_raw FROM _done", [scan_id])
-            con.unregister("_done")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(
+                "INSERT INTO files BY NAME SELECT ?::INTEGER AS scan_id, ?::VARCHAR AS commune, * FROM _walk",
+                [scan_id, commune],
+            )
+            if done:
+                texts = [decode(d) for d in done]
+                con.register("_done", pa.table({"path": [t for t, _ in texts], "path_raw": [r for _, r in texts]},
+                                               schema=pa.schema([("path", pa.string()), ("path_raw", pa.binary())])))
+                con.execute("INSERT INTO scan_dirs_done SELECT ?::INTEGER, path, path_raw FROM _done", [scan_id])
+                con.unregister("_done")
     finally:
         con.unregister("_walk")
 

@@ -8,6 +8,8 @@ nothing is lost. Views are recreated on every open: they hold no data.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -280,6 +282,23 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
     return con
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, rolled back on any exception. A commit that failed (disk full: the
+    WAL could not be written) has ended the transaction already: the rollback is then
+    skipped, so that the first error is the one raised."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+
+
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
     return [r[0] for r in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
@@ -290,14 +309,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO _migrations VALUES (?, now())", [name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
 
 
 def rules_path(name: str) -> Path:

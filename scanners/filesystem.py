@@ -14,6 +14,7 @@ import pwd
 import stat
 import sys
 import threading
+import time
 from collections import Counter
 from itertools import islice
 from collections.abc import Callable, Iterator
@@ -25,6 +26,9 @@ import pyarrow as pa
 from scanners.fsaccess import describe_oserror, open_path
 
 BATCH_ROWS = 20_000
+# A batch also leaves after this long, however small: on a slow share 20,000 entries can
+# take minutes, and the writer can only store (every 5 s) what the walk has handed over.
+BATCH_SECONDS = 1.0
 
 # Column order and types of the walk's batches; `files` columns filled later
 # (identification, hashing) are absent and stay NULL.
@@ -183,6 +187,7 @@ def walk(
     on_progress: Callable[[int, int], None] | None = None,
     resume: WalkResume | None = None,
     listers: int = 1,
+    batch_seconds: float = BATCH_SECONDS,
 ) -> Iterator[pa.RecordBatch]:
     """Yield batches of entries under ROOT (bytes path to an existing directory).
 
@@ -190,7 +195,8 @@ def walk(
     (stat calls in flight: what makes a latency-bound network share fast); the rows come
     out in the same order as with one lister. With `resume`, directories already listed
     are not listed again for their entries: they are only read to find their
-    subdirectories, and the walk goes on from there."""
+    subdirectories, and the walk goes on from there. A batch leaves at BATCH_ROWS entries,
+    or after the directory that took it past `batch_seconds` (a slow share)."""
     excludes = excludes or []
     stats = stats if stats is not None else WalkStats()
     owners = _Owners()
@@ -201,6 +207,7 @@ def walk(
     # listed, so an unreadable directory carries its own error.
     stack: list[tuple[bytes, int, dict | None]] = [(b"", 0, None)]
     lister = _Lister(root, listers, excludes, resume) if listers > 1 else None
+    due = time.monotonic() + batch_seconds
 
     def make_row(rel: bytes, name_raw: bytes, depth: int, st: os.stat_result | None,
                  error: str | None, link_target: str | None = None) -> dict:
@@ -322,10 +329,11 @@ def walk(
             stack.extend(subdirs)
             if lister is not None:
                 lister.top_up(stack)
-            if len(batch) >= BATCH_ROWS:
+            if len(batch) >= BATCH_ROWS or (len(batch) and time.monotonic() >= due):
                 if on_progress:
                     on_progress(stats.entries, stats.bytes)
                 yield batch.to_arrow()
+                due = time.monotonic() + batch_seconds
         if len(batch):
             if on_progress:
                 on_progress(stats.entries, stats.bytes)

@@ -229,3 +229,19 @@ def test_ctrl_c_while_workers_start_interrupts(monkeypatch):
     monkeypatch.setattr(multiprocessing.pool.ApplyResult, "get", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ProcessPool(2)
+
+
+def test_summary_counts_only_its_communes_groups(tmp_path, cli):
+    """Two communes in one catalogue sharing a content: the second scan's summary gives its
+    own groups, not those of the first commune that hold the same hash."""
+    x, y = os.urandom(100_000), os.urandom(200_000)
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root, contents in ((a, {"x1": x, "x2": x, "y1": y, "y2": y}), (b, {"x1": x, "x2": x})):
+        root.mkdir()
+        for name, data in contents.items():
+            (root / name).write_bytes(data)
+    db = tmp_path / "c.duckdb"
+    assert cli("scan", a, "--commune", "99001", "--db", db, "--quiet").exit_code == 0
+    result = cli("scan", b, "--commune", "99002", "--db", db, "--quiet", "--sans-identification")
+    assert result.exit_code == 0, result.output
+    assert "  Doublons : 1 groupes, 100,0 Ko récupérables" in result.output.splitlines()

@@ -70,3 +70,24 @@ def test_a_scan_in_small_transactions_equals_one_in_a_single_one(tmp_path, monke
                         query(db, "SELECT path FROM scan_dirs_done ORDER BY path")))
     assert results[0] == results[1]
     assert len(results[0][0]) == 5 * 11 and len(results[0][1]) == 5 * 2 + 1
+
+
+def test_a_slow_walk_hands_over_batches_before_a_full_one(tmp_path):
+    """On a slow share 20,000 entries take minutes: the walk hands over what it has after
+    each directory once `batch_seconds` have passed, so the writer can store it in time
+    (with 0 s: one batch per directory listed), and the entries are the same."""
+    import os
+
+    from scanners.filesystem import walk
+
+    root = tmp_path / "arbre"
+    for d in range(4):
+        (root / f"d{d}").mkdir(parents=True)
+        for f in range(3):
+            (root / f"d{d}" / f"f{f}.txt").write_text("x")
+    slow = list(walk(os.fsencode(root), batch_seconds=0.0))
+    default = list(walk(os.fsencode(root)))
+    # One per folder: a folder's own row goes out when it is listed, with its files.
+    assert len(default) == 1 and len(slow) == 4
+    assert sorted(p for b in slow for p in b.column("path").to_pylist()) == \
+        sorted(p for b in default for p in b.column("path").to_pylist())
