@@ -29,35 +29,46 @@ def disk_full(exc: BaseException, fallback: str | None = None) -> DiskFullError 
     the folder (from the error when it quotes a file, else FALLBACK's), its free space and
     what to free: twice the catalogue's size, since a checkpoint writes a new copy of the
     blocks it changes before the old ones are released, and at least 100 MB."""
-    import errno
     import os
     import re
     import shutil
 
     from catalogue.formatting import french_bytes
 
-    seen: BaseException | None = exc
-    while seen is not None:
-        if (isinstance(seen, OSError) and seen.errno == errno.ENOSPC) or "No space left on device" in str(seen):
-            break
-        seen = seen.__cause__ or seen.__context__
-    if seen is None:
+    cause = _full_disk_cause(exc)
+    if cause is None:
         return None
-    quoted = re.search(r'"([^"]+)"', str(seen))
-    target = getattr(seen, "filename", None) or (quoted.group(1) if quoted else None) or fallback or "."
+    quoted = re.search(r'"([^"]+)"', str(cause))
+    target = getattr(cause, "filename", None) or (quoted.group(1) if quoted else None) or fallback or "."
     folder = os.path.dirname(os.path.abspath(os.fsdecode(target))) or "."
     try:
         free = french_bytes(shutil.disk_usage(folder).free)
     except OSError:
         free = "espace libre inconnu"
-    size = 0
-    if fallback:
-        for suffix in ("", ".wal"):
-            try:
-                size += os.path.getsize(fallback + suffix)
-            except OSError:
-                pass
-    need = max(2 * size, 100_000_000)
+    need = max(2 * _size_on_disk(fallback), 100_000_000)
     return DiskFullError(
         f"disque plein dans {folder} ({free} libres) : libérez au moins {french_bytes(need)} puis relancez la "
         "même commande ; ce qui était enregistré est conservé et un scan reprend où il s'est arrêté.")
+
+
+def _full_disk_cause(exc: BaseException | None) -> BaseException | None:
+    import errno
+
+    while exc is not None:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _size_on_disk(db: str | None) -> int:
+    """Bytes of a DuckDB catalogue and its write-ahead log (0 when absent)."""
+    import os
+
+    total = 0
+    for path in ([db, db + ".wal"] if db else []):
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            pass
+    return total
