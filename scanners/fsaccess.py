@@ -15,6 +15,7 @@ LONG_PATH = 3800
 
 _BASE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
@@ -39,9 +40,10 @@ def open_path(root: bytes, rel: bytes, *, directory: bool = False) -> int:
     full = join(root, rel)
     if len(full) < LONG_PATH:
         return _open(full, flags)
-    # Too long for one syscall: descend component by component from the root.
+    # Too long for one syscall: descend component by component from the root. The root
+    # itself may be a link (as it may in a short path): /proc/self/fd/N for a view.
     parts = rel.split(b"/")
-    fd = _open(root, _BASE_FLAGS | _DIRECTORY)
+    fd = _open(root, (_BASE_FLAGS & ~_NOFOLLOW) | _DIRECTORY)
     try:
         for part in parts[:-1]:
             nxt = _open(part, _BASE_FLAGS | _DIRECTORY, dir_fd=fd)
