@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from catalogue.errors import CatalogueError
+from catalogue.rulefiles import rules_path
 
 MATCH_TYPES = {"name_glob", "path_glob", "name_regex", "extension", "empty_file", "empty_dir", "redundant_copy"}
 NEEDS_PATTERN = {"name_glob", "path_glob", "name_regex", "extension"}
@@ -24,8 +25,6 @@ COLUMNS = ["rule_id", "libelle", "categorie", "applies_to", "match_type", "motif
 
 def load_dechet_rules(path: Path | None = None) -> pa.Table:
     """The rules as an Arrow table shaped like `dechet_rules` (rank = line order)."""
-    from catalogue.store import rules_path
-
     path = path or rules_path("dechets.csv")
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)

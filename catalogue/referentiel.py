@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalogue.errors import CatalogueError
+from catalogue.rulefiles import rules_path
 
 COLUMNS = ["code", "domaine", "typologie", "description", "dua_annees", "dua_depart", "sort_final", "source"]
 SORTS_FINAUX = ("Conservation", "Destruction", "Tri")
@@ -35,8 +36,6 @@ class Typologie:
 
 def load_referentiel(path: Path | None = None) -> list[Typologie]:
     """Read and check the referential; a bad line is refused with its number."""
-    from catalogue.store import rules_path
-
     path = path or rules_path("referentiel.csv")
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)

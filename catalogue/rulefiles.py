@@ -5,6 +5,7 @@ returned as plain rows; the store also loads them as tables so SQL can use them.
 from __future__ import annotations
 
 import csv
+from importlib import resources
 from pathlib import Path
 
 from catalogue.errors import CatalogueError
@@ -17,9 +18,12 @@ SPECS = {
 NUMERIC = {"priorites.csv": "points", "environnement.csv": "valeur"}
 
 
-def load_rule_file(name: str, path: Path | None = None) -> list[dict]:
-    from catalogue.store import rules_path
+def rules_path(name: str) -> Path:
+    """Path of a data file shipped under catalogue/rules/."""
+    return Path(str(resources.files("catalogue") / "rules" / name))
 
+
+def load_rule_file(name: str, path: Path | None = None) -> list[dict]:
     path = path or rules_path(name)
     columns, allowed = SPECS[name]
     with open(path, newline="", encoding="utf-8") as fh:

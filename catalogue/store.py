@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
+from catalogue.dechets import load_dechet_rules, pattern_case_sql
 from catalogue.errors import CatalogueError, DatabaseLockedError
+from catalogue.referentiel import load_referentiel
+from catalogue.rulefiles import SPECS, load_rule_file
 
 DEFAULT_DB = "catalogue.duckdb"
 
@@ -314,45 +319,29 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             con.execute("INSERT INTO _migrations VALUES (?, now())", [name])
 
 
-def rules_path(name: str) -> Path:
-    """Path of a data file shipped under catalogue/rules/."""
-    return Path(str(resources.files("catalogue") / "rules" / name))
-
-
 def load_rules(con: duckdb.DuckDBPyConnection) -> None:
     """Refresh the rule tables from their CSV files so an edited rule applies at once."""
-    from dataclasses import asdict
-
-    import pyarrow as pa
-
-    from catalogue.dechets import load_dechet_rules
-    from catalogue.referentiel import load_referentiel
-
     rules = load_dechet_rules()
     referentiel = pa.Table.from_pylist([asdict(t) for t in load_referentiel()])
-    con.execute("BEGIN TRANSACTION")
-    con.execute("DELETE FROM dechet_rules")
-    con.register("_rules", rules)
-    con.execute("INSERT INTO dechet_rules SELECT * FROM _rules")
-    con.unregister("_rules")
-    con.execute("DELETE FROM referentiel")
-    # Small rule files: whole tables replaced, so an edited CSV applies at the next open.
-    from catalogue.rulefiles import SPECS, load_rule_file
-
-    for name, (columns, _) in SPECS.items():
-        table = pa.Table.from_pylist(load_rule_file(name))
-        con.register("_rule_file", table)
-        con.execute(f"CREATE OR REPLACE TABLE {name.removesuffix('.csv')} AS SELECT * FROM _rule_file")
-        con.unregister("_rule_file")
-    con.register("_referentiel", referentiel)
-    con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
-    con.unregister("_referentiel")
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("DELETE FROM dechet_rules")
+        con.register("_rules", rules)
+        con.execute("INSERT INTO dechet_rules SELECT * FROM _rules")
+        con.unregister("_rules")
+        con.execute("DELETE FROM referentiel")
+        # Small rule files: whole tables replaced, so an edited CSV applies at the next open.
+        for name in SPECS:
+            table = pa.Table.from_pylist(load_rule_file(name))
+            con.register("_rule_file", table)
+            # The table name comes from our own SPECS keys, never from input.
+            con.execute(f"CREATE OR REPLACE TABLE {name.removesuffix('.csv')} AS SELECT * FROM _rule_file")
+            con.unregister("_rule_file")
+        con.register("_referentiel", referentiel)
+        con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
+        con.unregister("_referentiel")
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    from catalogue.dechets import pattern_case_sql
-
     sql = (resources.files("catalogue") / "sql" / "views.sql").read_text(encoding="utf-8")
     cur = con.execute("SELECT * FROM dechet_rules")
     names = [d[0] for d in cur.description]

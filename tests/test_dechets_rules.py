@@ -8,7 +8,7 @@ import pytest
 
 from catalogue.dechets import COLUMNS, load_dechet_rules
 from catalogue.errors import CatalogueError
-from catalogue.store import rules_path
+from catalogue.rulefiles import rules_path
 from tests.conftest import query
 
 EXPECTED = {

@@ -10,7 +10,7 @@ import pytest
 
 from catalogue.errors import CatalogueError
 from catalogue.referentiel import COLUMNS, SORTS_FINAUX, VITAM_HEADER, load_referentiel
-from catalogue.store import rules_path
+from catalogue.rulefiles import rules_path
 
 
 def test_every_typology_has_a_source_and_a_dua():
