@@ -94,16 +94,22 @@ def _configure(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
 
 
 class _SqliteDeadline:
-    """SQLite has no statement timeout: a progress handler aborts a statement past its deadline."""
+    """SQLite has no statement timeout: a progress handler aborts a statement past its
+    deadline, and the deadline restarts as each statement is sent, so every statement
+    (the table listing and reflection included) gets the whole --delai of its own."""
 
     def __init__(self, conn: sa.Connection, seconds: int):
         self.seconds = seconds
-        self.deadline = 0.0
+        self.start()
+        sa.event.listen(conn, "before_cursor_execute", self._on_execute)
         raw = conn.connection.driver_connection
         raw.set_progress_handler(lambda: 1 if time.monotonic() > self.deadline else 0, 10_000)
 
     def start(self) -> None:
         self.deadline = time.monotonic() + self.seconds
+
+    def _on_execute(self, *_args) -> None:
+        self.start()
 
 
 def _as_datetime(value) -> dt.datetime | None:
@@ -162,22 +168,36 @@ def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions):
         raise DatabaseScanError(f"Connexion impossible à {safe_url(url)} : {_short(exc, url)}") from None
     with conn:
         _configure(conn, dialect, opts)
-        deadline = _SqliteDeadline(conn, opts.timeout_s) if dialect == "sqlite" else None
+        if dialect == "sqlite":
+            _SqliteDeadline(conn, opts.timeout_s)
         inspector = sa.inspect(conn)
+        for schema, tables in _listing(conn, inspector, dialect, opts, url):
+            for table in tables:
+                yield _scan_table(conn, inspector, dialect, schema, table, opts, url)
+
+
+def _timed_out(text: str) -> bool:
+    lowered = text.lower()
+    return "timeout" in lowered or "interrupted" in lowered or "canceling statement" in lowered
+
+
+def _listing(conn, inspector, dialect: str, opts: DbOptions, url) -> list[tuple[str | None, list[str]]]:
+    """Schemas and their tables, listed up front: an unreadable catalogue is one French line."""
+    try:
         schemas = [None] if dialect == "sqlite" else [s for s in inspector.get_schema_names()
                                                       if s not in SYSTEM_SCHEMAS and not s.startswith("pg_")]
-        for schema in schemas:
-            for table in sorted(inspector.get_table_names(schema=schema)):
-                yield _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url)
+        return [(schema, sorted(inspector.get_table_names(schema=schema))) for schema in schemas]
+    except sa.exc.DBAPIError as exc:
+        text = _short(exc, url)
+        reason = f"délai dépassé ({opts.timeout_s} s)" if _timed_out(text) else text
+        raise DatabaseScanError(f"Lecture de la liste des tables impossible : {reason}") from None
 
 
-def _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url) -> dict:
+def _scan_table(conn, inspector, dialect, schema, table, opts, url) -> dict:
     row = {"schema_name": schema or "main", "table_name": table, "row_count": None, "row_count_estimated": None,
            "bytes": None, "first_date": None, "last_date": None, "date_columns": [], "binary_bytes": None,
            "binary_columns": [], "error": None}
     try:
-        if deadline:
-            deadline.start()
         columns = inspector.get_columns(table, schema=schema)
         target = sa.table(table, *[sa.column(c["name"]) for c in columns], schema=schema)
         estimate = _estimate(conn, dialect, schema, table)
@@ -207,6 +227,5 @@ def _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url) ->
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         text = _short(exc, url)
-        timed_out = "timeout" in text.lower() or "interrupted" in text.lower() or "canceling statement" in text
-        row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if timed_out else f"lecture impossible : {text}")
+        row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if _timed_out(text) else f"lecture impossible : {text}")
     return row

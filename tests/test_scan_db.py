@@ -168,3 +168,48 @@ def test_postgresql_wrong_password_is_not_printed(cli, tmp_path, postgres):
     assert result.output.startswith(f"Erreur : Connexion impossible à postgresql+psycopg://postgres:***@127.0.0.1:"
                                     f"{postgres['port']}/postgres : ")
     assert "mauvais-MotDePasse" not in result.output and len(result.output.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- SQLite hardening
+
+
+def test_sqlite_with_a_thousand_tables(cli, tmp_path):
+    """Listing 1,000 tables runs more SQLite instructions than one progress tick: the
+    deadline must be set for that statement too, not left at zero (it was: « interrupted »)."""
+    app = tmp_path / "grosse.db"
+    con = sqlite3.connect(app)
+    con.executescript("".join(f"CREATE TABLE t{i:04} (id INTEGER PRIMARY KEY, saisi_le DATE);" for i in range(1000)))
+    con.execute("INSERT INTO t0999 (saisi_le) VALUES ('2024-05-06')")
+    con.commit()
+    con.close()
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-db", f"sqlite:///{app}", "--commune", "99404", "--application", "Grosse", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "Tables : 1\u202f000 ; lignes : 1 ;" in result.output
+    assert query(db, "SELECT count(*), count(error), sum(row_count) FROM db_tables") == [(1000, 0, 1)]
+    assert query(db, "SELECT status, errors FROM scans") == [("complete", 0)]
+
+
+def test_sqlite_statement_past_its_deadline(tmp_path):
+    """A zero deadline interrupts any statement longer than one progress tick (10,000
+    SQLite instructions, not a duration): the long one is recorded, the short one read."""
+    from scanners.database import DatabaseScanError, DbOptions, open_engine, scan_tables
+
+    app = tmp_path / "a.db"
+    con = sqlite3.connect(app)
+    con.executescript("CREATE TABLE courte (d DATE); CREATE TABLE longue (d DATE);"
+                      "INSERT INTO courte VALUES ('2020-01-01');")
+    con.executemany("INSERT INTO longue VALUES (?)", [("2021-01-01",)] * 50_000)
+    con.commit()
+    con.close()
+    engine, url, _ = open_engine(f"sqlite:///{app}")
+    rows = {r["table_name"]: r for r in scan_tables(engine, url, DbOptions(timeout_s=0))}
+    assert rows["courte"]["error"] is None and rows["courte"]["row_count"] == 1
+    assert rows["longue"]["error"] == "délai dépassé (0 s)"
+    # A listing that cannot finish in time is one French line, not a traceback.
+    con = sqlite3.connect(app)
+    con.executescript("".join(f"CREATE TABLE t{i} (id INTEGER);" for i in range(1000)))
+    con.close()
+    with pytest.raises(DatabaseScanError, match=r"^Lecture de la liste des tables impossible : délai dépassé \(0 s\)$"):
+        list(scan_tables(engine, url, DbOptions(timeout_s=0)))
+    engine.dispose()
