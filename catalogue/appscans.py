@@ -119,17 +119,28 @@ class DbScanSummary:
 def scan_db(address: str, commune: str, application: str, *, nom: str | None = None, db: str | None = None,
             timeout_s: int = 60, exact_threshold: int = 1_000_000) -> DbScanSummary:
     """`catalogue scan-db`: a business database's tables, aggregates only, into the catalogue."""
-    from scanners.database import DbOptions, open_engine, scan_tables
+    from scanners.database import DbOptions, open_engine
 
-    engine, url, shown = open_engine(address)
-    opts = DbOptions(timeout_s=timeout_s, exact_threshold=exact_threshold)
+    engine, url, shown, access = open_engine(address)
+    try:
+        return _scan_db(engine, url, shown, access, commune, application, nom, db,
+                        DbOptions(timeout_s=timeout_s, exact_threshold=exact_threshold))
+    finally:
+        engine.dispose()  # also deletes a SQLite working copy, if one was needed
+
+
+def _scan_db(engine, url, shown: str, access: str | None, commune: str, application: str, nom: str | None,
+             db: str | None, opts) -> DbScanSummary:
+    from scanners.database import scan_tables
+
     tables = scan_tables(engine, url, opts)
     rows = []
     first = next(tables, None)  # connects: bad address or credentials fail before anything is written
     con = connect(db)
     try:
+        identifier = f"SQLAlchemy {engine.dialect.name}" + (f" ({access})" if access else "")
         scan_id = begin_scan(con, commune, nom, "database", shown, application=application,
-                             identifier=f"SQLAlchemy {engine.dialect.name}", host=url.host)
+                             identifier=identifier, host=url.host)
         try:
             for row in ([first] if first else []):
                 rows.append(row)
@@ -147,7 +158,6 @@ def scan_db(address: str, commune: str, application: str, *, nom: str | None = N
                     errors=len(errors))
     finally:
         con.close()
-        engine.dispose()
     return DbScanSummary(scan_id, application, shown, len(rows), sum(r["row_count"] or 0 for r in rows),
                          sum(1 for r in rows if r["row_count_estimated"]), total_bytes, errors)
 

@@ -13,12 +13,12 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from catalogue.errors import CatalogueError
+from scanners.sqlitefile import open_sqlite
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys",
                   "INFORMATION_SCHEMA", "guest", "db_owner", "db_accessadmin", "db_securityadmin", "db_ddladmin",
@@ -49,15 +49,16 @@ def _short(exc: Exception, url: sa.engine.URL | None = None) -> str:
     return text[:300]
 
 
-def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str]:
-    """The engine, its URL, and the address to show and record (password hidden)."""
+def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str, str | None]:
+    """The engine, its URL, the address to show and record (password hidden), and for a
+    SQLite file how it is read (see scanners.sqlitefile)."""
     try:
         url = sa.engine.make_url(address)
     except Exception:
         raise DatabaseScanError("Adresse de base de données invalide (attendu par exemple "
                                 "postgresql://utilisateur@serveur/base ou sqlite:///chemin/base.db).") from None
     backend = url.get_backend_name()
-    shown = safe_url(url)
+    shown, access = safe_url(url), None
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise DatabaseScanError("Indiquez le fichier de la base SQLite : sqlite:///chemin/base.db")
@@ -65,15 +66,17 @@ def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str]:
         shown = f"sqlite:///{path}"
         if not path.is_file():
             raise DatabaseScanError(f"Base SQLite introuvable : {path}")
-        # Read-only at the file level: SQLite refuses any write.
-        url = sa.engine.make_url(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true")
+        source = open_sqlite(path)  # read-only, and nothing created beside the file
+        url, access = sa.engine.make_url(f"sqlite:///{source.uri}&uri=true"), source.how
     try:
         engine = sa.create_engine(url, poolclass=NullPool)
     except (ImportError, sa.exc.NoSuchModuleError):
         extra = DRIVER_EXTRAS.get(backend, backend)
         raise DatabaseScanError(f"Pilote manquant pour {backend} : installez-le avec "
                                 f"« pip install 'catalogage[{extra}]' ».") from None
-    return engine, url, shown
+    if backend == "sqlite":
+        sa.event.listen(engine, "engine_disposed", lambda _engine: source.close())
+    return engine, url, shown, access
 
 
 def _configure(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:

@@ -10,6 +10,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -202,7 +203,7 @@ def test_sqlite_statement_past_its_deadline(tmp_path):
     con.executemany("INSERT INTO longue VALUES (?)", [("2021-01-01",)] * 50_000)
     con.commit()
     con.close()
-    engine, url, _ = open_engine(f"sqlite:///{app}")
+    engine, url, _, _ = open_engine(f"sqlite:///{app}")
     rows = {r["table_name"]: r for r in scan_tables(engine, url, DbOptions(timeout_s=0))}
     assert rows["courte"]["error"] is None and rows["courte"]["row_count"] == 1
     assert rows["longue"]["error"] == "délai dépassé (0 s)"
@@ -213,3 +214,123 @@ def test_sqlite_statement_past_its_deadline(tmp_path):
     with pytest.raises(DatabaseScanError, match=r"^Lecture de la liste des tables impossible : délai dépassé \(0 s\)$"):
         list(scan_tables(engine, url, DbOptions(timeout_s=0)))
     engine.dispose()
+
+
+def _folder_state(folder: Path) -> dict[str, tuple[str, int]]:
+    """Every file of a folder: content hash and mtime in ns."""
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.iterdir())}
+
+
+NOT_SQLITE = "ce fichier n'est pas une base SQLite (en-tête « SQLite format 3 » absent ; autre format, ou base chiffrée)."
+
+
+@pytest.mark.parametrize("content, reason", [
+    (os.urandom(8192), NOT_SQLITE),
+    ("Liste des agents\nDupont;Jean\n".encode(), NOT_SQLITE),
+    (b"", "fichier vide (0 octet), aucune table à inventorier."),
+], ids=["octets-aleatoires", "texte", "vide"])
+def test_not_a_sqlite_file(cli, tmp_path, content, reason):
+    folder = tmp_path / "appli"
+    folder.mkdir()
+    app = folder / "agents.db"
+    app.write_bytes(content)
+    os.utime(app, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    before = _folder_state(folder)
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-db", f"sqlite:///{app}", "--commune", "99405", "--application", "Agents", "--db", db)
+    assert result.exit_code == 1
+    assert result.output == f"Erreur : {app} : {reason}\n"
+    assert _folder_state(folder) == before  # same bytes, same mtime, nothing created beside it
+    assert not db.exists()  # refused before the catalogue was opened
+
+
+def _wal_db(path: Path, rows: int) -> sqlite3.Connection:
+    """A WAL-mode database whose rows stay in its -wal (no checkpoint), writer left open."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("CREATE TABLE courriers (id INTEGER PRIMARY KEY, recu_le DATE)")
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO courriers (recu_le) VALUES (?)", [("2023-01-02",)] * rows)
+    con.execute("COMMIT")
+    return con
+
+
+def _scan_courriers(cli, tmp_path, app: Path) -> int:
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-db", f"sqlite:///{app}", "--commune", "99406", "--application", "Courrier", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT count(error) FROM db_tables") == [(0,)]
+    return query(db, "SELECT row_count FROM db_tables WHERE table_name = 'courriers'")[0][0]
+
+
+def test_wal_database_at_rest(cli, tmp_path):
+    """Closed cleanly: no -wal beside it. Read as immutable, nothing created."""
+    folder = tmp_path / "appli"
+    folder.mkdir()
+    app = folder / "courrier.db"
+    _wal_db(app, 120).close()
+    before = _folder_state(folder)
+    assert list(before) == ["courrier.db"]
+    assert _scan_courriers(cli, tmp_path, app) == 120
+    assert _folder_state(folder) == before
+
+
+def test_wal_database_with_a_live_writer(cli, tmp_path):
+    """A writer holds the database: committed rows still in its -wal are counted, the open
+    transaction is not, and no file beside it is created or rewritten (-shm excepted:
+    SQLite's shared-memory index, which every reader updates)."""
+    folder = tmp_path / "appli"
+    folder.mkdir()
+    app = folder / "courrier.db"
+    writer = _wal_db(app, 120)
+    try:
+        writer.execute("BEGIN")
+        writer.execute("INSERT INTO courriers (recu_le) VALUES ('2024-01-01')")  # not committed
+        before = _folder_state(folder)
+        assert set(before) == {"courrier.db", "courrier.db-wal", "courrier.db-shm"}
+        assert _scan_courriers(cli, tmp_path, app) == 120
+        after = _folder_state(folder)
+        del before["courrier.db-shm"], after["courrier.db-shm"]
+        assert after == before
+    finally:
+        writer.close()
+
+
+def test_wal_database_with_an_orphan_wal(cli, tmp_path):
+    """A -wal without its -shm (a copied folder, a crash): its committed rows are read
+    through a private copy, and nothing is created beside the database."""
+    folder = tmp_path / "appli"
+    folder.mkdir()
+    live = tmp_path / "vivante.db"
+    writer = _wal_db(live, 120)
+    shutil.copyfile(live, folder / "courrier.db")
+    shutil.copyfile(f"{live}-wal", folder / "courrier.db-wal")
+    writer.close()
+    before = _folder_state(folder)
+    assert list(before) == ["courrier.db", "courrier.db-wal"]
+    assert _scan_courriers(cli, tmp_path, folder / "courrier.db") == 120
+    assert _folder_state(folder) == before
+
+
+def test_rollback_database_with_a_hot_journal(cli, tmp_path):
+    """A writer killed mid-transaction left a hot -journal: read-only SQLite cannot roll
+    it back, so a private copy is rolled back and read; the originals stay as they are."""
+    folder = tmp_path / "appli"
+    folder.mkdir()
+    app = folder / "courrier.db"
+    code = ("import os, sqlite3, sys\n"
+            "con = sqlite3.connect(sys.argv[1])\n"
+            "con.execute('CREATE TABLE courriers (id INTEGER PRIMARY KEY, recu_le DATE)')\n"
+            "con.executemany('INSERT INTO courriers (recu_le) VALUES (?)', [('2023-01-02',)] * 120)\n"
+            "con.commit()\n"
+            "con.execute('PRAGMA cache_size=1')\n"
+            "con.execute('BEGIN')\n"
+            "con.executemany('INSERT INTO courriers (recu_le) VALUES (?)', [('2024-01-01',)] * 5000)\n"
+            "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", code, str(app)], check=True)
+    before = _folder_state(folder)
+    assert list(before) == ["courrier.db", "courrier.db-journal"]
+    assert _scan_courriers(cli, tmp_path, app) == 120
+    assert _folder_state(folder) == before
