@@ -25,6 +25,10 @@ SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "perf
                   "db_backupoperator", "db_datareader", "db_datawriter", "db_denydatareader", "db_denydatawriter"}
 DRIVER_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "mssql": "mssql",
                  "oracle": "oracle"}
+SUPPORTED_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle")
+# The driver each extra installs, used when the address names none (SQLAlchemy's own
+# defaults for mysql:// and mssql:// are other libraries than the ones our extras ship).
+DEFAULT_DRIVERS = {"mysql": "pymysql", "mariadb": "pymysql", "mssql": "pymssql"}
 
 
 class DatabaseScanError(CatalogueError):
@@ -49,14 +53,26 @@ def _short(exc: Exception, url: sa.engine.URL | None = None) -> str:
     return text[:300]
 
 
-def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str, str | None]:
-    """The engine, its URL, the address to show and record (password hidden), and for a
-    SQLite file how it is read (see scanners.sqlitefile)."""
+def database_url(address: str) -> sa.engine.URL:
+    """The address as SQLAlchemy opens it: a supported scheme, with our extra's driver by default."""
     try:
         url = sa.engine.make_url(address)
     except Exception:
         raise DatabaseScanError("Adresse de base de données invalide (attendu par exemple "
                                 "postgresql://utilisateur@serveur/base ou sqlite:///chemin/base.db).") from None
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_SCHEMES:
+        raise DatabaseScanError(f"Type de base « {backend} » non pris en charge ; adresses acceptées : "
+                                + ", ".join(f"{name}://…" for name in SUPPORTED_SCHEMES) + ".")
+    if "+" not in url.drivername and backend in DEFAULT_DRIVERS:
+        url = url.set(drivername=f"{backend}+{DEFAULT_DRIVERS[backend]}")
+    return url
+
+
+def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str, str | None]:
+    """The engine, its URL, the address to show and record (password hidden), and for a
+    SQLite file how it is read (see scanners.sqlitefile)."""
+    url = database_url(address)
     backend = url.get_backend_name()
     shown, access = safe_url(url), None
     if backend == "sqlite":
@@ -70,7 +86,10 @@ def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str, str
         url, access = sa.engine.make_url(f"sqlite:///{source.uri}&uri=true"), source.how
     try:
         engine = sa.create_engine(url, poolclass=NullPool)
-    except (ImportError, sa.exc.NoSuchModuleError):
+    except sa.exc.NoSuchModuleError:
+        raise DatabaseScanError(f"Pilote « {url.get_driver_name()} » inconnu pour {backend} : écrivez "
+                                f"{backend}://… pour le pilote par défaut.") from None
+    except ImportError:
         extra = DRIVER_EXTRAS.get(backend, backend)
         raise DatabaseScanError(f"Pilote manquant pour {backend} : installez-le avec "
                                 f"« pip install 'catalogage[{extra}]' ».") from None

@@ -69,6 +69,31 @@ def test_bad_addresses(cli, tmp_path):
     assert result.output == "Erreur : Pilote manquant pour oracle : installez-le avec « pip install 'catalogage[oracle]' ».\n"
 
 
+def test_unknown_database_scheme(cli, tmp_path):
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-db", "foo://bar", "--commune", "1", "--application", "X", "--db", db)
+    assert result.exit_code == 1
+    assert result.output == ("Erreur : Type de base « foo » non pris en charge ; adresses acceptées : sqlite://…, "
+                             "postgresql://…, mysql://…, mariadb://…, mssql://…, oracle://….\n")
+    result = cli("scan-db", "postgresql+nodriver://u@h/base", "--commune", "1", "--application", "X", "--db", db)
+    assert result.exit_code == 1
+    assert result.output == ("Erreur : Pilote « nodriver » inconnu pour postgresql : écrivez postgresql://… pour le "
+                             "pilote par défaut.\n")
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("address, drivername", [
+    ("mysql://lecteur@serveur/base", "mysql+pymysql"), ("mariadb://lecteur@serveur/base", "mariadb+pymysql"),
+    ("mssql://lecteur@serveur/base", "mssql+pymssql"), ("mysql+mysqldb://lecteur@serveur/base", "mysql+mysqldb"),
+    ("postgresql://lecteur@serveur/base", "postgresql")])
+def test_default_driver_is_the_one_our_extra_installs(address, drivername):
+    """`pip install 'catalogage[mysql]'` installs PyMySQL, not SQLAlchemy's default MySQLdb:
+    mysql:// must then use PyMySQL (and mssql://, pymssql); a driver named is kept."""
+    from scanners.database import database_url
+
+    assert database_url(address).drivername == drivername
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 
