@@ -211,7 +211,7 @@ def scan_mailbox(path: str, commune: str, application: str, *, nom: str | None =
         table = pa.Table.from_pylist([
             {"application": application, "folder": s.folder, "messages": s.messages, "bytes": s.bytes,
              "first_date": s.first_date, "last_date": s.last_date, "attachments": s.attachments,
-             "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.error}
+             "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.describe()}
             for s in rows], schema=MAIL_FOLDERS_SCHEMA)
         for s in rows:
             for (puid, name, mime), count in sorted(s.formats.items(), key=lambda kv: str(kv[0])):
@@ -220,12 +220,13 @@ def scan_mailbox(path: str, commune: str, application: str, *, nom: str | None =
         insert_batch(con, "mail_folders", table, scan_id, commune)
         insert_batch(con, "mail_attachment_formats", pa.Table.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA),
                      scan_id, commune)
-        errors = [f"{s.folder} : {s.error}" for s in rows if s.error]
+        errors = [f"{s.folder} : {s.describe()}" for s in rows if s.describe()]
         summary = MailScanSummary(scan_id, application, len(rows), sum(s.messages for s in rows),
                                   sum(s.bytes for s in rows), sum(s.attachments for s in rows),
                                   sum(s.attachment_bytes for s in rows), sum(s.unreadable for s in rows), errors)
         finish_scan(con, scan_id, "complete", entries=summary.messages + summary.unreadable,
-                    files=summary.messages, size=summary.bytes, errors=summary.unreadable + len(errors))
+                    files=summary.messages, size=summary.bytes,
+                    errors=summary.unreadable + sum(1 for s in rows if s.error))
     finally:
         con.close()
     return summary
