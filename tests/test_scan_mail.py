@@ -169,3 +169,17 @@ def test_thunderbird_mbox_without_extension(cli, tmp_path):
     result = cli("scan-mail", tmp_path / "Mail", "--commune", "99505", "--application", "Thunderbird", "--db", db)
     assert result.exit_code == 0, result.output
     assert query(db, "SELECT folder, messages FROM mail_folders") == [("Local Folders/Inbox", 1)]
+
+
+def test_fifos_in_a_mail_tree_are_never_opened(cli, tmp_path):
+    """open() on a FIFO blocks until a writer comes: a scan must not wait forever."""
+    folder = tmp_path / "mails"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(bytes(message(_utc(2021, 1, 1, 1, 1), "Note")))
+    os.mkfifo(folder / "tube.eml")
+    os.mkfifo(folder / "Inbox")
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-mail", folder, "--commune", "99506", "--application", "X", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT messages, unreadable, error FROM mail_folders") == [
+        (1, 1, "tube.eml : pas un fichier ordinaire")]
