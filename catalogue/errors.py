@@ -15,3 +15,7 @@ class NotADirectoryRootError(CatalogueError):
 
 class BundleError(CatalogueError):
     """A scan bundle is unreadable or is not a Catalogage bundle."""
+
+
+class DiskFullError(CatalogueError):
+    """The disk holding the catalogue (or a working folder) is full: nothing of the command was kept."""

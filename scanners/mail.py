@@ -18,6 +18,7 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import errno
 import mailbox
 import os
 import stat
@@ -26,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, DiskFullError
 from scanners.siegfried import pygfried
 
 ID_BATCH = 256
@@ -83,8 +84,15 @@ class _Identifier:
     def add(self, stats: FolderStats, data: bytes, filename: str | None) -> None:
         ext = Path(filename or "").suffix[:11].lower() if filename else ""
         path = os.path.join(self.tmp, f"{len(self.pending)}{ext if ext.isascii() else ''}")
-        with open(path, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise DiskFullError(f"Disque plein dans le dossier temporaire {self.tmp} (pièces jointes à identifier) : "
+                                "libérez de la place ou choisissez un autre dossier avec la variable TMPDIR, "
+                                "puis relancez la même commande.") from None
         self.pending.append((path, len(data), stats))
         if len(self.pending) >= ID_BATCH:
             self.flush()
@@ -315,6 +323,8 @@ def _tree_file(file: Path, label: str, stats: FolderStats, ident: _Identifier):
             yield sub
     except OSError as exc:
         stats.unreadable_item(file.name, exc.strerror or str(exc))
+    except DiskFullError:
+        raise  # no room for our own temporary files: the scan cannot go on
     except CatalogueError as exc:  # a missing optional library (.msg): this file is unread, the rest goes on
         stats.unreadable_item(file.name, str(exc))
 
@@ -322,6 +332,8 @@ def _tree_file(file: Path, label: str, stats: FolderStats, ident: _Identifier):
 def _pst_in_tree(file: Path, label: str, ident: _Identifier):
     try:
         yield from _pst_folders(file, ident, prefix=label)
+    except DiskFullError:
+        raise
     except (CatalogueError, OSError) as exc:
         reason = str(exc) if isinstance(exc, CatalogueError) else (exc.strerror or str(exc))
         yield FolderStats(label, error=reason if reason.startswith(f"{file.name} : ") else f"{file.name} : {reason}")

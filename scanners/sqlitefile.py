@@ -23,6 +23,7 @@ back a hot journal. So the way in is chosen from the file's header and its compa
 
 from __future__ import annotations
 
+import errno
 import shutil
 import sqlite3
 import tempfile
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, DiskFullError
 from catalogue.formatting import french_bytes
 
 HEADER = b"SQLite format 3\x00"
@@ -90,6 +91,10 @@ def _private_copy(path: Path, companion: Path, why: str) -> SqliteSource:
         shutil.copyfile(companion, copy_dir / (path.name + companion.name[len(path.name):]))
     except OSError as exc:
         shutil.rmtree(copy_dir, ignore_errors=True)
+        if exc.errno == errno.ENOSPC:
+            raise DiskFullError(f"{path} : {why}, et le disque de {tmp} est plein pour sa copie de travail "
+                                f"({french_bytes(needed)}) ; libérez de la place ou choisissez un autre dossier "
+                                "avec la variable TMPDIR.") from None
         raise SqliteFileError(f"{path} : copie de travail impossible ({exc.strerror or exc}).") from None
     # Read-write on our copy only: SQLite replays the -wal or rolls the journal back there.
     return SqliteSource(_uri(copy, "mode=rw"), f"copie de travail ({why})", copy_dir)
