@@ -82,8 +82,8 @@ def _private_copy(path: Path, companion: Path, why: str) -> SqliteSource:
     needed = path.stat().st_size + companion.stat().st_size
     free = shutil.disk_usage(tmp).free
     if needed > free:
-        raise SqliteFileError(f"{path} : {why}, il faudrait une copie de travail de {french_bytes(needed)} "
-                              f"mais {tmp} n'a que {french_bytes(free)} de libre (variable TMPDIR).")
+        raise DiskFullError(f"{path} : {why}, il faudrait une copie de travail de {french_bytes(needed)} "
+                            f"mais {tmp} n'a que {french_bytes(free)} de libre (variable TMPDIR).")
     copy_dir = Path(tempfile.mkdtemp(prefix="catalogage-sqlite-"))
     try:
         copy = copy_dir / path.name
@@ -97,7 +97,7 @@ def _private_copy(path: Path, companion: Path, why: str) -> SqliteSource:
                                 "avec la variable TMPDIR.") from None
         raise SqliteFileError(f"{path} : copie de travail impossible ({exc.strerror or exc}).") from None
     # Read-write on our copy only: SQLite replays the -wal or rolls the journal back there.
-    return SqliteSource(_uri(copy, "mode=rw"), f"copie de travail ({why})", copy_dir)
+    return SqliteSource(_uri(copy, "mode=rw"), f"copie de travail, {why}", copy_dir)
 
 
 def _choose(path: Path, header: bytes) -> SqliteSource:
@@ -127,7 +127,7 @@ def open_sqlite(path: Path) -> SqliteSource:
             journal = Path(f"{path}-journal")
             if getattr(exc, "sqlite_errorcode", None) != SQLITE_READONLY_ROLLBACK or not journal.is_file():
                 raise
-            source = _private_copy(path, journal, "transaction interrompue à annuler (-journal)")
+            source = _private_copy(path, journal, "transaction interrompue à annuler dans le -journal")
             _probe(source.uri)
     except sqlite3.Error as exc:
         source.close()

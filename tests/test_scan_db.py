@@ -282,12 +282,14 @@ def _wal_db(path: Path, rows: int) -> sqlite3.Connection:
     return con
 
 
-def _scan_courriers(cli, tmp_path, app: Path) -> int:
+def _scan_courriers(cli, tmp_path, app: Path) -> tuple[int, str]:
+    """The rows counted in `courriers`, and how the file was read (recorded with the scan)."""
     db = tmp_path / "c.duckdb"
     result = cli("scan-db", f"sqlite:///{app}", "--commune", "99406", "--application", "Courrier", "--db", db)
     assert result.exit_code == 0, result.output
     assert query(db, "SELECT count(error) FROM db_tables") == [(0,)]
-    return query(db, "SELECT row_count FROM db_tables WHERE table_name = 'courriers'")[0][0]
+    count = query(db, "SELECT row_count FROM db_tables WHERE table_name = 'courriers'")[0][0]
+    return count, query(db, "SELECT identifier FROM scans")[0][0]
 
 
 def test_wal_database_at_rest(cli, tmp_path):
@@ -298,7 +300,7 @@ def test_wal_database_at_rest(cli, tmp_path):
     _wal_db(app, 120).close()
     before = _folder_state(folder)
     assert list(before) == ["courrier.db"]
-    assert _scan_courriers(cli, tmp_path, app) == 120
+    assert _scan_courriers(cli, tmp_path, app) == (120, "SQLAlchemy sqlite (lecture seule, base au repos)")
     assert _folder_state(folder) == before
 
 
@@ -315,7 +317,8 @@ def test_wal_database_with_a_live_writer(cli, tmp_path):
         writer.execute("INSERT INTO courriers (recu_le) VALUES ('2024-01-01')")  # not committed
         before = _folder_state(folder)
         assert set(before) == {"courrier.db", "courrier.db-wal", "courrier.db-shm"}
-        assert _scan_courriers(cli, tmp_path, app) == 120
+        assert _scan_courriers(cli, tmp_path, app) == (
+            120, "SQLAlchemy sqlite (lecture seule, WAL en cours d'utilisation)")
         after = _folder_state(folder)
         del before["courrier.db-shm"], after["courrier.db-shm"]
         assert after == before
@@ -323,7 +326,16 @@ def test_wal_database_with_a_live_writer(cli, tmp_path):
         writer.close()
 
 
-def test_wal_database_with_an_orphan_wal(cli, tmp_path):
+@pytest.fixture
+def work_tmp(tmp_path, monkeypatch):
+    """A temporary folder of the test's own, to see the working copy come and go."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_wal_database_with_an_orphan_wal(cli, tmp_path, work_tmp):
     """A -wal without its -shm (a copied folder, a crash): its committed rows are read
     through a private copy, and nothing is created beside the database."""
     folder = tmp_path / "appli"
@@ -335,11 +347,13 @@ def test_wal_database_with_an_orphan_wal(cli, tmp_path):
     writer.close()
     before = _folder_state(folder)
     assert list(before) == ["courrier.db", "courrier.db-wal"]
-    assert _scan_courriers(cli, tmp_path, folder / "courrier.db") == 120
+    assert _scan_courriers(cli, tmp_path, folder / "courrier.db") == (
+        120, "SQLAlchemy sqlite (copie de travail, journal WAL non fusionné sans son index -shm)")
     assert _folder_state(folder) == before
+    assert list(work_tmp.iterdir()) == []  # the working copy is gone
 
 
-def test_rollback_database_with_a_hot_journal(cli, tmp_path):
+def test_rollback_database_with_a_hot_journal(cli, tmp_path, work_tmp):
     """A writer killed mid-transaction left a hot -journal: read-only SQLite cannot roll
     it back, so a private copy is rolled back and read; the originals stay as they are."""
     folder = tmp_path / "appli"
@@ -357,5 +371,7 @@ def test_rollback_database_with_a_hot_journal(cli, tmp_path):
     subprocess.run([sys.executable, "-c", code, str(app)], check=True)
     before = _folder_state(folder)
     assert list(before) == ["courrier.db", "courrier.db-journal"]
-    assert _scan_courriers(cli, tmp_path, app) == 120
+    assert _scan_courriers(cli, tmp_path, app) == (
+        120, "SQLAlchemy sqlite (copie de travail, transaction interrompue à annuler dans le -journal)")
     assert _folder_state(folder) == before
+    assert list(work_tmp.iterdir()) == []
