@@ -53,11 +53,13 @@ def finish_scan(con: duckdb.DuckDBPyConnection, scan_id: int, status: str, *, en
 
 def _disk_full(exc: BaseException | None) -> bool:
     """A full disk, however DuckDB or the OS words it (IOException, a failed COMMIT, ENOSPC)."""
-    while exc is not None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             return True
         if isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
             return True
+        seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
 
