@@ -1,19 +1,32 @@
 """Scans other than a live filesystem walk: DROID / siegfried inventories, business
 databases, mailboxes. Each gets its own `scans` row (source droid, siegfried, database
-or mail) and streams Arrow batches into the catalogue like the filesystem scan."""
+or mail) and streams Arrow batches into the catalogue like the filesystem scan.
+
+Each command writes in one transaction (scan row, its rows, its totals): it is all
+there or not at all. A full disk becomes a DiskFullError, one French line, with the
+catalogue as it was before the command."""
 
 from __future__ import annotations
 
+import errno
+import shutil
 import socket
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from catalogue import __version__
-from catalogue.store import connect, ensure_commune
+from catalogue.errors import DiskFullError, full_disk_cause
+from catalogue.formatting import french_bytes
+from catalogue.store import connect, default_db_path, ensure_commune
+
+MIN_FREE_HINT = 8 * 1024 * 1024  # DuckDB grows its file and WAL by 256 KiB blocks, plus checkpoints
 
 
 def _now() -> datetime:
@@ -36,6 +49,47 @@ def finish_scan(con: duckdb.DuckDBPyConnection, scan_id: int, status: str, *, en
                 size: int = 0, errors: int = 0) -> None:
     con.execute("""UPDATE scans SET status = ?, finished_at = ?, entries = ?, files = ?, bytes = ?, errors = ?
                    WHERE scan_id = ?""", [status, _now(), entries, files, size, errors, scan_id])
+
+
+def _free_bytes(path: str) -> int | None:
+    try:
+        return shutil.disk_usage(Path(path).resolve().parent).free
+    except OSError:
+        return None
+
+
+def _quietly(con: duckdb.DuckDBPyConnection, action: Callable[[], object]) -> None:
+    """ROLLBACK or close after a failure: the database may already refuse everything."""
+    try:
+        action()
+    except duckdb.Error:
+        pass
+
+
+@contextmanager
+def catalogue_write(db: str | None, needed: Callable[[], int]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The catalogue open for one all-or-nothing write (the caller runs BEGIN … COMMIT);
+    a full disk, at opening or at any write, becomes a DiskFullError and is rolled back.
+    `needed` tells roughly how much the write takes, for the message."""
+    path = str(db or default_db_path())
+    con = None
+    try:
+        con = connect(db)
+        yield con
+    except BaseException as exc:
+        if con is not None:
+            _quietly(con, lambda: con.execute("ROLLBACK"))
+        if full_disk_cause(exc) is None:
+            raise
+        free = _free_bytes(path)
+        raise DiskFullError(
+            f"Disque plein : le catalogue {path} n'a pas pu être écrit"
+            + (f" (il reste {french_bytes(free)} sur son disque)" if free is not None else "")
+            + f". Libérez environ {french_bytes(max(needed(), MIN_FREE_HINT))} puis relancez la même commande ; "
+            "rien n'en a été enregistré.") from None
+    finally:
+        if con is not None:
+            _quietly(con, con.close)
 
 
 def insert_batch(con: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordBatch | pa.Table, scan_id: int,
@@ -69,25 +123,17 @@ def import_inventory(path: str, commune: str, *, nom: str | None = None, db: str
     stats = InventoryStats()
     batches = read_inventory(path, stats)
     first = next(batches, None)  # reads the header: a foreign CSV is refused before anything is written
-    con = connect(db)
-    try:
-        scan_id = begin_scan(con, commune, nom, stats.kind, stats.root,
-                             identifier=f"import {stats.kind} ({path})")
-        try:
-            con.execute("BEGIN TRANSACTION")
-            if first is not None:
-                insert_batch(con, "files", first, scan_id, commune)
-            for batch in batches:
-                insert_batch(con, "files", batch, scan_id, commune)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            finish_scan(con, scan_id, "failed")
-            raise
+    # DuckDB compresses the rows well below the CSV's size: the CSV is a safe estimate.
+    with catalogue_write(db, lambda: Path(path).stat().st_size) as con:
+        con.execute("BEGIN TRANSACTION")
+        scan_id = begin_scan(con, commune, nom, stats.kind, stats.root, identifier=f"import {stats.kind} ({path})")
+        for batch in ([first] if first is not None else []):
+            insert_batch(con, "files", batch, scan_id, commune)
+        for batch in batches:
+            insert_batch(con, "files", batch, scan_id, commune)
         finish_scan(con, scan_id, "complete", entries=stats.entries, files=stats.files, size=stats.bytes,
                     errors=stats.errors)
-    finally:
-        con.close()
+        con.execute("COMMIT")
     return InventoryImport(scan_id, stats.kind, stats.root, stats.entries, stats.files, stats.bytes, stats.errors,
                            stats.in_archives, stats.hash_algorithm, stats.problems)
 
@@ -119,35 +165,41 @@ class DbScanSummary:
 def scan_db(address: str, commune: str, application: str, *, nom: str | None = None, db: str | None = None,
             timeout_s: int = 60, exact_threshold: int = 1_000_000) -> DbScanSummary:
     """`catalogue scan-db`: a business database's tables, aggregates only, into the catalogue."""
-    from scanners.database import DbOptions, open_engine, scan_tables
+    from scanners.database import DbOptions, open_engine
 
-    engine, url, shown = open_engine(address)
-    opts = DbOptions(timeout_s=timeout_s, exact_threshold=exact_threshold)
-    tables = scan_tables(engine, url, opts)
-    rows = []
-    first = next(tables, None)  # connects: bad address or credentials fail before anything is written
-    con = connect(db)
+    engine, url, shown, access = open_engine(address)
     try:
-        scan_id = begin_scan(con, commune, nom, "database", shown, application=application,
-                             identifier=f"SQLAlchemy {engine.dialect.name}", host=url.host)
-        try:
-            for row in ([first] if first else []):
-                rows.append(row)
-            for row in tables:
-                rows.append(row)
-            for r in rows:
-                r["application"] = application
-            insert_batch(con, "db_tables", pa.Table.from_pylist(rows, schema=DB_TABLES_SCHEMA), scan_id, commune)
-        except BaseException:
-            finish_scan(con, scan_id, "failed")
-            raise
+        return _scan_db(engine, url, shown, access, commune, application, nom, db,
+                        DbOptions(timeout_s=timeout_s, exact_threshold=exact_threshold))
+    finally:
+        engine.dispose()  # also deletes a SQLite working copy, if one was needed
+
+
+def _scan_db(engine, url, shown: str, access: str | None, commune: str, application: str, nom: str | None,
+             db: str | None, opts) -> DbScanSummary:
+    from scanners.database import scan_tables
+
+    tables = scan_tables(engine, url, opts)
+    first = next(tables, None)  # connects: bad address or credentials fail before anything is written
+    rows: list[dict] = []
+    table = None
+    # The catalogue is opened (and locked) before the long part, so a busy one is refused early.
+    with catalogue_write(db, lambda: 2 * (table.nbytes if table is not None else 0)) as con:
+        rows.extend([first] if first else [])
+        rows.extend(tables)
+        for r in rows:
+            r["application"] = application
+        table = pa.Table.from_pylist(rows, schema=DB_TABLES_SCHEMA)
         errors = [f"{r['schema_name']}.{r['table_name']} : {r['error']}" for r in rows if r["error"]]
         total_bytes = sum((r["bytes"] or r["binary_bytes"] or 0) for r in rows)
+        identifier = f"SQLAlchemy {engine.dialect.name}" + (f" ({access})" if access else "")
+        con.execute("BEGIN TRANSACTION")
+        scan_id = begin_scan(con, commune, nom, "database", shown, application=application,
+                             identifier=identifier, host=url.host)
+        insert_batch(con, "db_tables", table, scan_id, commune)
         finish_scan(con, scan_id, "complete", entries=len(rows), files=len(rows), size=total_bytes,
                     errors=len(errors))
-    finally:
-        con.close()
-        engine.dispose()
+        con.execute("COMMIT")
     return DbScanSummary(scan_id, application, shown, len(rows), sum(r["row_count"] or 0 for r in rows),
                          sum(1 for r in rows if r["row_count_estimated"]), total_bytes, errors)
 
@@ -179,43 +231,40 @@ class MailScanSummary:
 def scan_mailbox(path: str, commune: str, application: str, *, nom: str | None = None,
                  db: str | None = None) -> MailScanSummary:
     """`catalogue scan-mail`: per mail folder counts, volumes, dates and attachment formats."""
-    from pathlib import Path
-
     from scanners.mail import scan_mail
 
     folders = scan_mail(path)
     first = next(folders, None)  # a missing or unknown mailbox is refused before anything is written
-    con = connect(db)
-    try:
+    rows = []
+    tables: list[pa.Table] = []
+    with catalogue_write(db, lambda: 2 * sum(t.nbytes for t in tables)) as con:
+        rows.extend([first] if first else [])
+        rows.extend(folders)
+        tables += _mail_tables(rows, application)
+        errors = [f"{s.folder} : {s.describe()}" for s in rows if s.describe()]
+        con.execute("BEGIN TRANSACTION")
         scan_id = begin_scan(con, commune, nom, "mail", str(Path(path).resolve()), application=application,
                              identifier="Python email/mailbox + siegfried (pièces jointes)")
-        rows, formats = [], []
-        try:
-            for stats in ([first] if first else []):
-                rows.append(stats)
-            for stats in folders:
-                rows.append(stats)
-        except BaseException:
-            finish_scan(con, scan_id, "failed")
-            raise
-        table = pa.Table.from_pylist([
-            {"application": application, "folder": s.folder, "messages": s.messages, "bytes": s.bytes,
-             "first_date": s.first_date, "last_date": s.last_date, "attachments": s.attachments,
-             "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.error}
-            for s in rows], schema=MAIL_FOLDERS_SCHEMA)
-        for s in rows:
-            for (puid, name, mime), count in sorted(s.formats.items(), key=lambda kv: str(kv[0])):
-                formats.append({"application": application, "folder": s.folder, "puid": puid, "format_name": name,
-                                "mime": mime, "attachments": count, "bytes": s.format_bytes[(puid, name, mime)]})
-        insert_batch(con, "mail_folders", table, scan_id, commune)
-        insert_batch(con, "mail_attachment_formats", pa.Table.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA),
-                     scan_id, commune)
-        errors = [f"{s.folder} : {s.error}" for s in rows if s.error]
+        insert_batch(con, "mail_folders", tables[0], scan_id, commune)
+        insert_batch(con, "mail_attachment_formats", tables[1], scan_id, commune)
         summary = MailScanSummary(scan_id, application, len(rows), sum(s.messages for s in rows),
                                   sum(s.bytes for s in rows), sum(s.attachments for s in rows),
                                   sum(s.attachment_bytes for s in rows), sum(s.unreadable for s in rows), errors)
         finish_scan(con, scan_id, "complete", entries=summary.messages + summary.unreadable,
-                    files=summary.messages, size=summary.bytes, errors=summary.unreadable + len(errors))
-    finally:
-        con.close()
+                    files=summary.messages, size=summary.bytes,
+                    errors=summary.unreadable + sum(1 for s in rows if s.error))
+        con.execute("COMMIT")
     return summary
+
+
+def _mail_tables(rows: list, application: str) -> list[pa.Table]:
+    """mail_folders and mail_attachment_formats rows of the folders scanned."""
+    folders = pa.Table.from_pylist([
+        {"application": application, "folder": s.folder, "messages": s.messages, "bytes": s.bytes,
+         "first_date": s.first_date, "last_date": s.last_date, "attachments": s.attachments,
+         "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.describe()}
+        for s in rows], schema=MAIL_FOLDERS_SCHEMA)
+    formats = [{"application": application, "folder": s.folder, "puid": puid, "format_name": name, "mime": mime,
+                "attachments": count, "bytes": s.format_bytes[(puid, name, mime)]}
+               for s in rows for (puid, name, mime), count in sorted(s.formats.items(), key=lambda kv: str(kv[0]))]
+    return [folders, pa.Table.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA)]

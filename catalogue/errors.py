@@ -18,7 +18,8 @@ class BundleError(CatalogueError):
 
 
 class DiskFullError(CatalogueError):
-    """The disk holding the catalogue (or an output) is full: what was stored is kept."""
+    """The disk holding the catalogue (or an output or a working folder) is full: what was
+    stored before is kept."""
 
 
 def disk_full(exc: BaseException, fallback: str | None = None) -> DiskFullError | None:
@@ -35,7 +36,7 @@ def disk_full(exc: BaseException, fallback: str | None = None) -> DiskFullError 
 
     from catalogue.formatting import french_bytes
 
-    cause = _full_disk_cause(exc)
+    cause = full_disk_cause(exc)
     if cause is None:
         return None
     quoted = re.search(r'"([^"]+)"', str(cause))
@@ -51,12 +52,16 @@ def disk_full(exc: BaseException, fallback: str | None = None) -> DiskFullError 
         "même commande ; ce qui était enregistré est conservé et un scan reprend où il s'est arrêté.")
 
 
-def _full_disk_cause(exc: BaseException | None) -> BaseException | None:
+def full_disk_cause(exc: BaseException | None) -> BaseException | None:
+    """The exception in EXC's chain that is a full disk, however DuckDB or the OS words it
+    (ENOSPC, an IOException, a failed COMMIT), or None."""
     import errno
 
-    while exc is not None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
         if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc):
             return exc
+        seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
 

@@ -13,18 +13,22 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from catalogue.errors import CatalogueError
+from scanners.sqlitefile import open_sqlite
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys",
                   "INFORMATION_SCHEMA", "guest", "db_owner", "db_accessadmin", "db_securityadmin", "db_ddladmin",
                   "db_backupoperator", "db_datareader", "db_datawriter", "db_denydatareader", "db_denydatawriter"}
 DRIVER_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "mssql": "mssql",
                  "oracle": "oracle"}
+SUPPORTED_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle")
+# The driver each extra installs, used when the address names none (SQLAlchemy's own
+# defaults for mysql:// and mssql:// are other libraries than the ones our extras ship).
+DEFAULT_DRIVERS = {"mysql": "pymysql", "mariadb": "pymysql", "mssql": "pymssql"}
 
 
 class DatabaseScanError(CatalogueError):
@@ -49,15 +53,28 @@ def _short(exc: Exception, url: sa.engine.URL | None = None) -> str:
     return text[:300]
 
 
-def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str]:
-    """The engine, its URL, and the address to show and record (password hidden)."""
+def database_url(address: str) -> sa.engine.URL:
+    """The address as SQLAlchemy opens it: a supported scheme, with our extra's driver by default."""
     try:
         url = sa.engine.make_url(address)
     except Exception:
         raise DatabaseScanError("Adresse de base de données invalide (attendu par exemple "
                                 "postgresql://utilisateur@serveur/base ou sqlite:///chemin/base.db).") from None
     backend = url.get_backend_name()
-    shown = safe_url(url)
+    if backend not in SUPPORTED_SCHEMES:
+        raise DatabaseScanError(f"Type de base « {backend} » non pris en charge ; adresses acceptées : "
+                                + ", ".join(f"{name}://…" for name in SUPPORTED_SCHEMES) + ".")
+    if "+" not in url.drivername and backend in DEFAULT_DRIVERS:
+        url = url.set(drivername=f"{backend}+{DEFAULT_DRIVERS[backend]}")
+    return url
+
+
+def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str, str | None]:
+    """The engine, its URL, the address to show and record (password hidden), and for a
+    SQLite file how it is read (see scanners.sqlitefile)."""
+    url = database_url(address)
+    backend = url.get_backend_name()
+    shown, access = safe_url(url), None
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise DatabaseScanError("Indiquez le fichier de la base SQLite : sqlite:///chemin/base.db")
@@ -65,15 +82,20 @@ def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str]:
         shown = f"sqlite:///{path}"
         if not path.is_file():
             raise DatabaseScanError(f"Base SQLite introuvable : {path}")
-        # Read-only at the file level: SQLite refuses any write.
-        url = sa.engine.make_url(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true")
+        source = open_sqlite(path)  # read-only, and nothing created beside the file
+        url, access = sa.engine.make_url(f"sqlite:///{source.uri}&uri=true"), source.how
     try:
         engine = sa.create_engine(url, poolclass=NullPool)
-    except (ImportError, sa.exc.NoSuchModuleError):
+    except sa.exc.NoSuchModuleError:
+        raise DatabaseScanError(f"Pilote « {url.get_driver_name()} » inconnu pour {backend} : écrivez "
+                                f"{backend}://… pour le pilote par défaut.") from None
+    except ImportError:
         extra = DRIVER_EXTRAS.get(backend, backend)
         raise DatabaseScanError(f"Pilote manquant pour {backend} : installez-le avec "
                                 f"« pip install 'catalogage[{extra}]' ».") from None
-    return engine, url, shown
+    if backend == "sqlite":
+        sa.event.listen(engine, "engine_disposed", lambda _engine: source.close())
+    return engine, url, shown, access
 
 
 def _configure(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
@@ -94,16 +116,22 @@ def _configure(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
 
 
 class _SqliteDeadline:
-    """SQLite has no statement timeout: a progress handler aborts a statement past its deadline."""
+    """SQLite has no statement timeout: a progress handler aborts a statement past its
+    deadline, and the deadline restarts as each statement is sent, so every statement
+    (the table listing and reflection included) gets the whole --delai of its own."""
 
     def __init__(self, conn: sa.Connection, seconds: int):
         self.seconds = seconds
-        self.deadline = 0.0
+        self.start()
+        sa.event.listen(conn, "before_cursor_execute", self._on_execute)
         raw = conn.connection.driver_connection
         raw.set_progress_handler(lambda: 1 if time.monotonic() > self.deadline else 0, 10_000)
 
     def start(self) -> None:
         self.deadline = time.monotonic() + self.seconds
+
+    def _on_execute(self, *_args) -> None:
+        self.start()
 
 
 def _as_datetime(value) -> dt.datetime | None:
@@ -162,22 +190,36 @@ def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions):
         raise DatabaseScanError(f"Connexion impossible à {safe_url(url)} : {_short(exc, url)}") from None
     with conn:
         _configure(conn, dialect, opts)
-        deadline = _SqliteDeadline(conn, opts.timeout_s) if dialect == "sqlite" else None
+        if dialect == "sqlite":
+            _SqliteDeadline(conn, opts.timeout_s)
         inspector = sa.inspect(conn)
+        for schema, tables in _listing(conn, inspector, dialect, opts, url):
+            for table in tables:
+                yield _scan_table(conn, inspector, dialect, schema, table, opts, url)
+
+
+def _timed_out(text: str) -> bool:
+    lowered = text.lower()
+    return "timeout" in lowered or "interrupted" in lowered or "canceling statement" in lowered
+
+
+def _listing(conn, inspector, dialect: str, opts: DbOptions, url) -> list[tuple[str | None, list[str]]]:
+    """Schemas and their tables, listed up front: an unreadable catalogue is one French line."""
+    try:
         schemas = [None] if dialect == "sqlite" else [s for s in inspector.get_schema_names()
                                                       if s not in SYSTEM_SCHEMAS and not s.startswith("pg_")]
-        for schema in schemas:
-            for table in sorted(inspector.get_table_names(schema=schema)):
-                yield _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url)
+        return [(schema, sorted(inspector.get_table_names(schema=schema))) for schema in schemas]
+    except sa.exc.DBAPIError as exc:
+        text = _short(exc, url)
+        reason = f"délai dépassé ({opts.timeout_s} s)" if _timed_out(text) else text
+        raise DatabaseScanError(f"Lecture de la liste des tables impossible : {reason}") from None
 
 
-def _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url) -> dict:
+def _scan_table(conn, inspector, dialect, schema, table, opts, url) -> dict:
     row = {"schema_name": schema or "main", "table_name": table, "row_count": None, "row_count_estimated": None,
            "bytes": None, "first_date": None, "last_date": None, "date_columns": [], "binary_bytes": None,
            "binary_columns": [], "error": None}
     try:
-        if deadline:
-            deadline.start()
         columns = inspector.get_columns(table, schema=schema)
         target = sa.table(table, *[sa.column(c["name"]) for c in columns], schema=schema)
         estimate = _estimate(conn, dialect, schema, table)
@@ -207,6 +249,5 @@ def _scan_table(conn, inspector, dialect, schema, table, opts, deadline, url) ->
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         text = _short(exc, url)
-        timed_out = "timeout" in text.lower() or "interrupted" in text.lower() or "canceling statement" in text
-        row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if timed_out else f"lecture impossible : {text}")
+        row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if _timed_out(text) else f"lecture impossible : {text}")
     return row

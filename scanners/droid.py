@@ -54,12 +54,48 @@ class InventoryStats:
     problems: list[str] = field(default_factory=list)
 
 
-def _normal(path: str) -> str:
-    """`/`-separated path; Windows drive and UNC prefixes kept as the root's start."""
+_ANCHOR = re.compile(r"^(?://[^/]+/[^/]+|[A-Za-z]:/?|/)")
+
+
+def _normal(path: str) -> str | None:
+    """`/`-separated, `.` and `..` resolved lexically; the anchor (Windows drive, UNC
+    share, `/`) kept. None when a `..` climbs above that anchor. A relative path keeps
+    its leading `..` (siegfried run on `../partage` writes them): they belong to its root."""
     path = path.replace("\\", "/")
-    if path.startswith("//"):
-        return "//" + re.sub(r"/+", "/", path[2:])
-    return re.sub(r"/+", "/", path)
+    unc = path.startswith("//")
+    path = ("/" if unc else "") + re.sub(r"/+", "/", path)
+    match = _ANCHOR.match(path)
+    anchor = match.group(0) if match else ""
+    out: list[str] = []
+    for segment in path[len(anchor):].split("/"):
+        if segment in ("", "."):
+            continue
+        if segment != "..":
+            out.append(segment)
+        elif out and out[-1] != "..":
+            out.pop()
+        elif anchor:
+            return None
+        else:
+            out.append(segment)
+    if anchor.endswith(":"):
+        anchor += "/"  # C:folder (drive-relative) is taken as C:/folder
+    if anchor and not anchor.endswith("/") and out:
+        anchor += "/"
+    return anchor + "/".join(out)
+
+
+def _plain(path: str) -> str:
+    """The path with `/` separators only, as written: compared with `_normal` to tell
+    the rows that had `.` or `..` segments."""
+    path = path.replace("\\", "/")
+    unc = path.startswith("//")
+    path = ("/" if unc else "") + re.sub(r"/+", "/", path)
+    return path if path in ("/", "//") or re.fullmatch(r"[A-Za-z]:/", path) else path.rstrip("/")
+
+
+def _under(path: str, root: str) -> bool:
+    return not root or path == root or path.startswith(root if root.endswith("/") else root + "/")
 
 
 def _from_uri(uri: str) -> str:
@@ -148,7 +184,7 @@ class _Records:
             status = get("STATUS").strip().upper()
             error = None if status in ("", "DONE") else f"lecture impossible pour DROID ({status})"
             digest = get(hash_col).strip() if hash_col else ""
-            yield ("entry", _normal(path), {
+            yield _entry(line, path, {
                 "kind": kind, "size": _int(get("SIZE")) if kind == "file" else None,
                 "mtime": _date(get("LAST_MODIFIED")), "formats": formats, "basis": get("METHOD").strip() or None,
                 "mismatch": get("EXTENSION_MISMATCH").strip().lower() == "true" if kind == "file" else None,
@@ -178,28 +214,55 @@ class _Records:
                     basis = basis or (block.get("basis") or "").strip() or None
             errors = row[3].strip() if len(row) > 3 else ""
             digest = row[hash_col].strip() if hash_col is not None and hash_col < len(row) else ""
-            yield ("entry", _normal(path), {
+            yield _entry(line, path, {
                 "kind": "file", "size": _int(row[1]), "mtime": _date(row[2]), "formats": formats,
                 "basis": basis, "warning": warning, "mismatch": bool(warning and "extension mismatch" in warning),
                 "hash": f"{algo}:{digest.lower()}" if digest else None,
                 "error": f"lecture impossible pour siegfried ({errors})" if errors else None, "algo": algo})
 
 
-def _root_of(paths) -> str:
-    """The deepest folder holding every listed path."""
-    common: list[str] | None = None
-    for path in paths:
+def _entry(line: int, path: str, rec: dict) -> tuple:
+    normal = _normal(path)
+    if normal is None:
+        return ("problem", line, f"chemin qui remonte au-dessus de son lecteur ou de son partage ({path})")
+    rec["dotted"], rec["line"] = normal != _plain(path), line
+    return ("entry", normal, rec)
+
+
+class _CommonFolder:
+    """The deepest folder holding every path added."""
+
+    def __init__(self):
+        self.common: list[str] | None = None
+
+    def add(self, path: str) -> None:
         parts = path.rstrip("/").split("/")[:-1]
-        if common is None:
-            common = parts
-        else:
-            n = 0
-            while n < min(len(common), len(parts)) and common[n] == parts[n]:
-                n += 1
-            common = common[:n]
-    if not common:
-        return ""
-    return "/".join(common) or "/"
+        if self.common is None:
+            self.common = parts
+            return
+        n = 0
+        while n < min(len(self.common), len(parts)) and self.common[n] == parts[n]:
+            n += 1
+        del self.common[n:]
+
+    @property
+    def value(self) -> str | None:
+        if self.common is None:
+            return None
+        return "/".join(self.common) or ("/" if self.common else "")
+
+
+def _root_of(entries) -> str:
+    """The inventory's root: the deepest folder holding every path written without `.`
+    or `..` segments, so that a row climbing out with `..` cannot widen it (every path,
+    if all have such segments)."""
+    plain, every = _CommonFolder(), _CommonFolder()
+    for path, rec in entries:
+        every.add(path)
+        if not rec["dotted"]:
+            plain.add(path)
+    root = plain.value if plain.value is not None else every.value
+    return root or ""
 
 
 def read_inventory(path: str | Path, stats: InventoryStats):
@@ -210,8 +273,8 @@ def read_inventory(path: str | Path, stats: InventoryStats):
     records = _Records(path)
     first = records.rows()
     stats.kind = next(first)
-    stats.root = _root_of(p for tag, p, _ in first if tag == "entry")
-    root = stats.root.rstrip("/")
+    stats.root = _root_of((p, rec) for tag, p, rec in first if tag == "entry")
+    root = stats.root
     gen = records.rows()
     next(gen)
     cols: dict[str, list] = {f.name: [] for f in SCHEMA}
@@ -223,7 +286,10 @@ def read_inventory(path: str | Path, stats: InventoryStats):
         if tag == "problem":
             stats.problems.append(f"ligne {p} : {rec}")
             continue
-        rel = p[len(root):].lstrip("/") if root and p.startswith(root) else p.lstrip("/")
+        if not _under(p, root):
+            stats.problems.append(f"ligne {rec['line']} : chemin hors de la racine de l'inventaire ({p})")
+            continue
+        rel = p[len(root):].lstrip("/")
         if not rel:
             continue  # the root folder itself
         file_id += 1

@@ -4,6 +4,12 @@ Per mail folder: message count, volume, first and last dates, attachment count, 
 and formats (PUID, through siegfried on a private temporary copy of each attachment).
 No body, subject or address is stored. A message that cannot be parsed is counted as
 unreadable and the scan goes on; a folder that cannot be opened is recorded with its error.
+
+What counts as a message: a non-empty file (or mailbox entry) in which the email package
+parses at least one of the header fields From, Sender, To, Date, Subject or Message-ID.
+Anything else (an empty file, random bytes, a text note named .eml) is unreadable, with
+its reason. A .pst that cannot be read in a folder tree (pypff absent, damaged file) is
+recorded as an error of its own and the rest of the tree is read.
 """
 
 from __future__ import annotations
@@ -12,17 +18,23 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import errno
 import mailbox
 import os
+import stat
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, DiskFullError
 from scanners.siegfried import pygfried
 
 ID_BATCH = 256
+MESSAGE_HEADERS = ("From", "Sender", "To", "Date", "Subject", "Message-ID")
+NOT_A_MESSAGE = "pas un message (aucun en-tête " + ", ".join(MESSAGE_HEADERS[:-1]) + f" ni {MESSAGE_HEADERS[-1]})"
+MAX_REASONS = 10
+MAILBOX_SUFFIXES = (".eml", ".msg", ".mbox", ".pst", ".ost")
 
 
 @dataclass
@@ -38,6 +50,20 @@ class FolderStats:
     error: str | None = None
     formats: Counter = field(default_factory=Counter)        # (puid, name, mime) → count
     format_bytes: Counter = field(default_factory=Counter)   # (puid, name, mime) → bytes
+    reasons: list[str] = field(default_factory=list)         # why messages were unreadable (the first few)
+
+    def unreadable_item(self, name: str, reason: str) -> None:
+        self.unreadable += 1
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append(f"{name} : {reason}")
+
+    def describe(self) -> str | None:
+        """The folder's error and the reasons its messages were unreadable, on one line."""
+        parts = ([self.error] if self.error else []) + self.reasons
+        hidden = self.unreadable - len(self.reasons)
+        if hidden > 0 and self.reasons:
+            parts.append(f"et {hidden} autre(s)")
+        return " ; ".join(parts) or None
 
     def date(self, when: dt.datetime | None) -> None:
         if when is None:
@@ -58,8 +84,15 @@ class _Identifier:
     def add(self, stats: FolderStats, data: bytes, filename: str | None) -> None:
         ext = Path(filename or "").suffix[:11].lower() if filename else ""
         path = os.path.join(self.tmp, f"{len(self.pending)}{ext if ext.isascii() else ''}")
-        with open(path, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise DiskFullError(f"Disque plein dans le dossier temporaire {self.tmp} (pièces jointes à identifier) : "
+                                "libérez de la place ou choisissez un autre dossier avec la variable TMPDIR, "
+                                "puis relancez la même commande.") from None
         self.pending.append((path, len(data), stats))
         if len(self.pending) >= ID_BATCH:
             self.flush()
@@ -87,9 +120,16 @@ def _message_date(msg) -> dt.datetime | None:
         return None
 
 
-def _eml_message(raw: bytes, stats: FolderStats, ident: _Identifier) -> None:
+def _eml_message(raw: bytes, stats: FolderStats, ident: _Identifier, name: str) -> None:
+    stats.bytes += len(raw)
+    if not raw:
+        stats.unreadable_item(name, "fichier vide")
+        return
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        if not any(msg.get(header) is not None for header in MESSAGE_HEADERS):
+            stats.unreadable_item(name, NOT_A_MESSAGE)
+            return
         parts = []
         for part in msg.walk():
             if part.is_multipart():
@@ -97,12 +137,10 @@ def _eml_message(raw: bytes, stats: FolderStats, ident: _Identifier) -> None:
             filename = part.get_filename()
             if part.get_content_disposition() == "attachment" or filename:
                 parts.append((part.get_payload(decode=True) or b"", filename))
-    except Exception:  # a malformed message: counted, never fatal
-        stats.unreadable += 1
-        stats.bytes += len(raw)
+    except Exception as exc:  # a malformed message: counted, never fatal
+        stats.unreadable_item(name, f"message mal formé ({type(exc).__name__})")
         return
     stats.messages += 1
-    stats.bytes += len(raw)
     stats.date(_message_date(msg))
     for data, filename in parts:
         stats.attachments += 1
@@ -111,13 +149,13 @@ def _eml_message(raw: bytes, stats: FolderStats, ident: _Identifier) -> None:
 
 
 def _scan_mailbox(box, stats: FolderStats, ident: _Identifier) -> None:
-    for key in box.iterkeys():
+    for number, key in enumerate(box.iterkeys(), start=1):
         try:
             raw = box.get_bytes(key)
-        except Exception:
-            stats.unreadable += 1
+        except Exception as exc:
+            stats.unreadable_item(f"message n° {number}", f"lecture impossible ({type(exc).__name__})")
             continue
-        _eml_message(raw, stats, ident)
+        _eml_message(raw, stats, ident, f"message n° {number}")
 
 
 def _scan_msg_file(path: Path, stats: FolderStats, ident: _Identifier) -> None:
@@ -134,8 +172,8 @@ def _scan_msg_file(path: Path, stats: FolderStats, ident: _Identifier) -> None:
                            for a in msg.attachments]
         finally:
             msg.close()
-    except Exception:
-        stats.unreadable += 1
+    except Exception as exc:
+        stats.unreadable_item(path.name, f"fichier Outlook .msg illisible ({type(exc).__name__})")
         stats.bytes += path.stat().st_size
         return
     stats.messages += 1
@@ -147,7 +185,7 @@ def _scan_msg_file(path: Path, stats: FolderStats, ident: _Identifier) -> None:
         ident.add(stats, data, filename)
 
 
-def _pst_folders(path: Path, ident: _Identifier):
+def _pst_folders(path: Path, ident: _Identifier, prefix: str = ""):
     try:
         import pypff
     except ImportError:
@@ -160,7 +198,8 @@ def _pst_folders(path: Path, ident: _Identifier):
         raise CatalogueError(f"{path.name} : fichier .pst illisible ({exc}).") from None
 
     def walk(folder, name):
-        stats = FolderStats(name or "(racine)")
+        label = f"{prefix}/{name}" if prefix and name else (prefix or name or "(racine)")
+        stats = FolderStats(label)
         for i in range(folder.get_number_of_sub_messages()):
             try:
                 message = folder.get_sub_message(i)
@@ -196,16 +235,34 @@ def _looks_like_mbox(path: Path) -> bool:
         return fh.read(5) == b"From "
 
 
+def _is_regular(path: Path) -> bool:
+    """Never open a FIFO, socket or device found in a tree (open() on a FIFO blocks)."""
+    return stat.S_ISREG(path.stat().st_mode)
+
+
+def _sniff_mbox(path: Path) -> bool:
+    """An extension-less regular file starting with « From » (Thunderbird's Inbox, Sent…)."""
+    try:
+        return _is_regular(path) and _looks_like_mbox(path)
+    except OSError:
+        return False
+
+
 def scan_mail(path: str | Path):
-    """Yield one FolderStats per mail folder under `path` (a file or a directory)."""
+    """Yield one FolderStats per mail folder under `path` (a file or a directory);
+    a folder holding no mailbox at all is refused before anything is yielded."""
     root = Path(path)
     if not root.exists():
         raise CatalogueError(f"Messagerie introuvable : {root}")
+    found = False
     with tempfile.TemporaryDirectory(prefix="catalogage-pj-") as tmp:
         ident = _Identifier(tmp)
         for stats in _folders(root, ident):
             ident.flush()
+            found = True
             yield stats
+    if not found:
+        raise CatalogueError(f"{root} : aucune messagerie dans ce dossier (ni mbox, Maildir, .eml, .msg ou .pst).")
 
 
 def _folders(root: Path, ident: _Identifier):
@@ -218,7 +275,7 @@ def _folders(root: Path, ident: _Identifier):
         if suffix == ".msg":
             _scan_msg_file(root, stats, ident)
         elif suffix == ".eml":
-            _eml_message(root.read_bytes(), stats, ident)
+            _eml_message(root.read_bytes(), stats, ident, root.name)
         elif suffix == ".mbox" or _looks_like_mbox(root):
             _open_mbox(root, stats, ident)
         else:
@@ -241,24 +298,45 @@ def _folders(root: Path, ident: _Identifier):
         dirnames.sort()
         stats = FolderStats("(racine)" if rel == "." else rel)
         for name in sorted(filenames):
-            file = here / name
-            suffix = file.suffix.lower()
-            try:
-                if suffix == ".eml":
-                    _eml_message(file.read_bytes(), stats, ident)
-                elif suffix == ".msg":
-                    _scan_msg_file(file, stats, ident)
-                elif suffix == ".mbox":
-                    sub = FolderStats(name if rel == "." else f"{rel}/{name}")
-                    _open_mbox(file, sub, ident)
-                    yield sub
-                elif suffix in (".pst", ".ost"):
-                    yield from _pst_folders(file, ident)
-            except OSError as exc:
-                stats.unreadable += 1
-                stats.error = f"{name} : {exc.strerror or exc}"
+            yield from _tree_file(here / name, name if rel == "." else f"{rel}/{name}", stats, ident)
         if stats.messages or stats.unreadable:
             yield stats
+
+
+def _tree_file(file: Path, label: str, stats: FolderStats, ident: _Identifier):
+    """One file of a folder tree: a message added to `stats`, or mail folders of its own."""
+    suffix = file.suffix.lower()
+    if suffix not in MAILBOX_SUFFIXES and not (suffix == "" and _sniff_mbox(file)):
+        return
+    try:
+        if not _is_regular(file):
+            stats.unreadable_item(file.name, "pas un fichier ordinaire")
+        elif suffix == ".eml":
+            _eml_message(file.read_bytes(), stats, ident, file.name)
+        elif suffix == ".msg":
+            _scan_msg_file(file, stats, ident)
+        elif suffix in (".pst", ".ost"):
+            yield from _pst_in_tree(file, label, ident)
+        else:  # .mbox, or an extension-less mbox
+            sub = FolderStats(label)
+            _open_mbox(file, sub, ident)
+            yield sub
+    except OSError as exc:
+        stats.unreadable_item(file.name, exc.strerror or str(exc))
+    except DiskFullError:
+        raise  # no room for our own temporary files: the scan cannot go on
+    except CatalogueError as exc:  # a missing optional library (.msg): this file is unread, the rest goes on
+        stats.unreadable_item(file.name, str(exc))
+
+
+def _pst_in_tree(file: Path, label: str, ident: _Identifier):
+    try:
+        yield from _pst_folders(file, ident, prefix=label)
+    except DiskFullError:
+        raise
+    except (CatalogueError, OSError) as exc:
+        reason = str(exc) if isinstance(exc, CatalogueError) else (exc.strerror or str(exc))
+        yield FolderStats(label, error=reason if reason.startswith(f"{file.name} : ") else f"{file.name} : {reason}")
 
 
 def _open_mbox(path: Path, stats: FolderStats, ident: _Identifier) -> None:

@@ -110,3 +110,46 @@ def test_foreign_csv_is_refused(cli, tmp_path):
                                     "En-têtes attendus : DROID « ID, PARENT_ID, URI, FILE_PATH")
     assert "siegfried « filename, filesize, modified, errors" in result.output
     assert not db.exists() or query(db, "SELECT count(*) FROM scans") == [(0,)]
+
+
+def test_dot_segments_are_resolved_and_escapes_refused(cli, tmp_path):
+    """`.` and `..` in DROID paths are resolved lexically; a path that climbs out of the
+    inventory's root (or above its drive) is not stored, and the line is reported."""
+    rows = _droid_rows() + [
+        ["7", "1", "", r"C:\Partage Mairie\Urbanisme\Permis\..\Arrêtés\.\A1.pdf", "A1.pdf", "Signature", "Done",
+         "500", "File", "pdf", "2019-05-06T07:08:09", "false", "", "1", "fmt/276", "application/pdf",
+         "Acrobat PDF 1.7 - Portable Document Format", "1.7"],
+        ["8", "1", "file:/C:/Partage%20Mairie/Finances/../../Windows/system.ini", "", "system.ini", "Extension",
+         "Done", "219", "File", "ini", "2019-05-06T07:08:09", "false", "", "1", "x-fmt/111", "text/plain",
+         "Plain Text File", ""],
+        ["9", "1", "", r"C:\..\..\boot.ini", "boot.ini", "Extension", "Done", "211", "File", "ini",
+         "2019-05-06T07:08:09", "false", "", "1", "x-fmt/111", "text/plain", "Plain Text File", ""],
+    ]
+    db = tmp_path / "c.duckdb"
+    result = cli("import-droid", write_droid(tmp_path / "droid.csv", rows), "--commune", "99304", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "racine C:/Partage Mairie\n" in result.output  # not widened to C: by the escaping rows
+    assert "Ligne ignorée, ligne 9 : chemin hors de la racine de l'inventaire (C:/Windows/system.ini)" in result.output
+    assert "Ligne ignorée, ligne 10 : chemin qui remonte au-dessus de son lecteur ou de son partage " \
+           "(C:\\..\\..\\boot.ini)" in result.output
+    paths = [r[0] for r in query(db, "SELECT path FROM files ORDER BY path")]
+    assert "Urbanisme/Arrêtés/A1.pdf" in paths
+    assert not [p for p in paths if ".." in p.split("/") or "." in p.split("/")]
+    assert query(db, "SELECT files FROM scans") == [(5,)]
+
+
+def test_siegfried_relative_paths_keep_their_leading_dots(cli, tmp_path):
+    """`sf -csv ../partage` writes paths from the working folder: leading `..` are the root's."""
+    path = tmp_path / "sf.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["filename", "filesize", "modified", "errors", "namespace", "id", "format", "version", "mime",
+                    "basis", "warning"])
+        for name in ("../partage/a.txt", "../partage/b/../c.txt", "../partage/d/./e.txt"):
+            w.writerow([name, "10", "2020-03-16T09:00:00Z", "", "pronom", "x-fmt/111", "Plain Text File", "",
+                        "text/plain", "extension match", ""])
+    db = tmp_path / "c.duckdb"
+    result = cli("import-droid", path, "--commune", "99305", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "racine ../partage\n" in result.output and "Ligne ignorée" not in result.output
+    assert [r[0] for r in query(db, "SELECT path FROM files ORDER BY path")] == ["a.txt", "c.txt", "d/e.txt"]

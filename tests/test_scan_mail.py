@@ -103,3 +103,83 @@ def test_unknown_or_missing_mailbox(cli, tmp_path):
     assert result.output == ("Erreur : notes.bin : format de messagerie non reconnu (attendu : mbox, Maildir, "
                              "dossier de .eml, .msg ou .pst).\n")
     assert not db.exists()  # refused before the catalogue was even opened
+
+
+def test_files_that_are_not_messages(cli, tmp_path):
+    """A 0-byte .eml and random bytes named .eml are not messages: counted as unreadable,
+    each with its reason, and the rest of the folder is read."""
+    folder = tmp_path / "mails" / "Courrier"
+    folder.mkdir(parents=True)
+    (folder / "1.eml").write_bytes(bytes(message(_utc(2020, 2, 2, 2, 2), "PC")))
+    (folder / "2.eml").write_bytes(b"")
+    (folder / "3.eml").write_bytes(os.urandom(4096).replace(b":", b"."))
+    (folder / "4.eml").write_bytes("Ceci est une note, pas un courriel.\n\nÀ relire.\n".encode())
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-mail", tmp_path / "mails", "--commune", "99502", "--application", "Courrier", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT folder, messages, unreadable, error FROM mail_folders") == [
+        ("Courrier", 1, 3, "2.eml : fichier vide ; 3.eml : pas un message (aucun en-tête From, Sender, To, Date, "
+                           "Subject ni Message-ID) ; 4.eml : pas un message (aucun en-tête From, Sender, To, Date, "
+                           "Subject ni Message-ID)")]
+    assert "Messages illisibles : 3" in result.output
+
+
+def test_a_pst_does_not_stop_the_folder(cli, tmp_path):
+    """One .pst that cannot be read (library absent, or a damaged file) is recorded as an
+    error of its own; the other messages of the tree are counted."""
+    root = tmp_path / "mails"
+    (root / "Secrétariat").mkdir(parents=True)
+    (root / "Secrétariat" / "1.eml").write_bytes(bytes(message(_utc(2021, 1, 1, 1, 1), "Note")))
+    (root / "Secrétariat" / "archive.pst").write_bytes(b"!BDN" + os.urandom(1020))
+    (root / "Élus").mkdir()
+    (root / "Élus" / "2.eml").write_bytes(bytes(message(_utc(2022, 1, 1, 1, 1), "Conseil")))
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-mail", root, "--commune", "99503", "--application", "Mairie", "--db", db)
+    assert result.exit_code == 0, result.output
+    rows = {r[0]: r[1:] for r in query(db, "SELECT folder, messages, error FROM mail_folders")}
+    assert rows["Secrétariat"] == (1, None) and rows["Élus"] == (1, None)
+    assert rows["Secrétariat/archive.pst"][0] == 0
+    assert rows["Secrétariat/archive.pst"][1].startswith("archive.pst : ")
+    assert query(db, "SELECT status, files, errors FROM scans") == [("complete", 2, 1)]
+
+
+def test_a_folder_without_any_mailbox_is_refused(cli, tmp_path):
+    folder = tmp_path / "documents"
+    (folder / "sous-dossier").mkdir(parents=True)
+    (folder / "rapport.pdf").write_bytes(_pdf_bytes())
+    (folder / "sous-dossier" / "notes.txt").write_text("rien à voir\n")
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-mail", folder, "--commune", "99504", "--application", "X", "--db", db)
+    assert result.exit_code == 1
+    assert result.output == (f"Erreur : {folder} : aucune messagerie dans ce dossier (ni mbox, Maildir, .eml, "
+                             ".msg ou .pst).\n")
+    assert not db.exists()
+
+
+def test_thunderbird_mbox_without_extension(cli, tmp_path):
+    """Thunderbird keeps each folder as an mbox file with no extension (« Inbox »)."""
+    profile = tmp_path / "Mail" / "Local Folders"
+    profile.mkdir(parents=True)
+    box = mailbox.mbox(str(profile / "Inbox"))
+    box.add(message(_utc(2018, 1, 2, 9, 0), "Arrêté"))
+    box.flush()
+    box.close()
+    (profile / "Inbox.msf").write_text("// <!-- <mdb:mork:z v=\"1.4\"/> -->\n")
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-mail", tmp_path / "Mail", "--commune", "99505", "--application", "Thunderbird", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT folder, messages FROM mail_folders") == [("Local Folders/Inbox", 1)]
+
+
+def test_fifos_in_a_mail_tree_are_never_opened(cli, tmp_path):
+    """open() on a FIFO blocks until a writer comes: a scan must not wait forever."""
+    folder = tmp_path / "mails"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(bytes(message(_utc(2021, 1, 1, 1, 1), "Note")))
+    os.mkfifo(folder / "tube.eml")
+    os.mkfifo(folder / "Inbox")
+    db = tmp_path / "c.duckdb"
+    result = cli("scan-mail", folder, "--commune", "99506", "--application", "X", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT messages, unreadable, error FROM mail_folders") == [
+        (1, 1, "tube.eml : pas un fichier ordinaire")]
