@@ -8,7 +8,6 @@ catalogue as it was before the command."""
 
 from __future__ import annotations
 
-import errno
 import shutil
 import socket
 import uuid

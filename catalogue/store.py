@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from catalogue.dechets import load_dechet_rules, pattern_case_sql
-from catalogue.errors import CatalogueError, DatabaseLockedError
+from catalogue.errors import CatalogueError, DatabaseLockedError, disk_full
 from catalogue.referentiel import load_referentiel
 from catalogue.rulefiles import SPECS, load_rule_file
 
@@ -264,6 +264,9 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
     try:
         con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
+        full = disk_full(exc, path)
+        if full is not None:
+            raise full from None
         text = str(exc)
         if "lock" in text.lower():
             raise DatabaseLockedError(
@@ -281,9 +284,14 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
     # `catalogue sql --format csv` output and our own progress display.
     con.execute("SET enable_progress_bar = false")
     if not read_only:
-        migrate(con)
-        load_rules(con)
-        create_views(con)
+        try:
+            migrate(con)
+            load_rules(con)
+            create_views(con)
+        except BaseException:
+            # Closed, so that the same process can open the file again (a full disk freed).
+            con.close()
+            raise
     return con
 
 
