@@ -194,13 +194,15 @@ def import_droid(csv_file, commune, nom, db):
 @user_errors
 def ingest(bundles, db):
     """Charger un ou plusieurs lots Parquet produits par « catalogue scan --bundle »."""
-    from catalogue.bundle import ingest_bundle
+    from catalogue.bundle import check_bundle, ingest_bundle
     from catalogue.store import connect
 
+    # Every bundle is checked before the catalogue is opened: a bad one writes nothing.
+    checked = [check_bundle(path) for path in bundles]
     con = connect(db)
     try:
-        for path in bundles:
-            result = ingest_bundle(con, path)
+        for path, bundle in zip(bundles, checked):
+            result = ingest_bundle(con, bundle)
             if result.skipped:
                 click.echo(f"{path} : déjà chargé (scan n° {result.scan_id}), ignoré.")
             else:
