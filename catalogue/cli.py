@@ -219,7 +219,7 @@ def ingest(bundles, db):
 @db_option
 @user_errors
 def sql(query, fmt, db):
-    """Exécuter une requête SQL en lecture seule sur le catalogue."""
+    """Exécuter une requête SQL de lecture (SELECT…) sur le catalogue, sans pouvoir le modifier."""
     from catalogue.query import run_query
 
     columns, rows = run_query(db, query)
