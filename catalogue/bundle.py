@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +37,7 @@ from catalogue.store import ensure_commune, migrate
 
 META_KEY = "catalogage_scan"
 BUNDLE_VERSION = 1
+WORK_SUFFIX = ".en-cours"     # work folder beside the bundle, kept until the bundle is written
 MAX_META_BYTES = 1 << 20      # a scan row is a few hundred bytes
 MAX_TEXT = 16_384             # longest text field (a root path with escaped bytes)
 MAX_ENTRY_SIZE = 1 << 60      # 1 Eio: larger than any real file, sparse ones included
@@ -90,19 +91,32 @@ def _file_columns() -> list[str]:
 
 # --- writing ------------------------------------------------------------------------------
 
-def scan_to_bundle(root: str, commune: str, bundle: str, **options) -> ScanSummary:
-    """Scan ROOT into a throw-away catalogue, then write the scan as a Parquet bundle."""
+def work_dir(bundle: str | os.PathLike) -> Path:
+    """The folder where `scan --bundle` keeps its catalogue until the bundle is written."""
     target = Path(bundle)
-    if target.parent and not target.parent.exists():
+    return target.with_name(target.name + WORK_SUFFIX)
+
+
+def scan_to_bundle(root: str, commune: str, bundle: str, **options) -> ScanSummary:
+    """Scan ROOT into a work catalogue beside BUNDLE, then write the scan as a Parquet bundle.
+
+    The work folder has a fixed name: the same command after a crash or a Ctrl-C finds
+    its catalogue and resumes the scan. It is removed once the bundle is written."""
+    target = Path(bundle)
+    if not target.parent.is_dir():
         raise BundleError(f"Le dossier du lot n'existe pas : {target.parent}")
-    with tempfile.TemporaryDirectory(prefix="catalogage-bundle-", dir=target.parent or None) as tmp:
-        db = os.path.join(tmp, "scan.duckdb")
-        summary = run_scan(root, commune, db=db, **options)
-        con = duckdb.connect(db)
-        try:
-            export_scan(con, summary.scan_id, target)
-        finally:
-            con.close()
+    work = work_dir(target)
+    if work.exists() and not work.is_dir():
+        raise BundleError(f"{work} existe et n'est pas un dossier : déplacez-le pour écrire le lot {target}.")
+    work.mkdir(exist_ok=True)
+    db = work / "scan.duckdb"
+    summary = run_scan(root, commune, db=str(db), **options)
+    con = duckdb.connect(str(db))
+    try:
+        export_scan(con, summary.scan_id, target, partial=work / "lot.parquet.partiel")
+    finally:
+        con.close()
+    shutil.rmtree(work)
     return summary
 
 

@@ -91,8 +91,8 @@ def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_dep
 
         summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, listers=listages, readers=lectures,
                                  excludes=list(excludes),
-                                 dataset_depth=dataset_depth, quiet=quiet, identify=not sans_identification,
-                                 find_duplicates=not sans_doublons)
+                                 dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
+                                 identify=not sans_identification, find_duplicates=not sans_doublons)
         _print_summary(summary)
         click.echo(f"Lot écrit : {bundle} (à charger avec « catalogue ingest »).")
         return
