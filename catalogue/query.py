@@ -53,8 +53,9 @@ def run_query(db: str | None, query: str) -> tuple[list[str], list[tuple]]:
         con.close()
 
 
+# Every value scans.status takes (catalogue/scan.py, catalogue/appscans.py), in French.
 STATUS_LABELS = {"complete": "terminé", "running": "en cours ou arrêté brutalement",
-                 "interrupted": "interrompu", "failed": "échoué"}
+                 "interrupted": "interrompu", "failed": "échoué", "abandoned": "abandonné (non repris)"}
 
 
 def catalogue_status(db: str | None) -> list[str]:
