@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from catalogue.errors import BundleError
@@ -300,17 +300,21 @@ class CheckedBundle:
     digest: int | None  # sum of per-row hashes over every column (None: no rows)
 
 
-def _open_rows(path: str) -> pads.Dataset:
-    # Through pyarrow, not DuckDB's read_parquet: that one expands * ? [ in a file name.
-    return pads.dataset(path, format="parquet")
+ROWS = "read_parquet($path)"  # the bundle's rows, $path from _exact()
+
+
+def _exact(path: str) -> str:
+    """PATH for read_parquet, which expands * ? [ even in a file name: each one becomes a
+    character class matching only itself, so the bundle is that file and no other."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
 
 
 def _digest_sql() -> str:
     return f"sum(hash({', '.join(map(_ident, _file_columns()))}))"
 
 
-def _check_columns(con: duckdb.DuckDBPyConnection) -> None:
-    found = {name: kind for name, kind, *_ in con.execute("DESCRIBE SELECT * FROM _bundle").fetchall()}
+def _check_columns(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    found = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {ROWS}", {"path": path}).fetchall()}
     expected = {name: schema()["files"][name].type for name in _file_columns()}
     for name in found:
         if name not in expected:
@@ -340,7 +344,7 @@ def _row_checks(commune: str) -> list[tuple[str, str]]:
     ]
 
 
-def _check_rows(con: duckdb.DuckDBPyConnection, scan: dict) -> tuple[int, int, int, int, int | None]:
+def _check_rows(con: duckdb.DuckDBPyConnection, path: str, scan: dict) -> tuple[int, int, int, int, int | None]:
     """Every check, the recomputed totals and the digest, in one pass over the rows; then
     uniqueness (a DISTINCT in the same query would slow all the aggregates down)."""
     checks = _row_checks(scan["commune"])
@@ -349,16 +353,16 @@ def _check_rows(con: duckdb.DuckDBPyConnection, scan: dict) -> tuple[int, int, i
         f"""SELECT {flags}, count(*), count(*) FILTER (WHERE kind = 'file'),
                    coalesce(sum(size) FILTER (WHERE kind = 'file'), 0),
                    count(*) FILTER (WHERE error IS NOT NULL), {_digest_sql()}
-            FROM (SELECT *, string_split(path, '/') AS parts FROM _bundle)""",
-        {"commune": scan["commune"], "max_size": MAX_ENTRY_SIZE}).fetchone()
+            FROM (SELECT *, string_split(path, '/') AS parts FROM {ROWS})""",
+        {"commune": scan["commune"], "max_size": MAX_ENTRY_SIZE, "path": path}).fetchone()
     counts, totals = row[:len(checks)], row[len(checks):]
     for (_, what), count in zip(checks, counts):
         if count:
             raise _Invalid(f"{count} entrée(s) {what} ; lot refusé")
     distinct = con.execute(
-        """SELECT least((SELECT count(*) FROM (SELECT DISTINCT file_id FROM _bundle)),
-                        (SELECT count(*) FROM (SELECT DISTINCT coalesce(path_raw, encode(path)) FROM _bundle)))"""
-    ).fetchone()[0]
+        f"""SELECT least((SELECT count(*) FROM (SELECT DISTINCT file_id FROM {ROWS})),
+                         (SELECT count(*) FROM (SELECT DISTINCT coalesce(path_raw, encode(path)) FROM {ROWS})))""",
+        {"path": path}).fetchone()[0]
     if distinct < totals[0]:
         raise _Invalid(f"{totals[0] - distinct} entrée(s) en double (même file_id ou même chemin) ; lot refusé")
     if totals[2] > MAX_BIGINT:
@@ -384,12 +388,11 @@ def check_bundle(path: str) -> CheckedBundle:
     con = duckdb.connect()
     try:
         scan, nom = parse_meta(raw)
-        con.register("_bundle", _open_rows(path))
-        _check_columns(con)
-        entries, files, size, errors, digest = _check_rows(con, scan)
+        _check_columns(con, _exact(path))
+        entries, files, size, errors, digest = _check_rows(con, _exact(path), scan)
     except _Invalid as exc:
         raise BundleError(f"{path} : {exc}.") from None
-    except (duckdb.Error, pa.ArrowException, OSError) as exc:
+    except duckdb.Error as exc:
         raise BundleError(f"{path} : lot illisible ({_show(str(exc).splitlines()[0], 200)}).") from None
     finally:
         con.close()
@@ -432,20 +435,12 @@ def ingest_bundle(con: duckdb.DuckDBPyConnection, bundle: str | CheckedBundle) -
                 "contenu différent ; lot refusé (deux lots différents ne peuvent pas porter le même "
                 "identifiant de scan).")
         return IngestResult(existing[0], scan["commune"], 0, True)
-    try:
-        rows = _open_rows(bundle.path)
-    except (pa.ArrowException, OSError) as exc:
-        raise BundleError(f"{bundle.path} : lot illisible ({_show(str(exc).splitlines()[0], 200)}).") from None
-    con.register("_bundle", rows)
-    try:
-        scan_id = _load(con, bundle)
-    finally:
-        con.unregister("_bundle")
+    scan_id = _load(con, bundle)
     return IngestResult(scan_id, scan["commune"], bundle.rows, False)
 
 
 def _load(con: duckdb.DuckDBPyConnection, bundle: CheckedBundle) -> int:
-    """Insert the scan row and the rows of the registered `_bundle`, all or nothing."""
+    """Insert the scan row and the bundle's rows, all or nothing."""
     scan = bundle.scan
     names = list(scan)
     columns = ", ".join(map(_ident, _file_columns()))
@@ -455,7 +450,8 @@ def _load(con: duckdb.DuckDBPyConnection, bundle: CheckedBundle) -> int:
         scan_id = con.execute(
             f"INSERT INTO scans ({', '.join(map(_ident, names))}) VALUES ({', '.join('?' * len(names))}) "
             "RETURNING scan_id", [scan[n] for n in names]).fetchone()[0]
-        con.execute(f"INSERT INTO files (scan_id, {columns}) SELECT ?::INTEGER, {columns} FROM _bundle", [scan_id])
+        con.execute(f"INSERT INTO files (scan_id, {columns}) SELECT $scan_id::INTEGER, {columns} FROM {ROWS}",
+                    {"scan_id": scan_id, "path": _exact(bundle.path)})
         # The file is read twice (checks, then load): what was loaded must be what was checked.
         if _stored_digest(con, scan_id) != (bundle.rows, bundle.digest):
             raise BundleError(f"{bundle.path} : le lot a changé pendant son chargement ; relancez « catalogue ingest ».")

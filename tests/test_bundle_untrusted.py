@@ -310,13 +310,17 @@ def test_every_scans_column_has_a_checker():
     assert {c.type for name, c in schema()["scans"].items() if name not in LOCAL} <= set(CONVERTERS)
 
 
-def test_a_bundle_file_name_is_never_a_glob(genuine, tmp_path, cli):
+@pytest.mark.parametrize("name, decoy", [("lot*.parquet", "lotA.parquet"), ("lot?.parquet", "lotB.parquet"),
+                                         ("lot[AB].parquet", "lotA.parquet")])
+def test_a_bundle_file_name_is_never_a_glob(genuine, tmp_path, cli, name, decoy):
     """DuckDB's read_parquet expands * ? [ ]: a bundle named lot*.parquet is that file only."""
-    other = rewrite(genuine, tmp_path / "lotA.parquet")
-    starred = tmp_path / "lot*.parquet"
-    starred.write_bytes(genuine.read_bytes())
+    meta = meta_of(genuine)
+    meta["scan"]["scan_uuid"] = "00000000-0000-4000-8000-000000000000"
+    rewrite(genuine, tmp_path / decoy, meta=meta)  # another valid bundle the glob would match
+    bundle = tmp_path / name
+    bundle.write_bytes(genuine.read_bytes())
     db = tmp_path / "t.duckdb"
-    result = cli("ingest", starred, "--db", db)
+    result = cli("ingest", bundle, "--db", db)
     assert result.exit_code == 0, result.output
-    assert result.output == f"{starred} : 5 entrées chargées (commune 99001, scan n° 1).\n"
-    assert other.exists() and query(db, "SELECT count(*) FROM files") == [(5,)]
+    assert result.output == f"{bundle} : 5 entrées chargées (commune 99001, scan n° 1).\n"
+    assert query(db, "SELECT count(*) FROM files") == [(5,)]
