@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -385,8 +386,15 @@ def _read_meta(path: str) -> bytes:
 def check_bundle(path: str) -> CheckedBundle:
     """Check a bundle completely, without touching any catalogue; BundleError names the problem."""
     raw = _read_meta(path)
+    with tempfile.TemporaryDirectory(prefix="catalogage-verification-") as spill:
+        return _check(path, raw, spill)
+
+
+def _check(path: str, raw: bytes, spill: str) -> CheckedBundle:
     con = duckdb.connect()
     try:
+        # A large bundle's DISTINCT spills to disk: to a private folder, not ./.tmp.
+        con.execute("SET temp_directory = $dir", {"dir": spill})
         scan, nom = parse_meta(raw)
         _check_columns(con, _exact(path))
         entries, files, size, errors, digest = _check_rows(con, _exact(path), scan)

@@ -324,3 +324,21 @@ def test_a_bundle_file_name_is_never_a_glob(genuine, tmp_path, cli, name, decoy)
     assert result.exit_code == 0, result.output
     assert result.output == f"{bundle} : 5 entrées chargées (commune 99001, scan n° 1).\n"
     assert query(db, "SELECT count(*) FROM files") == [(5,)]
+
+
+def test_damaged_rows_are_one_french_line(tmp_path, cli):
+    """A bundle whose footer is intact but whose data pages are damaged (a bad transfer)."""
+    root = tmp_path / "serveur"
+    root.mkdir()
+    for i in range(300):
+        (root / f"document numéro {i:04d}.txt").write_text(f"contenu {i}")
+    bundle = tmp_path / "lot.parquet"
+    assert cli("scan", root, "--commune", "99001", "--bundle", bundle, "--quiet").exit_code == 0
+    data = bytearray(bundle.read_bytes())
+    data[100:2100] = b"\xff" * 2000  # pages only: the footer (metadata, schema) is at the end
+    bundle.write_bytes(bytes(data))
+    db = tmp_path / "t.duckdb"
+    result = cli("ingest", bundle, "--db", db)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Erreur : {bundle} : lot illisible (")
+    assert len(result.output.splitlines()) == 1 and not db.exists()
