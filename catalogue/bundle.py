@@ -163,6 +163,8 @@ def _text(name: str, value: Any) -> str:
         raise _field(name, "texte attendu")
     if len(value) > MAX_TEXT:
         raise _field(name, f"texte de plus de {MAX_TEXT} caractères")
+    if "\x00" in value:
+        raise _field(name, "caractère nul dans le texte")
     return value
 
 
@@ -245,16 +247,18 @@ def _check_scan_values(scan: dict) -> None:
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
-    keys = [k for k, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise _Invalid(f"champ « {_show(key)} » en double")
-    return dict(pairs)
+    # json.loads would keep the last of two equal keys: which one the sender meant is unknown.
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _Invalid(f"champ « {_show(key)} » en double")
+    return found
 
 
 def parse_meta(raw: bytes) -> tuple[dict, str | None]:
-    """The checked scan row and commune name of a bundle's metadata; BundleError-free:
-    raises _Invalid with the French problem."""
+    """The checked scan row and commune name of a bundle's metadata (raw JSON bytes);
+    _Invalid carries the French description of the first problem."""
     if len(raw) > MAX_META_BYTES:
         raise _Invalid(f"métadonnées de plus de {MAX_META_BYTES // 1024} Kio")
     try:
@@ -269,7 +273,8 @@ def parse_meta(raw: bytes) -> tuple[dict, str | None]:
         raise _Invalid("métadonnées invalides : un objet JSON est attendu")
     version = meta.get("bundle_version")
     if type(version) is not int or version != BUNDLE_VERSION:
-        raise _Invalid(f"version de lot non prise en charge ({_show(json.dumps(version)) if 'bundle_version' in meta else 'absente'})")
+        shown = _show(json.dumps(version)) if "bundle_version" in meta else "absente"
+        raise _Invalid(f"version de lot non prise en charge ({shown})")
     for key in meta:
         if key not in META_FIELDS:
             raise _Invalid(f"métadonnées invalides : champ inconnu « {_show(key)} »")
@@ -404,7 +409,7 @@ def _check(path: str, raw: bytes, spill: str) -> CheckedBundle:
         raise BundleError(f"{path} : lot illisible ({_show(str(exc).splitlines()[0], 200)}).") from None
     finally:
         con.close()
-    scan.update(entries=entries, files=files, bytes=size, errors=errors)
+    scan.update(zip(TOTALS, (entries, files, size, errors)))
     return CheckedBundle(path, scan, nom, entries, digest)
 
 

@@ -208,10 +208,13 @@ MALFORMED = [
     ({"bundle_version": 1}, "métadonnées invalides : champ « scan » absent."),
     ({"bundle_version": "1", "scan": {}}, 'version de lot non prise en charge ("1").'),
     ({"bundle_version": 1, "scan": []}, "métadonnées invalides : « scan » doit être un objet JSON."),
+    (b'{"bundle_version": 1, "scan": {}, "scan": {}}', "champ « scan » en double."),
+    (b"[" * 100_000, "métadonnées illisibles (JSON invalide)."),
+    (b'{"bundle_version": 1, "commune_nom": "' + b"x" * (1 << 20) + b'"}', "métadonnées de plus de 1024 Kio."),
 ]
 
 
-@pytest.mark.parametrize("meta, expected", MALFORMED, ids=["json", "utf8", "liste", "sans-scan", "version", "scan-liste"])
+@pytest.mark.parametrize("meta, expected", MALFORMED, ids=["json", "utf8", "liste", "sans-scan", "version", "scan-liste", "double", "profond", "enorme"])
 def test_malformed_metadata_is_one_french_line(genuine, tmp_path, cli, meta, expected):
     db = tmp_path / "territoire.duckdb"
     bundle = rewrite(genuine, tmp_path / "abime.parquet", meta=meta)
@@ -237,6 +240,7 @@ SCAN_FIELD_CASES = [
     (lambda s: s.update(finished_at="2000-01-01T00:00:00"),
      "métadonnées invalides : champ « scan.finished_at » : antérieur au début du scan."),
     (lambda s: s.update({"x\ny": 1}), "métadonnées invalides : champ inconnu « scan.x\\ny »."),
+    (lambda s: s.update(root="/srv\x00/etc"), "métadonnées invalides : champ « scan.root » : caractère nul dans le texte."),
 ]
 
 
