@@ -132,6 +132,9 @@ def main() -> None:
         f"- Ingestion des {args.bundles} lots : {ingest_s:.1f} s ({n(total / ingest_s)} lignes/s) ; "
         f"catalogue DuckDB de {db_mb:.0f} Mo.",
         f"- Même lot rechargé : ignoré en {again_s:.2f} s, aucune ligne ajoutée (idempotent).",
+        "- Chaque lot est vérifié en entier avant d'ouvrir le catalogue (métadonnées, colonnes, commune, "
+        "tailles et chemins de chaque ligne, totaux recalculés, empreinte des lignes) : ces temps l'incluent ; "
+        "un lot rechargé est comparé à celui déjà chargé (même empreinte) avant d'être ignoré.",
         f"- Mémoire maximale du processus : {rss:.0f} Mo.",
         "",
         "| vue (tout le territoire) | temps (s) | lignes |",
