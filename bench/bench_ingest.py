@@ -49,10 +49,11 @@ SELECT i AS file_id, '{commune}' AS commune,
        ext AS extension, 'file' AS kind, size, size AS allocated,
        TIMESTAMP '1998-01-01' + to_seconds(CAST(hash(i) % 880000000 AS BIGINT)) AS mtime,
        NULL::TIMESTAMP AS ctime, 4 AS depth, 'agent' AS owner, 1::UBIGINT AS device, i::UBIGINT AS inode,
-       1::UBIGINT AS nlink, NULL AS link_target, puid, NULL AS format_name, NULL AS format_version,
-       NULL AS mime, NULL AS id_basis, NULL AS id_warning, NULL AS magic_mime, false AS ext_mismatch,
+       1::UBIGINT AS nlink, NULL::VARCHAR AS link_target, puid, NULL::VARCHAR AS format_name,
+       NULL::VARCHAR AS format_version, NULL::VARCHAR AS mime, NULL::VARCHAR AS id_basis,
+       NULL::VARCHAR AS id_warning, NULL::VARCHAR AS magic_mime, false AS ext_mismatch,
        -- ~10 % of files share their content (and size) with another one.
-       CASE WHEN i % 10 = 0 THEN md5(((i // 10) % 500)::VARCHAR) ELSE NULL END AS hash, NULL AS error,
+       CASE WHEN i % 10 = 0 THEN md5(((i // 10) % 500)::VARCHAR) ELSE NULL END AS hash, NULL::VARCHAR AS error,
        NULL::BOOLEAN AS reused
 FROM (SELECT i,
              ['pdf', 'docx', 'xlsx', 'odt', 'jpg', 'txt', 'msg', 'doc'][1 + i % 8] AS ext,
@@ -131,6 +132,9 @@ def main() -> None:
         f"- Ingestion des {args.bundles} lots : {ingest_s:.1f} s ({n(total / ingest_s)} lignes/s) ; "
         f"catalogue DuckDB de {db_mb:.0f} Mo.",
         f"- Même lot rechargé : ignoré en {again_s:.2f} s, aucune ligne ajoutée (idempotent).",
+        "- Chaque lot est vérifié en entier avant d'ouvrir le catalogue (métadonnées, colonnes, commune, "
+        "tailles et chemins de chaque ligne, totaux recalculés, empreinte des lignes) : ces temps l'incluent ; "
+        "un lot rechargé est comparé à celui déjà chargé (même empreinte) avant d'être ignoré.",
         f"- Mémoire maximale du processus : {rss:.0f} Mo.",
         "",
         "| vue (tout le territoire) | temps (s) | lignes |",

@@ -96,8 +96,8 @@ def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_dep
 
         summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, listers=listages, readers=lectures,
                                  excludes=list(excludes),
-                                 dataset_depth=dataset_depth, quiet=quiet, identify=not sans_identification,
-                                 find_duplicates=not sans_doublons)
+                                 dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
+                                 identify=not sans_identification, find_duplicates=not sans_doublons)
         _print_summary(summary)
         click.echo(f"Lot écrit : {bundle} (à charger avec « catalogue ingest »).")
         return
@@ -199,13 +199,15 @@ def import_droid(csv_file, commune, nom, db):
 @user_errors
 def ingest(bundles, db):
     """Charger un ou plusieurs lots Parquet produits par « catalogue scan --bundle »."""
-    from catalogue.bundle import ingest_bundle
+    from catalogue.bundle import check_bundle, ingest_bundle
     from catalogue.store import connect
 
+    # Every bundle is checked before the catalogue is opened: a bad one writes nothing.
+    checked = [check_bundle(path) for path in bundles]
     con = connect(db)
     try:
-        for path in bundles:
-            result = ingest_bundle(con, path)
+        for path, bundle in zip(bundles, checked):
+            result = ingest_bundle(con, bundle)
             if result.skipped:
                 click.echo(f"{path} : déjà chargé (scan n° {result.scan_id}), ignoré.")
             else:
@@ -222,7 +224,7 @@ def ingest(bundles, db):
 @db_option
 @user_errors
 def sql(query, fmt, db):
-    """Exécuter une requête SQL en lecture seule sur le catalogue."""
+    """Exécuter une requête SQL de lecture (SELECT…) sur le catalogue, sans pouvoir le modifier."""
     from catalogue.query import run_query
 
     columns, rows = run_query(db, query)

@@ -9,10 +9,39 @@ from catalogue.formatting import french_bytes, french_int
 from catalogue.store import connect, default_db_path
 
 
-def run_query(db: str | None, query: str) -> tuple[list[str], list[tuple]]:
-    """Run QUERY on a read-only connection; a bad query is a one-line French error."""
+# Statement types `catalogue sql` runs, as DuckDB's parser classifies them. SELECT covers
+# WITH, FROM-first, VALUES, DESCRIBE, SHOW and SUMMARIZE. Everything else is refused,
+# EXPLAIN too (EXPLAIN ANALYZE runs its statement) and PRAGMA, CALL, SET (settings).
+READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
+ONLY_READS = "« catalogue sql » n'exécute que des lectures (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE)."
+
+
+def read_only_connection(db: str | None) -> duckdb.DuckDBPyConnection:
+    """The catalogue opened read-only, reaching no other file, its settings locked."""
     con = connect(db, read_only=True)
+    # A read-only catalogue is not enough: ATTACH (READ_ONLY false), COPY ... TO and
+    # read_csv reach other files, or the catalogue again in write mode. Locked, so that
+    # no SET can turn access back on.
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def check_statements(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse QUERY unless every statement in it is a read, by DuckDB's own parser."""
+    statements = con.extract_statements(query)
+    if not statements:
+        raise CatalogueError("Requête vide.")
+    for statement in statements:
+        if statement.type not in READ_STATEMENTS:
+            raise CatalogueError(f"Requête refusée : instruction {statement.type.name} interdite ; {ONLY_READS}")
+
+
+def run_query(db: str | None, query: str) -> tuple[list[str], list[tuple]]:
+    """Run QUERY (reads only) on the catalogue; a bad or refused query is a one-line French error."""
+    con = read_only_connection(db)
     try:
+        check_statements(con, query)
         cur = con.execute(query)
         if cur.description is None:
             return [], []
@@ -24,8 +53,9 @@ def run_query(db: str | None, query: str) -> tuple[list[str], list[tuple]]:
         con.close()
 
 
+# Every value scans.status takes (catalogue/scan.py, catalogue/appscans.py), in French.
 STATUS_LABELS = {"complete": "terminé", "running": "en cours ou arrêté brutalement",
-                 "interrupted": "interrompu", "failed": "échoué"}
+                 "interrupted": "interrompu", "failed": "échoué", "abandoned": "abandonné (non repris)"}
 
 
 def catalogue_status(db: str | None) -> list[str]:

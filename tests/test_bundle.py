@@ -48,4 +48,4 @@ def test_ingest_refuses_what_is_not_a_bundle(tmp_path, cli):
     result = cli("ingest", foreign, "--db", db)
     assert result.exit_code == 1
     assert result.output == f"Erreur : {foreign} n'est pas un lot Catalogage (métadonnées de scan absentes).\n"
-    assert query(db, "SELECT count(*) FROM scans") == [(0,)]
+    assert not db.exists()  # bundles are checked before the catalogue is opened
