@@ -109,6 +109,9 @@ def scan_to_bundle(root: str, commune: str, bundle: str, **options) -> ScanSumma
     work = work_dir(target)
     if work.exists() and not work.is_dir():
         raise BundleError(f"{work} existe et n'est pas un dossier : déplacez-le pour écrire le lot {target}.")
+    if options.get("resume_only") and not (work / "scan.duckdb").exists():
+        raise BundleError(f"Aucun scan interrompu à reprendre pour le lot {target} (pas de dossier {work}) : "
+                          "relancez sans --reprendre pour un nouveau scan.")
     work.mkdir(exist_ok=True)
     db = work / "scan.duckdb"
     summary = run_scan(root, commune, db=str(db), **options)

@@ -89,15 +89,13 @@ def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_dep
     """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
     if reprendre and recommencer:
         raise UserError("--reprendre et --recommencer s'excluent : choisissez l'un des deux.")
-    if reprendre and bundle:
-        raise UserError("--reprendre s'applique à un catalogue, pas à un lot (--bundle).")
     if bundle:
         from catalogue.bundle import scan_to_bundle
 
         summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, listers=listages, readers=lectures,
                                  excludes=list(excludes),
                                  dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
-                                 identify=not sans_identification, find_duplicates=not sans_doublons)
+                                 resume_only=reprendre, identify=not sans_identification, find_duplicates=not sans_doublons)
         _print_summary(summary)
         click.echo(f"Lot écrit : {bundle} (à charger avec « catalogue ingest »).")
         return

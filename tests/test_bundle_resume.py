@@ -138,3 +138,16 @@ def test_work_folder_name_taken_by_a_file(tmp_path, cli):
     assert result.exit_code == 1
     assert result.output == (f"Erreur : {work_dir(bundle)} existe et n'est pas un dossier : "
                              f"déplacez-le pour écrire le lot {bundle}.\n")
+
+
+def test_reprendre_without_an_interrupted_bundle_scan(tmp_path, cli):
+    """--reprendre with --bundle resumes like a catalogue scan, and refuses when there is
+    nothing to resume, leaving no work folder."""
+    root = tmp_path / "partage"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    bundle = tmp_path / "lot.parquet"
+    result = cli("scan", root, "--commune", "99001", "--bundle", bundle, "--reprendre", "--quiet")
+    assert result.exit_code == 1
+    assert "Aucun scan interrompu à reprendre pour le lot" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["partage"]
