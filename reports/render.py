@@ -3,14 +3,13 @@ with CSV and XLSX annexes. Templates are package data; a user folder may overrid
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
-from catalogue import __version__
+from catalogue import __version__, csvsafe
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_date, french_int, french_number
 from catalogue.store import connect
@@ -49,29 +48,22 @@ def _write_html_pdf(env: Environment, template: str, ctx: dict, stem: Path, pdf:
 
 def _roadmap_csv(path: Path, roadmap) -> Path:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
-        w = csv.writer(fh, delimiter=";")
+        w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["identifiant", "emplacement", "volume_octets", "typologie", "dua_annees", "sort_final", "action",
                     "annee_cible", "score", "raisons"])
         for e in roadmap:
             a = e.facts.answers or {}
-            w.writerow([e.facts.dataset_id, _csv_safe(e.facts.emplacement), e.facts.bytes, _csv_safe(a.get("typologie")),
+            w.writerow([e.facts.dataset_id, e.facts.emplacement, e.facts.bytes, a.get("typologie"),
                         a.get("dua_annees"), a.get("sort_final"), e.action, e.target_year, e.score,
                         " ; ".join(e.reasons)])
     return path
-
-
-def _csv_safe(text: str | None) -> str | None:
-    """A leading =, +, - or @ would make a spreadsheet evaluate the cell: quote it."""
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
 
 
 def _bordereau_xlsx(path: Path, ctx: dict) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from grids.export import put
+    put = csvsafe.put
 
     wb = Workbook()
     ws = wb.active
@@ -128,7 +120,7 @@ def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
     files = _write_html_pdf(environment(templates), "synthese.html", ctx, out / "synthese-territoriale", pdf)
     path = out / "synthese-territoriale.csv"
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.writer(fh, delimiter=";")
+        w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["commune", "nom", "fichiers", "volume_octets", "croissance_annuelle_octets", "doublons_octets",
                     "dechets_octets", "jeux_de_donnees", "jeux_qualifies", "a_verser_octets"])
         for c in ctx["communes"]:

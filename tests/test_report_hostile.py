@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -26,6 +27,7 @@ RLO = "\u202e"
 RLO_DIR = f"Permis{RLO}fdp.exe"  # shown as « Permisexe.pdf » when the override is obeyed
 OLD = 1_104_537_600  # 2005-01-01: DUAs counted from then are over
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ADDED_PLACE = '=HYPERLINK("http://x","ajout")'  # a référent's added row
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -62,7 +64,9 @@ def hostile(tmp_path_factory) -> dict:
     wb = load_workbook(grid)
     ws = wb[spec.SHEET_GRID]
     col = columns(ws)
-    for r in range(2, ws.max_row + 1):
+    last = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, col["dataset_id"]).value)
+    fill(ws, last + 1, dict(GOOD, emplacement=ADDED_PLACE, volume_annuel_go=2))
+    for r in range(2, last + 1):
         place = str(ws.cell(r, col["emplacement"]).value or "")
         if place.endswith("=1+1/Budgets"):  # FIN-PJ: destruction 10 years after 2005, due now
             fill(ws, r, dict(GOOD, service="=2+2", typologie="Mandats et titres (pièces comptables)",
@@ -98,3 +102,75 @@ def test_dollar_names_make_reports_not_tracebacks(hostile):
     assert f"{DOLLAR_NOM} (99301)" in " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", territory_html))
     assert DOLLAR_NOM in _pdftotext(out / "synthese-territoriale.pdf")
     assert DOLLAR_DIR in _pdftotext(out / "rapport-99301.pdf")
+
+
+def _csv_cells(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return [cell for row in csv.reader(fh, delimiter=";") for cell in row]
+
+
+def _formula_like(text: str) -> bool:
+    """Text a spreadsheet would evaluate (a plain number such as -12 is just a number)."""
+    return text.startswith(FORMULA_STARTS) and not re.fullmatch(r"-?\d+([.,]\d+)?", text)
+
+
+def _annexes(hostile) -> tuple[list[Path], list[Path]]:
+    out, grids = hostile["out"], hostile["grids"]
+    for result in list(hostile["reports"].values()) + list(hostile["exports"].values()):
+        assert result.exit_code == 0, result.output
+    csvs = sorted(out.glob("*.csv"))
+    xlsxs = sorted(out.glob("*.xlsx")) + sorted(grids.glob("*.xlsx"))
+    assert len(csvs) >= 3 and len(xlsxs) >= 4
+    return csvs, xlsxs
+
+
+def test_no_csv_cell_starts_a_formula(hostile):
+    csvs, _ = _annexes(hostile)
+    seen = set()
+    for path in csvs:
+        for cell in _csv_cells(path):
+            assert not _formula_like(cell), (path.name, cell)
+            seen.add(cell)
+    # The hostile texts are all there, as text.
+    assert "'" + FORMULA_NOM in seen and "'" + ADDED_PLACE in seen
+
+
+def test_no_xlsx_cell_is_or_becomes_a_formula(hostile):
+    _, xlsxs = _annexes(hostile)
+    seen = set()
+    for path in xlsxs:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/sheet"):
+                    assert not re.search(rb"<f[ >]", z.read(name)), (path.name, name)
+        for ws in load_workbook(path).worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f", (path.name, ws.title, cell.coordinate)
+                    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                        # Kept as text even when someone edits the cell.
+                        assert cell.quotePrefix, (path.name, ws.title, cell.coordinate, cell.value)
+                        seen.add(cell.value)
+    assert {FORMULA_NOM, "=2+2", "@SUM(A1)", "-1+1", ADDED_PLACE} <= seen
+
+
+def _libreoffice_cells(csv_path: Path, tmp_path: Path) -> list:
+    """The CSV opened by LibreOffice Calc with formula evaluation on, saved as xlsx."""
+    if not shutil.which("soffice"):
+        pytest.skip("LibreOffice absent : « make test » l'installe (paquet Debian libreoffice-calc-nogui).")
+    # 59 = « ; », 34 = « " », 76 = UTF-8, from line 1; token 13 = evaluate formulas.
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                    "--infilter=CSV:59,34,76,1,,1036,false,true,false,false,false,-1,true",
+                    "--convert-to", "xlsx", "--outdir", str(tmp_path), str(csv_path)],
+                   check=True, capture_output=True, timeout=180)
+    ws = load_workbook(tmp_path / f"{csv_path.stem}.xlsx").active
+    return [cell for row in ws.iter_rows() for cell in row]
+
+
+@pytest.mark.parametrize("name", ["synthese-territoriale.csv", "feuille-de-route-99301.csv"])
+def test_libreoffice_evaluates_no_csv_cell(hostile, tmp_path, name):
+    _annexes(hostile)
+    cells = _libreoffice_cells(hostile["out"] / name, tmp_path)
+    assert cells and all(c.data_type != "f" for c in cells), [c.value for c in cells if c.data_type == "f"]
+    texts = " ".join(str(c.value) for c in cells)
+    assert (FORMULA_NOM if name.startswith("synthese") else ADDED_PLACE) in texts
