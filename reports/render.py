@@ -13,7 +13,7 @@ from catalogue import __version__, csvsafe
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_date, french_int, french_number
 from catalogue.store import connect
-from reports.context import commune_context, territory_context
+from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
 
 
 @dataclass
@@ -59,37 +59,51 @@ def _roadmap_csv(path: Path, roadmap) -> Path:
     return path
 
 
+def _datasets_csv(path: Path, con, commune: str) -> Path:
+    """Every dataset (the report's table stops after TABLE_ROWS), streamed from the catalogue."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csvsafe.writer(fh, delimiter=";")
+        w.writerow(DATASET_ANNEX_COLUMNS)
+        w.writerows(dataset_annex_rows(con, commune))
+    return path
+
+
 def _bordereau_xlsx(path: Path, ctx: dict) -> Path:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
-    put = csvsafe.put
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Jeux de données"
-    headers = ["Identifiant", "Emplacement", "Typologie", "Dernière année", "Volume (octets)", "DUA (années)",
-               "Point de départ", "Fin de DUA", "Source"]
-    for j, h in enumerate(headers, start=1):
-        put(ws.cell(1, j), h)
-        ws.cell(1, j).font = Font(bold=True)
-    for i, e in enumerate(ctx["bordereau_datasets"], start=2):
+    # Write-only: rows go to disk as they come, however many datasets are to be eliminated.
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Jeux de données")
+    _xlsx_row(ws, ["Identifiant", "Emplacement", "Typologie", "Dernière année", "Volume (octets)", "DUA (années)",
+                   "Point de départ", "Fin de DUA", "Source"], bold=True)
+    for e in ctx["annexes"]["bordereau_datasets"]:
         a = e.facts.answers
         source = ctx["referentiel"].get(a.get("typologie_code"), {}).get("source", "Qualification du service")
-        for j, v in enumerate([e.facts.dataset_id, e.facts.emplacement, a.get("typologie"), e.facts.last_year,
-                               e.facts.bytes, a.get("dua_annees"), a.get("dua_depart"), e.dua_end, source], start=1):
-            put(ws.cell(i, j), v)
+        _xlsx_row(ws, [e.facts.dataset_id, e.facts.emplacement, a.get("typologie"), e.facts.last_year,
+                       e.facts.bytes, a.get("dua_annees"), a.get("dua_depart"), e.dua_end, source])
     ws2 = wb.create_sheet("Déchets")
-    headers = ["Catégorie", "Règle", "Confiance", "Entrées", "Volume (octets)", "Justification", "Source"]
-    for j, h in enumerate(headers, start=1):
-        put(ws2.cell(1, j), h)
-        ws2.cell(1, j).font = Font(bold=True)
-    for i, d in enumerate(ctx["bordereau_dechets"], start=2):
-        for j, k in enumerate(["categorie", "libelle", "confiance", "entries", "bytes", "justification", "source"],
-                              start=1):
-            put(ws2.cell(i, j), d[k])
+    _xlsx_row(ws2, ["Catégorie", "Règle", "Confiance", "Entrées", "Volume (octets)", "Justification", "Source"],
+              bold=True)
+    for d in ctx["bordereau_dechets"]:
+        _xlsx_row(ws2, [d[k] for k in ("categorie", "libelle", "confiance", "entries", "bytes", "justification",
+                                       "source")])
     wb.save(path)
     return path
+
+
+def _xlsx_row(ws, values: list, bold: bool = False) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(ws)
+        csvsafe.put(cell, value)
+        if bold:
+            cell.font = Font(bold=True)
+        cells.append(cell)
+    ws.append(cells)
 
 
 def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bool = True,
@@ -100,11 +114,13 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
             known = ", ".join(r[0] for r in con.execute("SELECT code FROM communes ORDER BY code").fetchall())
             raise CatalogueError(f"Commune {commune} absente du catalogue (communes connues : {known or 'aucune'}).")
         ctx = commune_context(con, commune, this_year)
+        out = Path(out_dir)
+        datasets = _datasets_csv(out / f"jeux-de-donnees-{commune}.csv", con, commune)
     finally:
         con.close()
-    out = Path(out_dir)
     files = _write_html_pdf(environment(templates), "rapport_commune.html", ctx, out / f"rapport-{commune}", pdf)
-    files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["roadmap"]))
+    files.append(datasets)
+    files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["annexes"]["roadmap"]))
     files.append(_bordereau_xlsx(out / f"bordereau-elimination-{commune}.xlsx", ctx))
     return ReportFiles(f"{ctx['commune']['nom']} ({commune})", files)
 
