@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from catalogue.errors import CatalogueError
 from catalogue.store import connect
-from grids import spec
+from grids import limits, spec
 from grids.spec import AUTRE, BY_KEY, FILL_KEYS, HEADER_INDEX, SHEET_GRID, SHEET_META, TYPOLOGIES, header_key
 from grids.values import Choices, as_date, as_decimal, as_int, as_text, is_blank
 
@@ -86,7 +86,12 @@ def _open(path: Path):
     if not path.is_file():
         raise CatalogueError(f"{path} : fichier introuvable.")
     try:
-        return load_workbook(path, data_only=True)
+        limits.check_archive(path)  # before openpyxl inflates anything
+        wb = load_workbook(path, data_only=True)
+        limits.check_loaded(wb, name)
+        return wb
+    except CatalogueError:
+        raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise CatalogueError(f"{name} : ce fichier n'est pas un classeur Excel (.xlsx) lisible "
                              f"({type(exc).__name__}).") from None

@@ -6,6 +6,7 @@ regression fails instead of eating the machine."""
 from __future__ import annotations
 
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -78,8 +79,10 @@ RUN = textwrap.dedent("""
 
 def run_limited(args: list[str], limit: int = MEMORY_LIMIT) -> subprocess.CompletedProcess:
     """The real CLI in a child process whose address space is capped."""
+    # One BLAS thread: OpenBLAS reserves buffers per core, which would count against the cap.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     return subprocess.run([sys.executable, "-c", RUN.format(limit=limit), *args], capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")
