@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from catalogue.formatting import french_bytes  # noqa: E402
+from reports.safetext import visible_controls  # noqa: E402
 
 STYLE = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
          "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "catalogage",
@@ -52,6 +53,7 @@ def _svg(fig, key: str) -> str:
 
 
 def _short(label: str, width: int = 38) -> str:
+    label = visible_controls(label)
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
@@ -86,9 +88,10 @@ def bars_by_year(years: list[int], series: dict[str, list[int]], title: str) -> 
 def stacked_barh(labels: list[str], series: dict[str, list[int]], title: str) -> str:
     """Horizontal stacked bars (e.g. per commune: useful volume, duplicates, déchets)."""
     fig, ax = plt.subplots(figsize=(7, 0.4 * max(len(labels), 3) + 0.9))
+    names = [visible_controls(label) for label in labels]
     left = [0] * len(labels)
     for i, (label, values) in enumerate(series.items()):
-        ax.barh(labels[::-1], values[::-1], left=left[::-1], label=label, color=COLORS[i % len(COLORS)])
+        ax.barh(names[::-1], values[::-1], left=left[::-1], label=label, color=COLORS[i % len(COLORS)])
         left = [a + b for a, b in zip(left, values)]
     ax.xaxis.set_major_formatter(_bytes_axis)
     ax.legend(frameon=False, loc="lower right")

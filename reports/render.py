@@ -14,6 +14,7 @@ from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_date, french_int, french_number
 from catalogue.store import connect
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
+from reports.safetext import visible_controls
 
 
 @dataclass
@@ -25,8 +26,9 @@ class ReportFiles:
 def environment(user_templates: str | Path | None = None) -> Environment:
     loaders = [FileSystemLoader(str(user_templates))] if user_templates else []
     loaders.append(PackageLoader("templates", "."))
+    # finalize: every value a template prints shows bidi controls instead of obeying them.
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html", "css"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
     env.filters.update(fr_int=french_int, fr_bytes=french_bytes, fr_date=french_date,
                        fr_num=lambda x, d=1: french_number(x, d))
     env.globals["version"] = __version__

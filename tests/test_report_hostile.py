@@ -25,6 +25,9 @@ FORMULA_NOM = '=HYPERLINK("http://x","y")'
 FORMULA_DIRS = ["=1+1", "@SUM(A1)", "+cmd", "-2+3"]
 RLO = "\u202e"
 RLO_DIR = f"Permis{RLO}fdp.exe"  # shown as « Permisexe.pdf » when the override is obeyed
+RLO_SERVICE = f"Courrier{RLO}gnp.exe"  # a first-level folder: a chart label
+RLO_NOM = f"Ville{RLO}-sur-Mer"
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 OLD = 1_104_537_600  # 2005-01-01: DUAs counted from then are over
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ADDED_PLACE = '=HYPERLINK("http://x","ajout")'  # a référent's added row
@@ -43,6 +46,7 @@ def _share(root: Path, tag: str) -> Path:
         _write(root / name / "Budgets" / f"~$piece-{i}.docx", b"tmp")  # a déchet in that folder
     _write(root / "Urbanisme" / RLO_DIR / f"permis-{tag}.txt", b"permis\n")
     _write(root / "Urbanisme" / RLO_DIR / f"permis-{tag} - Copie.txt", b"permis\n")  # a duplicate
+    _write(root / RLO_SERVICE / "Arrivée" / f"lettre-{tag}.txt", b"lettre\n")
     return root
 
 
@@ -56,7 +60,7 @@ def hostile(tmp_path_factory) -> dict:
     dataset to eliminate, then every report and grid written (results kept, not asserted)."""
     base = tmp_path_factory.mktemp("hostile")
     db = base / "catalogue.duckdb"
-    for code, nom in (("99301", DOLLAR_NOM), ("99302", FORMULA_NOM)):
+    for code, nom in (("99301", DOLLAR_NOM), ("99302", FORMULA_NOM), ("99303", RLO_NOM)):
         result = _invoke("scan", _share(base / code, code), "--commune", code, "--nom", nom, "--db", db, "-q")
         assert result.exit_code == 0, result.output
     grid = base / "grille-99301.xlsx"
@@ -174,3 +178,22 @@ def test_libreoffice_evaluates_no_csv_cell(hostile, tmp_path, name):
     assert cells and all(c.data_type != "f" for c in cells), [c.value for c in cells if c.data_type == "f"]
     texts = " ".join(str(c.value) for c in cells)
     assert (FORMULA_NOM if name.startswith("synthese") else ADDED_PLACE) in texts
+
+
+def test_bidi_controls_are_shown_not_obeyed(hostile):
+    """U+202E and its kin would reverse the names around them: the reports show a marker."""
+    for result in hostile["reports"].values():
+        assert result.exit_code == 0, result.output
+    out = hostile["out"]
+    expected = {"rapport-99301": [RLO_DIR.replace(RLO, "[U+202E]"), RLO_SERVICE.replace(RLO, "[U+202E]")],
+                "synthese-territoriale": [RLO_NOM.replace(RLO, "[U+202E]")]}
+    for stem, names in expected.items():
+        html = (out / f"{stem}.html").read_text(encoding="utf-8")
+        text = _pdftotext(out / f"{stem}.pdf")
+        assert not BIDI.search(html) and not BIDI.search(text), stem
+        for name in names:
+            assert name in html and name in text, (stem, name)
+        svg_texts = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", html))
+        assert names[-1] in svg_texts, stem  # the chart labels too
+    # The annexes keep the names as they are: they are data, not display.
+    assert RLO_DIR in (out / "jeux-de-donnees-99301.csv").read_text(encoding="utf-8-sig")
