@@ -14,13 +14,13 @@ from pathlib import Path
 
 import duckdb
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from catalogue import __version__
+from catalogue.csvsafe import put
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_number
 from catalogue.store import connect
@@ -34,8 +34,6 @@ MB = 1e6
 FILL_PREFILLED = PatternFill("solid", start_color="FFE7E6E6")
 FILL_TO_FILL = PatternFill("solid", start_color="FFDDEBF7")
 FILL_MISSING = PatternFill("solid", start_color="FFF8CBAD", end_color="FFF8CBAD")
-# A text starting with one of these would be read as a formula by a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -47,20 +45,6 @@ class ExportResult:
     qualifies: int
     disparus: int
     ajouts: int
-
-
-def put(cell, value) -> None:
-    """Write a value; text is always a string cell (never a formula) and XML-safe."""
-    if value is None:
-        return
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
-        cell.value = value
-        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-        if value.startswith(FORMULA_STARTS):
-            cell.quotePrefix = True  # and Excel / LibreOffice keep it as text when edited
-    else:
-        cell.value = value
 
 
 DATASET_STATS_SQL = """

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from catalogue.errors import CatalogueError
 from catalogue.store import connect
-from grids import spec
+from grids import limits, spec
 from grids.spec import AUTRE, BY_KEY, FILL_KEYS, HEADER_INDEX, SHEET_GRID, SHEET_META, TYPOLOGIES, header_key
 from grids.values import Choices, as_date, as_decimal, as_int, as_text, is_blank
 
@@ -60,6 +60,7 @@ class ParsedGrid:
     unqualified: int = 0
     problems: list[str] = field(default_factory=list)
     invalid_rows: int = 0
+    file_sha256: str = ""
 
 
 @dataclass
@@ -86,7 +87,12 @@ def _open(path: Path):
     if not path.is_file():
         raise CatalogueError(f"{path} : fichier introuvable.")
     try:
-        return load_workbook(path, data_only=True)
+        limits.check_archive(path)  # before openpyxl inflates anything
+        wb = load_workbook(path, data_only=True)
+        limits.check_loaded(wb, name)
+        return wb
+    except CatalogueError:
+        raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise CatalogueError(f"{name} : ce fichier n'est pas un classeur Excel (.xlsx) lisible "
                              f"({type(exc).__name__}).") from None
@@ -141,8 +147,9 @@ class GridReader:
                 self.choices[column.key] = Choices(list(column.choices))
         self.known_ids = known_ids
 
-    def read(self, path: Path, declared_commune: str | None = None) -> ParsedGrid:
-        wb = _open(path)
+    def read(self, path: Path, declared_commune: str | None = None, wb=None) -> ParsedGrid:
+        """Check one workbook (`wb`, if already opened from `path`)."""
+        wb = wb if wb is not None else _open(path)
         meta = _read_meta(wb, path.name)
         version = meta.get("version_modele", "")
         if version not in spec.SUPPORTED_VERSIONS:
@@ -314,8 +321,9 @@ def _typologies(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 def import_grids(db: str | None, paths: list[str], *, commune: str | None = None,
                  partiel: bool = False) -> list[ImportResult]:
-    """Validate every workbook first; store all of them, or nothing if any has a problem
-    (unless `partiel`, which stores the valid rows and reports the others)."""
+    """Validate every workbook first; then store all of them in one transaction, or
+    nothing if any has a problem (unless `partiel`, which stores the valid rows and
+    reports the others). Killed or failing half-way, the import leaves nothing behind."""
     con = connect(db)
     try:
         typologies = _typologies(con)
@@ -325,27 +333,33 @@ def import_grids(db: str | None, paths: list[str], *, commune: str | None = None
         problems: list[str] = []
         for p in paths:
             path = Path(p)
-            # Read the meta first to know the commune whose ids are valid.
-            wb_commune = _peek_commune(path)
+            wb = _open(path)
+            # The meta says which commune's ids are valid.
+            wb_commune = _read_meta(wb, path.name).get("commune", "")
             if wb_commune not in communes:
                 raise CatalogueError(f"{path.name} : la commune {wb_commune or '(inconnue)'} de cette grille est "
                                      "absente du catalogue.")
             reader = GridReader(typologies, _known_ids(con, wb_commune))
-            grid = reader.read(path, commune)
+            grid = reader.read(path, commune, wb)
+            del wb  # only the parsed rows are kept: one workbook in memory at a time
+            with open(path, "rb") as fh:
+                grid.file_sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
             parsed.append(grid)
             if grid.problems:
                 prefix = f"{path.name} — " if len(paths) > 1 else ""
                 problems.extend(prefix + text for text in grid.problems)
         if problems and not partiel:
             raise GridValidationError(problems, len(paths))
-        return [_store(con, grid, catalogue_id) for grid in parsed]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            results = [_store(con, grid, catalogue_id) for grid in parsed]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return results
     finally:
         con.close()
-
-
-def _peek_commune(path: Path) -> str:
-    wb = _open(path)
-    return _read_meta(wb, path.name).get("commune", "")
 
 
 def _store(con: duckdb.DuckDBPyConnection, grid: ParsedGrid, catalogue_id: str) -> ImportResult:
@@ -372,29 +386,23 @@ def _store(con: duckdb.DuckDBPyConnection, grid: ParsedGrid, catalogue_id: str) 
     if not changed:
         return result
     fillers = sorted({r.values["rempli_par"] for r, _ in changed if r.values.get("rempli_par")})
-    file_hash = hashlib.sha256(grid.path.read_bytes()).hexdigest()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        import_id = con.execute(
-            """INSERT INTO grid_imports (commune, file_name, file_sha256, imported_at, template_version,
-                                         exported_at, export_catalogue_id, rempli_par, rows_changed)
-               VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?) RETURNING import_id""",
-            [grid.commune, grid.path.name, file_hash, grid.version, grid.exported_at, grid.catalogue_id,
-             " ; ".join(fillers) or None, len(changed)]).fetchone()[0]
-        records = []
-        for row, digest in changed:
-            rec = {k: row.values.get(k) for k in STORED}
-            rec.update(import_id=import_id, commune=grid.commune, dataset_id=row.dataset_id, ajout=row.ajout,
-                       sheet_row=row.sheet_row, content_hash=digest)
-            records.append(rec)
-        table = pa.Table.from_pylist(records, schema=_QUALIFICATION_SCHEMA)
-        con.register("_qualifications", table)
-        con.execute("INSERT INTO qualifications BY NAME SELECT * FROM _qualifications")
-        con.unregister("_qualifications")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    # Inside the caller's transaction: every file of one import is stored, or none.
+    import_id = con.execute(
+        """INSERT INTO grid_imports (commune, file_name, file_sha256, imported_at, template_version,
+                                     exported_at, export_catalogue_id, rempli_par, rows_changed)
+           VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?) RETURNING import_id""",
+        [grid.commune, grid.path.name, grid.file_sha256, grid.version, grid.exported_at, grid.catalogue_id,
+         " ; ".join(fillers) or None, len(changed)]).fetchone()[0]
+    records = []
+    for row, digest in changed:
+        rec = {k: row.values.get(k) for k in STORED}
+        rec.update(import_id=import_id, commune=grid.commune, dataset_id=row.dataset_id, ajout=row.ajout,
+                   sheet_row=row.sheet_row, content_hash=digest)
+        records.append(rec)
+    table = pa.Table.from_pylist(records, schema=_QUALIFICATION_SCHEMA)
+    con.register("_qualifications", table)
+    con.execute("INSERT INTO qualifications BY NAME SELECT * FROM _qualifications")
+    con.unregister("_qualifications")
     result.import_id = import_id
     return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from catalogue.formatting import french_int
 from grids.spec import fold
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -37,7 +38,11 @@ def _number_text(text: str) -> str:
     return text.replace(",", ".")
 
 
-def as_decimal(value) -> float:
+MAX_DECIMAL = 1_000_000  # e.g. 1,000,000 Go a year: far above any dataset, and a volume stays a BIGINT
+MAX_YEARS = 1000  # the grid's own data validation says 0 to 1000 years
+
+
+def as_decimal(value, maximum: float = MAX_DECIMAL) -> float:
     if isinstance(value, bool):
         raise ValueError("n'est pas un nombre")
     if isinstance(value, (int, float)):
@@ -50,6 +55,8 @@ def as_decimal(value) -> float:
             raise ValueError("n'est pas un nombre") from None
     if number < 0 or number != number:
         raise ValueError("n'est pas un nombre positif")
+    if number > maximum:  # also infinity (« 1e400 »)
+        raise ValueError(f"dépasse le maximum admis ({french_int(int(maximum))})")
     return number
 
 
@@ -57,11 +64,13 @@ def as_int(value) -> int:
     if isinstance(value, str):
         value = re.sub(r"(?i)\s*ans?$", "", value.strip())
     try:
-        number = as_decimal(value)
+        number = as_decimal(value, maximum=float("inf"))
     except ValueError:
         raise ValueError("n'est pas un nombre entier d'années") from None
-    if not number.is_integer():
+    if number == float("inf") or not number.is_integer():
         raise ValueError("n'est pas un nombre entier d'années")
+    if number > MAX_YEARS:
+        raise ValueError(f"dépasse {french_int(MAX_YEARS)} ans")
     return int(number)
 
 

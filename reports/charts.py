@@ -1,11 +1,13 @@
 """Charts drawn by matplotlib as inline SVG (same markup in HTML and PDF).
 
-Labels come from folder names: matplotlib writes them as escaped SVG text, so a
-name such as <script> stays text. Output is deterministic (no date metadata).
+Labels come from folder and commune names: matplotlib writes them as escaped SVG text,
+so a name such as <script> stays text, and mathtext is off, so a `$` in a name is a
+dollar sign, never a formula to parse. Output is deterministic (no date metadata).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -17,11 +19,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from catalogue.formatting import french_bytes  # noqa: E402
+from reports.safetext import visible_controls  # noqa: E402
 
-plt.rcParams.update({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
-                     "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "catalogage"})
+STYLE = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
+         "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "catalogage",
+         # Names are data: "Saint-$\\frac$" must print as typed, not fail as mathtext.
+         "text.parse_math": False, "text.usetex": False}
 COLORS = ["#1f4e79", "#c55a11", "#7f7f7f", "#548235", "#bf9000"]
 _bytes_axis = FuncFormatter(lambda v, _: french_bytes(int(v)))
+
+
+def _styled(draw):
+    """Draw inside our own rc context: a notebook's rcParams cannot turn mathtext back on."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return draw(*args, **kwargs)
+    return wrapper
 
 
 def _svg(fig, key: str) -> str:
@@ -39,9 +53,11 @@ def _svg(fig, key: str) -> str:
 
 
 def _short(label: str, width: int = 38) -> str:
+    label = visible_controls(label)
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+@_styled
 def barh_bytes(labels: list[str], values: list[int], title: str) -> str:
     """Horizontal bars of volumes, largest on top."""
     fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(labels), 3) + 0.8))
@@ -51,6 +67,7 @@ def barh_bytes(labels: list[str], values: list[int], title: str) -> str:
     return _svg(fig, title)
 
 
+@_styled
 def bars_by_year(years: list[int], series: dict[str, list[int]], title: str) -> str:
     """Stacked bars per year, one series per label (volumes)."""
     fig, ax = plt.subplots(figsize=(7, 2.8))
@@ -67,12 +84,14 @@ def bars_by_year(years: list[int], series: dict[str, list[int]], title: str) -> 
     return _svg(fig, title)
 
 
+@_styled
 def stacked_barh(labels: list[str], series: dict[str, list[int]], title: str) -> str:
     """Horizontal stacked bars (e.g. per commune: useful volume, duplicates, déchets)."""
     fig, ax = plt.subplots(figsize=(7, 0.4 * max(len(labels), 3) + 0.9))
+    names = [visible_controls(label) for label in labels]
     left = [0] * len(labels)
     for i, (label, values) in enumerate(series.items()):
-        ax.barh(labels[::-1], values[::-1], left=left[::-1], label=label, color=COLORS[i % len(COLORS)])
+        ax.barh(names[::-1], values[::-1], left=left[::-1], label=label, color=COLORS[i % len(COLORS)])
         left = [a + b for a, b in zip(left, values)]
     ax.xaxis.set_major_formatter(_bytes_axis)
     ax.legend(frameon=False, loc="lower right")

@@ -1,11 +1,15 @@
 """What each report shows, queried from the catalogue views into plain dicts.
 
-Every figure here can be re-derived with `catalogue sql` on the same views.
+Every figure here can be re-derived with `catalogue sql` on the same views. A table
+that grows with the catalogue (datasets, roadmap, bordereau, services, scans, errors)
+shows at most TABLE_ROWS rows: the HTML and the PDF stay a readable size whatever the
+share, and the CSV/XLSX annexes carry every row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import duckdb
 
@@ -14,6 +18,7 @@ from grids import spec
 from reports import charts
 
 TOP = 15
+TABLE_ROWS = 100  # rows of a long table in HTML and PDF; the annexes hold them all
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
@@ -95,15 +100,16 @@ def footprint(con, wasted_bytes: int) -> dict:
 def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int | None = None) -> dict:
     this_year = this_year or dt.date.today().year
     c = {"c": commune}
+    cn = {"c": commune, "n": TABLE_ROWS}
     info = one(con, "SELECT code, coalesce(nom, code) AS nom FROM communes WHERE code = $c", c)
     figures = key_figures(con, commune)
     growth_rows = growth(con, commune)
     services = rows(con, """
         SELECT directory, sum(files) AS files, sum(bytes) AS bytes FROM volumes
-        WHERE commune = $c AND depth = 1 GROUP BY directory ORDER BY bytes DESC, directory""", c)
+        WHERE commune = $c AND depth = 1 GROUP BY directory ORDER BY bytes DESC, directory LIMIT $n""", cn)
     datasets = rows(con, """
         SELECT dataset_id, path, files, bytes, first_mtime, last_mtime FROM datasets
-        WHERE commune = $c ORDER BY bytes DESC, path""", c)
+        WHERE commune = $c ORDER BY bytes DESC, path LIMIT $n""", cn)
     formats = rows(con, """
         SELECT f.puid, f.format_name, f.format_version, f.files, f.bytes, coalesce(r.risque, 'non évalué') AS risque,
                r.motif
@@ -124,13 +130,13 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         FROM dechets WHERE commune = $c GROUP BY folder ORDER BY bytes DESC, entries DESC, folder LIMIT 10""", c)
     errors = rows(con, """
         SELECT error, count(*) AS entries FROM files_current WHERE commune = $c AND error IS NOT NULL
-        GROUP BY error ORDER BY entries DESC, error""", c)
+        GROUP BY error ORDER BY entries DESC, error LIMIT $n""", cn)
     blind_spots = rows(con, """
         SELECT path, kind, error FROM files_current WHERE commune = $c AND error IS NOT NULL
         ORDER BY (kind = 'directory') DESC, depth, path LIMIT 20""", c)
     scans = rows(con, """
         SELECT s.scan_id, s.root, s.host, s.finished_at, s.files, s.bytes, s.errors
-        FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c ORDER BY s.root""", c)
+        FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c ORDER BY s.root LIMIT $n""", cn)
     applications = rows(con, """
         SELECT d.path AS application, d.source, d.root, d.files AS objects, d.bytes, d.first_mtime, d.last_mtime,
                d.errors,
@@ -138,7 +144,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
                (SELECT count(*) FILTER (WHERE row_count_estimated) FROM db_tables t WHERE t.scan_id = d.scan_id)
                    AS estimated_tables,
                (SELECT sum(attachments) FROM mail_folders m WHERE m.scan_id = d.scan_id) AS attachments
-        FROM datasets d WHERE d.commune = $c AND d.source IN ('database', 'mail') ORDER BY d.path""", c)
+        FROM datasets d WHERE d.commune = $c AND d.source IN ('database', 'mail') ORDER BY d.path LIMIT $n""", cn)
     roadmap = build_roadmap(con, commune, this_year)
     plan = plan_by_year(roadmap)
     bordereau_datasets = [e for e in roadmap if e.kind == "eliminer"]
@@ -149,15 +155,27 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         WHERE d.commune = $c GROUP BY ALL ORDER BY d.categorie, bytes DESC""", c)
     referentiel = {r["code"]: r for r in rows(con, "SELECT * FROM referentiel")}
     wasted = figures["wasted_bytes"]
+    counts = one(con, """
+        SELECT (SELECT count(DISTINCT directory) FROM volumes WHERE commune = $c AND depth = 1) AS services,
+               (SELECT count(*) FROM datasets WHERE commune = $c AND source IN ('database', 'mail'))
+                   AS applications,
+               (SELECT count(DISTINCT error) FROM files_current WHERE commune = $c AND error IS NOT NULL) AS errors,
+               (SELECT count(*) FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c) AS scans""",
+                 {"c": commune})
+    counts.update(datasets=figures["datasets"], roadmap=len(roadmap), bordereau_datasets=len(bordereau_datasets),
+                  blind_spots=figures["errors"])
     ctx = {
         "commune": info, "this_year": this_year, "generated": dt.date.today(), "figures": figures,
         "growth": growth_rows, "flow": yearly_flow(growth_rows, this_year), "services": services,
         "datasets": datasets, "applications": applications, "formats": formats[:TOP], "formats_count": len(formats), "risk": risk,
         "duplicate_groups": duplicate_groups, "dechet_categories": dechet_categories,
         "dechet_folders": dechet_folders, "errors": errors, "blind_spots": blind_spots, "scans": scans,
-        "qualification": qualification_progress(con, commune), "roadmap": roadmap, "plan": plan,
-        "actions": _action_totals(roadmap), "bordereau_datasets": bordereau_datasets,
+        "qualification": qualification_progress(con, commune), "roadmap": roadmap[:TABLE_ROWS], "plan": plan,
+        "actions": _action_totals(roadmap), "bordereau_datasets": bordereau_datasets[:TABLE_ROWS],
         "bordereau_dechets": bordereau_dechets, "referentiel": referentiel, "footprint": footprint(con, wasted),
+        "counts": counts, "table_rows": TABLE_ROWS,
+        # Every row, for the CSV/XLSX annexes only (templates show the bounded lists above).
+        "annexes": {"roadmap": roadmap, "bordereau_datasets": bordereau_datasets},
     }
     ctx["charts"] = {
         "services": charts.barh_bytes([s["directory"] for s in services[:TOP]], [s["bytes"] for s in services[:TOP]],
@@ -228,3 +246,18 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         },
     }
     return ctx
+
+
+DATASET_ANNEX_COLUMNS = ["identifiant", "source", "racine", "jeu_de_donnees", "service", "fichiers", "volume_octets",
+                         "premiere_modif", "derniere_modif", "entrees_illisibles"]
+
+
+def dataset_annex_rows(con: duckdb.DuckDBPyConnection, commune: str, batch: int = 10_000) -> Iterator[tuple]:
+    """Every dataset of the commune, largest first, streamed (columns DATASET_ANNEX_COLUMNS)."""
+    cur = con.execute("""
+        SELECT dataset_id, source, root, path,
+               CASE WHEN source IN ('database', 'mail') THEN NULL ELSE split_part(path, '/', 1) END AS service,
+               files, bytes, CAST(first_mtime AS DATE), CAST(last_mtime AS DATE), errors
+        FROM datasets WHERE commune = $c ORDER BY bytes DESC, path""", {"c": commune})
+    while chunk := cur.fetchmany(batch):
+        yield from chunk

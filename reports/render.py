@@ -3,18 +3,18 @@ with CSV and XLSX annexes. Templates are package data; a user folder may overrid
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
-from catalogue import __version__
+from catalogue import __version__, csvsafe
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_date, french_int, french_number
 from catalogue.store import connect
-from reports.context import commune_context, territory_context
+from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
+from reports.safetext import visible_controls
 
 
 @dataclass
@@ -26,8 +26,9 @@ class ReportFiles:
 def environment(user_templates: str | Path | None = None) -> Environment:
     loaders = [FileSystemLoader(str(user_templates))] if user_templates else []
     loaders.append(PackageLoader("templates", "."))
+    # finalize: every value a template prints shows bidi controls instead of obeying them.
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html", "css"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
     env.filters.update(fr_int=french_int, fr_bytes=french_bytes, fr_date=french_date,
                        fr_num=lambda x, d=1: french_number(x, d))
     env.globals["version"] = __version__
@@ -49,55 +50,62 @@ def _write_html_pdf(env: Environment, template: str, ctx: dict, stem: Path, pdf:
 
 def _roadmap_csv(path: Path, roadmap) -> Path:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
-        w = csv.writer(fh, delimiter=";")
+        w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["identifiant", "emplacement", "volume_octets", "typologie", "dua_annees", "sort_final", "action",
                     "annee_cible", "score", "raisons"])
         for e in roadmap:
             a = e.facts.answers or {}
-            w.writerow([e.facts.dataset_id, _csv_safe(e.facts.emplacement), e.facts.bytes, _csv_safe(a.get("typologie")),
+            w.writerow([e.facts.dataset_id, e.facts.emplacement, e.facts.bytes, a.get("typologie"),
                         a.get("dua_annees"), a.get("sort_final"), e.action, e.target_year, e.score,
                         " ; ".join(e.reasons)])
     return path
 
 
-def _csv_safe(text: str | None) -> str | None:
-    """A leading =, +, - or @ would make a spreadsheet evaluate the cell: quote it."""
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
+def _datasets_csv(path: Path, con, commune: str) -> Path:
+    """Every dataset (the report's table stops after TABLE_ROWS), streamed from the catalogue."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csvsafe.writer(fh, delimiter=";")
+        w.writerow(DATASET_ANNEX_COLUMNS)
+        w.writerows(dataset_annex_rows(con, commune))
+    return path
 
 
 def _bordereau_xlsx(path: Path, ctx: dict) -> Path:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
-    from grids.export import put
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Jeux de données"
-    headers = ["Identifiant", "Emplacement", "Typologie", "Dernière année", "Volume (octets)", "DUA (années)",
-               "Point de départ", "Fin de DUA", "Source"]
-    for j, h in enumerate(headers, start=1):
-        put(ws.cell(1, j), h)
-        ws.cell(1, j).font = Font(bold=True)
-    for i, e in enumerate(ctx["bordereau_datasets"], start=2):
+    # Write-only: rows go to disk as they come, however many datasets are to be eliminated.
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Jeux de données")
+    _xlsx_row(ws, ["Identifiant", "Emplacement", "Typologie", "Dernière année", "Volume (octets)", "DUA (années)",
+                   "Point de départ", "Fin de DUA", "Source"], bold=True)
+    for e in ctx["annexes"]["bordereau_datasets"]:
         a = e.facts.answers
         source = ctx["referentiel"].get(a.get("typologie_code"), {}).get("source", "Qualification du service")
-        for j, v in enumerate([e.facts.dataset_id, e.facts.emplacement, a.get("typologie"), e.facts.last_year,
-                               e.facts.bytes, a.get("dua_annees"), a.get("dua_depart"), e.dua_end, source], start=1):
-            put(ws.cell(i, j), v)
+        _xlsx_row(ws, [e.facts.dataset_id, e.facts.emplacement, a.get("typologie"), e.facts.last_year,
+                       e.facts.bytes, a.get("dua_annees"), a.get("dua_depart"), e.dua_end, source])
     ws2 = wb.create_sheet("Déchets")
-    headers = ["Catégorie", "Règle", "Confiance", "Entrées", "Volume (octets)", "Justification", "Source"]
-    for j, h in enumerate(headers, start=1):
-        put(ws2.cell(1, j), h)
-        ws2.cell(1, j).font = Font(bold=True)
-    for i, d in enumerate(ctx["bordereau_dechets"], start=2):
-        for j, k in enumerate(["categorie", "libelle", "confiance", "entries", "bytes", "justification", "source"],
-                              start=1):
-            put(ws2.cell(i, j), d[k])
+    _xlsx_row(ws2, ["Catégorie", "Règle", "Confiance", "Entrées", "Volume (octets)", "Justification", "Source"],
+              bold=True)
+    for d in ctx["bordereau_dechets"]:
+        _xlsx_row(ws2, [d[k] for k in ("categorie", "libelle", "confiance", "entries", "bytes", "justification",
+                                       "source")])
     wb.save(path)
     return path
+
+
+def _xlsx_row(ws, values: list, bold: bool = False) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(ws)
+        csvsafe.put(cell, value)
+        if bold:
+            cell.font = Font(bold=True)
+        cells.append(cell)
+    ws.append(cells)
 
 
 def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bool = True,
@@ -108,11 +116,13 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
             known = ", ".join(r[0] for r in con.execute("SELECT code FROM communes ORDER BY code").fetchall())
             raise CatalogueError(f"Commune {commune} absente du catalogue (communes connues : {known or 'aucune'}).")
         ctx = commune_context(con, commune, this_year)
+        out = Path(out_dir)
+        datasets = _datasets_csv(out / f"jeux-de-donnees-{commune}.csv", con, commune)
     finally:
         con.close()
-    out = Path(out_dir)
     files = _write_html_pdf(environment(templates), "rapport_commune.html", ctx, out / f"rapport-{commune}", pdf)
-    files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["roadmap"]))
+    files.append(datasets)
+    files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["annexes"]["roadmap"]))
     files.append(_bordereau_xlsx(out / f"bordereau-elimination-{commune}.xlsx", ctx))
     return ReportFiles(f"{ctx['commune']['nom']} ({commune})", files)
 
@@ -128,7 +138,7 @@ def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
     files = _write_html_pdf(environment(templates), "synthese.html", ctx, out / "synthese-territoriale", pdf)
     path = out / "synthese-territoriale.csv"
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.writer(fh, delimiter=";")
+        w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["commune", "nom", "fichiers", "volume_octets", "croissance_annuelle_octets", "doublons_octets",
                     "dechets_octets", "jeux_de_donnees", "jeux_qualifies", "a_verser_octets"])
         for c in ctx["communes"]:

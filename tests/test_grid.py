@@ -446,3 +446,80 @@ def test_reexport_after_rescan_keeps_answers(cli, db, tmp_path, grid_db_template
     assert by_place["Finances/Budgets"]["etat"] == spec.ETAT_DISPARU
     assert by_place["Finances/Budgets"]["application"] == "e.magnus"
     assert "aucune modification" in cli("grid", "import", again, "--db", db).output
+
+
+# --------------------------------------------------------------------------- several files at once
+
+
+def _two_grids(cli, db: Path, tmp_path: Path, second_changes: dict | None = None) -> tuple[Path, Path]:
+    """A filled grid of each commune: 99101 first, then 99102."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = filled_grid(cli, db, tmp_path / "a")
+    path = export(cli, db, tmp_path / "b" / "grille-99102.xlsx", "99102")
+    wb = load_workbook(path)
+    ws = wb[spec.SHEET_GRID]
+    rows = rows_by_location(ws)
+    fill(ws, rows["Urbanisme/Permis de construire"], dict(GOOD, **(second_changes or {})))
+    wb.save(path)
+    return first, path
+
+
+KILL_DURING_SECOND_FILE = """
+import os, signal, sys
+from grids import importer
+
+stored = []
+real_store = importer._store
+
+def store(*args, **kwargs):
+    stored.append(args[1].path.name)
+    if len(stored) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 as the second workbook is being written
+    return real_store(*args, **kwargs)
+
+importer._store = store
+from catalogue.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_import_killed_during_the_second_file_stores_nothing(cli, db, tmp_path):
+    first, second = _two_grids(cli, db, tmp_path)
+    import sys
+
+    killed = subprocess.run([sys.executable, "-c", KILL_DURING_SECOND_FILE, "grid", "import", str(first),
+                             str(second), "--db", str(db)], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    # « Tout ou rien »: the first workbook, stored before the kill, was not committed either.
+    assert query(db, "SELECT count(*) FROM grid_imports")[0][0] == 0
+    assert query(db, "SELECT count(*) FROM qualifications")[0][0] == 0
+    result = cli("grid", "import", first, second, "--db", db)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT commune, count(*) FROM qualifications GROUP BY ALL ORDER BY 1") == [("99101", 2),
+                                                                                                ("99102", 1)]
+
+
+def test_second_file_invalid_stores_nothing_of_the_first(cli, db, tmp_path):
+    first, second = _two_grids(cli, db, tmp_path, {"dua_annees": "5000000000"})
+    ws = load_workbook(second)[spec.SHEET_GRID]
+    cell = f"{get_column_letter(columns(ws)['dua_annees'])}{rows_by_location(ws)['Urbanisme/Permis de construire']}"
+    result = cli("grid", "import", first, second, "--db", db)
+    assert result.exit_code == 1
+    # A DUA too large for the catalogue used to pass the checks and fail while writing,
+    # after the first workbook was committed.
+    assert result.output.splitlines()[1:] == [
+        f"grille-99102.xlsx — {spec.SHEET_GRID}!{cell} : « 5000000000 » dépasse 1\u202f000 ans"]
+    assert query(db, "SELECT count(*) FROM qualifications")[0][0] == 0
+
+
+def test_absurd_numbers_are_refused_not_stored():
+    from grids.values import as_decimal, as_int
+
+    for text, reason in (("5000000000", "dépasse 1\u202f000 ans"), ("1e400", "n'est pas un nombre entier d'années")):
+        with pytest.raises(ValueError, match=reason):
+            as_int(text)
+    for text in ("1e400", "2000000"):  # Go a year: infinity would break the reports' volumes
+        with pytest.raises(ValueError, match="dépasse le maximum admis"):
+            as_decimal(text)
+    assert as_int("1000 ans") == 1000 and as_decimal("1 234,5") == 1234.5
