@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from functools import wraps
@@ -218,7 +217,9 @@ def ingest(bundles, db):
 @main.command()
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Format de sortie.")
+              show_default=True,
+              help="Format de sortie. En csv, pour un tableur, un texte commençant par = + - @ est précédé "
+                   "d'une apostrophe (jamais de formule) ; json donne les valeurs exactes.")
 @db_option
 @user_errors
 def sql(query, fmt, db):
@@ -227,7 +228,9 @@ def sql(query, fmt, db):
 
     columns, rows = run_query(db, query)
     if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        from catalogue import csvsafe
+
+        writer = csvsafe.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":

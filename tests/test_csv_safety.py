@@ -37,3 +37,21 @@ def test_put_writes_text_cells_never_formulas():
     assert ws["A2"].value == "ligne\\x01" and not ws["A2"].quotePrefix
     assert (ws["A3"].data_type, ws["A3"].value) == ("n", -4)
     assert ws["A4"].value is None
+
+
+def test_sql_csv_output_holds_no_formula(tmp_path, cli):
+    """`catalogue sql --format csv` goes through the same rule as every other CSV; json
+    keeps the exact values for scripts."""
+    import json
+
+    root = tmp_path / "partage"
+    (root / "=1+1").mkdir(parents=True)
+    (root / "=1+1" / "@SUM(A1).txt").write_text("x")
+    db = tmp_path / "c.duckdb"
+    assert cli("scan", root, "--commune", "99001", "--db", db, "--quiet", "--sans-identification").exit_code == 0
+    query = "SELECT path FROM files ORDER BY path"
+    out = cli("sql", query, "--format", "csv", "--db", db)
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines() == ["path", "'=1+1", "'=1+1/@SUM(A1).txt"]
+    raw = cli("sql", query, "--format", "json", "--db", db)
+    assert [r["path"] for r in json.loads(raw.output)] == ["=1+1", "=1+1/@SUM(A1).txt"]
