@@ -1,6 +1,7 @@
 """Scans other than a live filesystem walk: DROID / siegfried inventories, business
 databases, mailboxes. Each gets its own `scans` row (source droid, siegfried, database
-or mail) and streams Arrow batches into the catalogue like the filesystem scan.
+or mail), begun and finished by `catalogue.scan.lifecycle` like a filesystem scan's, and
+streams Arrow batches into the catalogue.
 
 Each command writes in one transaction (scan row, its rows, its totals): it is all
 there or not at all. A full disk becomes a DiskFullError, one French line, with the
