@@ -1,6 +1,7 @@
 """Scans other than a live filesystem walk: DROID / siegfried inventories, business
 databases, mailboxes. Each gets its own `scans` row (source droid, siegfried, database
-or mail) and streams Arrow batches into the catalogue like the filesystem scan.
+or mail), begun and finished by `catalogue.scan.lifecycle` like a filesystem scan's, and
+streams Arrow batches into the catalogue.
 
 Each command writes in one transaction (scan row, its rows, its totals): it is all
 there or not at all. A full disk becomes a DiskFullError, one French line, with the
@@ -9,45 +10,21 @@ catalogue as it was before the command."""
 from __future__ import annotations
 
 import shutil
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from catalogue import __version__
+from catalogue.dbtools import registered, transaction
 from catalogue.errors import DiskFullError, full_disk_cause
 from catalogue.formatting import french_bytes
-from catalogue.store import connect, default_db_path, ensure_commune
+from catalogue.scan.lifecycle import ScanCounts, begin_scan, finish_scan
+from catalogue.store import connect, default_db_path
 
 MIN_FREE_HINT = 8 * 1024 * 1024  # DuckDB grows its file and WAL by 256 KiB blocks, plus checkpoints
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def begin_scan(con: duckdb.DuckDBPyConnection, commune: str, nom: str | None, source: str, root: str,
-               application: str | None = None, identifier: str | None = None, host: str | None = None) -> int:
-    ensure_commune(con, commune, nom)
-    return con.execute(
-        """INSERT INTO scans (scan_uuid, commune, source, root, host, started_at, status, tool_version, identifier,
-                              application)
-           VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING scan_id""",
-        [str(uuid.uuid4()), commune, source, root, host or socket.gethostname(), _now(), __version__, identifier,
-         application],
-    ).fetchone()[0]
-
-
-def finish_scan(con: duckdb.DuckDBPyConnection, scan_id: int, status: str, *, entries: int = 0, files: int = 0,
-                size: int = 0, errors: int = 0) -> None:
-    con.execute("""UPDATE scans SET status = ?, finished_at = ?, entries = ?, files = ?, bytes = ?, errors = ?
-                   WHERE scan_id = ?""", [status, _now(), entries, files, size, errors, scan_id])
 
 
 def _free_bytes(path: str) -> int | None:
@@ -67,7 +44,7 @@ def _quietly(con: duckdb.DuckDBPyConnection, action: Callable[[], object]) -> No
 
 @contextmanager
 def catalogue_write(db: str | None, needed: Callable[[], int]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The catalogue open for one all-or-nothing write (the caller runs BEGIN … COMMIT);
+    """The catalogue open for one all-or-nothing write (the caller's `transaction`);
     a full disk, at opening or at any write, becomes a DiskFullError and is rolled back.
     `needed` tells roughly how much the write takes, for the message."""
     path = str(db or default_db_path())
@@ -93,12 +70,10 @@ def catalogue_write(db: str | None, needed: Callable[[], int]) -> Iterator[duckd
 
 def insert_batch(con: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordBatch | pa.Table, scan_id: int,
                  commune: str) -> None:
-    con.register("_batch", batch)
-    try:
+    """Rows of one scan into TABLE (our own table name, never input)."""
+    with registered(con, "_batch", batch):
         con.execute(f"INSERT INTO {table} BY NAME SELECT ?::INTEGER AS scan_id, ?::VARCHAR AS commune, * FROM _batch",
                     [scan_id, commune])
-    finally:
-        con.unregister("_batch")
 
 
 @dataclass
@@ -124,15 +99,14 @@ def import_inventory(path: str, commune: str, *, nom: str | None = None, db: str
     first = next(batches, None)  # reads the header: a foreign CSV is refused before anything is written
     # DuckDB compresses the rows well below the CSV's size: the CSV is a safe estimate.
     with catalogue_write(db, lambda: Path(path).stat().st_size) as con:
-        con.execute("BEGIN TRANSACTION")
-        scan_id = begin_scan(con, commune, nom, stats.kind, stats.root, identifier=f"import {stats.kind} ({path})")
-        for batch in ([first] if first is not None else []):
-            insert_batch(con, "files", batch, scan_id, commune)
-        for batch in batches:
-            insert_batch(con, "files", batch, scan_id, commune)
-        finish_scan(con, scan_id, "complete", entries=stats.entries, files=stats.files, size=stats.bytes,
-                    errors=stats.errors)
-        con.execute("COMMIT")
+        with transaction(con):
+            scan_id = begin_scan(con, commune, nom, stats.kind, stats.root,
+                                 identifier=f"import {stats.kind} ({path})")
+            for batch in ([first] if first is not None else []):
+                insert_batch(con, "files", batch, scan_id, commune)
+            for batch in batches:
+                insert_batch(con, "files", batch, scan_id, commune)
+            finish_scan(con, scan_id, "complete", ScanCounts(stats.entries, stats.files, stats.bytes, stats.errors))
     return InventoryImport(scan_id, stats.kind, stats.root, stats.entries, stats.files, stats.bytes, stats.errors,
                            stats.in_archives, stats.hash_algorithm, stats.problems)
 
@@ -192,13 +166,11 @@ def _scan_db(engine, url, shown: str, access: str | None, commune: str, applicat
         errors = [f"{r['schema_name']}.{r['table_name']} : {r['error']}" for r in rows if r["error"]]
         total_bytes = sum((r["bytes"] or r["binary_bytes"] or 0) for r in rows)
         identifier = f"SQLAlchemy {engine.dialect.name}" + (f" ({access})" if access else "")
-        con.execute("BEGIN TRANSACTION")
-        scan_id = begin_scan(con, commune, nom, "database", shown, application=application,
-                             identifier=identifier, host=url.host)
-        insert_batch(con, "db_tables", table, scan_id, commune)
-        finish_scan(con, scan_id, "complete", entries=len(rows), files=len(rows), size=total_bytes,
-                    errors=len(errors))
-        con.execute("COMMIT")
+        with transaction(con):
+            scan_id = begin_scan(con, commune, nom, "database", shown, application=application,
+                                 identifier=identifier, host=url.host)
+            insert_batch(con, "db_tables", table, scan_id, commune)
+            finish_scan(con, scan_id, "complete", ScanCounts(len(rows), len(rows), total_bytes, len(errors)))
     return DbScanSummary(scan_id, application, shown, len(rows), sum(r["row_count"] or 0 for r in rows),
                          sum(1 for r in rows if r["row_count_estimated"]), total_bytes, errors)
 
@@ -241,18 +213,17 @@ def scan_mailbox(path: str, commune: str, application: str, *, nom: str | None =
         rows.extend(folders)
         tables += _mail_tables(rows, application)
         errors = [f"{s.folder} : {s.describe()}" for s in rows if s.describe()]
-        con.execute("BEGIN TRANSACTION")
-        scan_id = begin_scan(con, commune, nom, "mail", str(Path(path).resolve()), application=application,
-                             identifier="Python email/mailbox + siegfried (pièces jointes)")
-        insert_batch(con, "mail_folders", tables[0], scan_id, commune)
-        insert_batch(con, "mail_attachment_formats", tables[1], scan_id, commune)
-        summary = MailScanSummary(scan_id, application, len(rows), sum(s.messages for s in rows),
-                                  sum(s.bytes for s in rows), sum(s.attachments for s in rows),
-                                  sum(s.attachment_bytes for s in rows), sum(s.unreadable for s in rows), errors)
-        finish_scan(con, scan_id, "complete", entries=summary.messages + summary.unreadable,
-                    files=summary.messages, size=summary.bytes,
-                    errors=summary.unreadable + sum(1 for s in rows if s.error))
-        con.execute("COMMIT")
+        with transaction(con):
+            scan_id = begin_scan(con, commune, nom, "mail", str(Path(path).resolve()), application=application,
+                                 identifier="Python email/mailbox + siegfried (pièces jointes)")
+            insert_batch(con, "mail_folders", tables[0], scan_id, commune)
+            insert_batch(con, "mail_attachment_formats", tables[1], scan_id, commune)
+            summary = MailScanSummary(scan_id, application, len(rows), sum(s.messages for s in rows),
+                                      sum(s.bytes for s in rows), sum(s.attachments for s in rows),
+                                      sum(s.attachment_bytes for s in rows), sum(s.unreadable for s in rows), errors)
+            finish_scan(con, scan_id, "complete", ScanCounts(summary.messages + summary.unreadable, summary.messages,
+                                                             summary.bytes,
+                                                             summary.unreadable + sum(1 for s in rows if s.error)))
     return summary
 
 

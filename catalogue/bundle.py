@@ -32,8 +32,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalogue.dbtools import dict_row, one, scalar, transaction
 from catalogue.errors import BundleError
 from catalogue.scan import ScanSummary, run_scan
+from catalogue.scan.lifecycle import insert_scan
 from catalogue.store import ensure_commune, migrate
 
 META_KEY = "catalogage_scan"
@@ -126,10 +128,10 @@ def scan_to_bundle(root: str, commune: str, bundle: str, **options) -> ScanSumma
 
 def export_scan(con: duckdb.DuckDBPyConnection, scan_id: int, target: Path, partial: Path | None = None) -> None:
     """Write scan SCAN_ID of CON as a bundle at TARGET (through PARTIAL, renamed at the end)."""
-    fields = _scan_fields()
-    row = con.execute(f"SELECT {', '.join(map(_ident, fields))} FROM scans WHERE scan_id = ?", [scan_id]).fetchone()
-    scan = dict(zip(fields, row))
-    nom = con.execute("SELECT nom FROM communes WHERE code = ?", [scan["commune"]]).fetchone()[0]
+    scan = dict_row(con.execute(f"SELECT {', '.join(map(_ident, _scan_fields()))} FROM scans WHERE scan_id = ?",
+                                [scan_id]))
+    assert scan is not None, scan_id  # the scan just run
+    nom = scalar(con.execute("SELECT nom FROM communes WHERE code = ?", [scan["commune"]]))
     meta = {"bundle_version": BUNDLE_VERSION, "scan": scan, "commune_nom": nom}
     text = json.dumps(meta, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
     tmp = partial or target.with_name(target.name + ".partiel")
@@ -251,11 +253,11 @@ def _check_scan_values(scan: dict) -> None:
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
     # json.loads would keep the last of two equal keys: which one the sender meant is unknown.
-    found = dict(pairs)
-    if len(found) < len(pairs):
-        seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _Invalid(f"champ « {_show(key)} » en double")
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Invalid(f"champ « {_show(key)} » en double")
+        found[key] = value
     return found
 
 
@@ -358,25 +360,26 @@ def _check_rows(con: duckdb.DuckDBPyConnection, path: str, scan: dict) -> tuple[
     uniqueness (a DISTINCT in the same query would slow all the aggregates down)."""
     checks = _row_checks(scan["commune"])
     flags = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _ in checks)
-    row = con.execute(
+    row = one(con.execute(
         f"""SELECT {flags}, count(*), count(*) FILTER (WHERE kind = 'file'),
                    coalesce(sum(size) FILTER (WHERE kind = 'file'), 0),
                    count(*) FILTER (WHERE error IS NOT NULL), {_digest_sql()}
             FROM (SELECT *, string_split(path, '/') AS parts FROM {ROWS})""",
-        {"commune": scan["commune"], "max_size": MAX_ENTRY_SIZE, "path": path}).fetchone()
+        {"commune": scan["commune"], "max_size": MAX_ENTRY_SIZE, "path": path}))
     counts, totals = row[:len(checks)], row[len(checks):]
+    entries, files, size, errors, digest = totals
     for (_, what), count in zip(checks, counts):
         if count:
             raise _Invalid(f"{count} entrée(s) {what} ; lot refusé")
-    distinct = con.execute(
+    distinct = scalar(con.execute(
         f"""SELECT least((SELECT count(*) FROM (SELECT DISTINCT file_id FROM {ROWS})),
                          (SELECT count(*) FROM (SELECT DISTINCT coalesce(path_raw, encode(path)) FROM {ROWS})))""",
-        {"path": path}).fetchone()[0]
-    if distinct < totals[0]:
-        raise _Invalid(f"{totals[0] - distinct} entrée(s) en double (même file_id ou même chemin) ; lot refusé")
-    if totals[2] > MAX_BIGINT:
-        raise _Invalid(f"volume total impossible ({totals[2]} octets) ; lot refusé")
-    return totals
+        {"path": path}))
+    if distinct < entries:
+        raise _Invalid(f"{entries - distinct} entrée(s) en double (même file_id ou même chemin) ; lot refusé")
+    if size > MAX_BIGINT:
+        raise _Invalid(f"volume total impossible ({size} octets) ; lot refusé")
+    return entries, files, size, errors, digest
 
 
 def _read_meta(path: str) -> bytes:
@@ -427,14 +430,14 @@ class IngestResult:
 
 
 def _stored_digest(con: duckdb.DuckDBPyConnection, scan_id: int) -> tuple[int, int | None]:
-    return con.execute(f"SELECT count(*), {_digest_sql()} FROM files WHERE scan_id = ?", [scan_id]).fetchone()
+    count, digest = one(con.execute(f"SELECT count(*), {_digest_sql()} FROM files WHERE scan_id = ?", [scan_id]))
+    return count, digest
 
 
 def _same_content(con: duckdb.DuckDBPyConnection, scan_id: int, bundle: CheckedBundle) -> bool:
-    names = list(bundle.scan)
-    stored = con.execute(f"SELECT {', '.join(map(_ident, names))} FROM scans WHERE scan_id = ?", [scan_id]).fetchone()
-    return (dict(zip(names, stored)) == bundle.scan
-            and _stored_digest(con, scan_id) == (bundle.rows, bundle.digest))
+    stored = dict_row(con.execute(f"SELECT {', '.join(map(_ident, bundle.scan))} FROM scans WHERE scan_id = ?",
+                                  [scan_id]))
+    return stored == bundle.scan and _stored_digest(con, scan_id) == (bundle.rows, bundle.digest)
 
 
 def ingest_bundle(con: duckdb.DuckDBPyConnection, bundle: str | CheckedBundle) -> IngestResult:
@@ -458,24 +461,17 @@ def ingest_bundle(con: duckdb.DuckDBPyConnection, bundle: str | CheckedBundle) -
 def _load(con: duckdb.DuckDBPyConnection, bundle: CheckedBundle) -> int:
     """Insert the scan row and the bundle's rows, all or nothing."""
     scan = bundle.scan
-    names = list(scan)
     columns = ", ".join(map(_ident, _file_columns()))
-    con.execute("BEGIN TRANSACTION")
     try:
-        ensure_commune(con, scan["commune"], bundle.commune_nom)
-        scan_id = con.execute(
-            f"INSERT INTO scans ({', '.join(map(_ident, names))}) VALUES ({', '.join('?' * len(names))}) "
-            "RETURNING scan_id", [scan[n] for n in names]).fetchone()[0]
-        con.execute(f"INSERT INTO files (scan_id, {columns}) SELECT $scan_id::INTEGER, {columns} FROM {ROWS}",
-                    {"scan_id": scan_id, "path": _exact(bundle.path)})
-        # The file is read twice (checks, then load): what was loaded must be what was checked.
-        if _stored_digest(con, scan_id) != (bundle.rows, bundle.digest):
-            raise BundleError(f"{bundle.path} : le lot a changé pendant son chargement ; relancez « catalogue ingest ».")
-        con.execute("COMMIT")
+        with transaction(con):
+            ensure_commune(con, scan["commune"], bundle.commune_nom)
+            scan_id = insert_scan(con, scan)
+            con.execute(f"INSERT INTO files (scan_id, {columns}) SELECT $scan_id::INTEGER, {columns} FROM {ROWS}",
+                        {"scan_id": scan_id, "path": _exact(bundle.path)})
+            # The file is read twice (checks, then load): what was loaded must be what was checked.
+            if _stored_digest(con, scan_id) != (bundle.rows, bundle.digest):
+                raise BundleError(f"{bundle.path} : le lot a changé pendant son chargement ; "
+                                  "relancez « catalogue ingest ».")
     except duckdb.Error as exc:
-        con.execute("ROLLBACK")
         raise BundleError(f"{bundle.path} : chargement impossible ({_show(str(exc).splitlines()[0], 200)}).") from None
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return scan_id

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                           TimeElapsedColumn)
-
-from rich.progress import ProgressColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 from catalogue.formatting import french_bytes, french_int
@@ -50,7 +55,7 @@ class ScanProgress:
         self.quiet = quiet
         self._progress: Progress | None = None
 
-    def __enter__(self) -> "ScanProgress":
+    def __enter__(self) -> ScanProgress:
         if not self.quiet:
             self._progress = Progress(
                 TextColumn("{task.description:<28}"),
@@ -72,13 +77,14 @@ class ScanProgress:
 
     @contextmanager
     def phase(self, label: str, total: int | None = None) -> Iterator[PhaseProgress]:
-        task = None
-        if self._progress is not None:
-            task = self._progress.add_task(label, total=total, detail="")
-        phase = PhaseProgress(self._progress, task, label)
+        """A bar for one phase, labelled LABEL; when it ends, its total is what was done."""
+        progress = self._progress
+        if progress is None:
+            yield PhaseProgress(None, None, label)
+            return
+        task = progress.add_task(label, total=total, detail="")
         try:
-            yield phase
+            yield PhaseProgress(progress, task, label)
         finally:
-            if self._progress is not None:
-                done = self._progress.tasks[task].completed
-                self._progress.update(task, total=done, completed=done)
+            done = progress.tasks[task].completed
+            progress.update(task, total=done, completed=done)

@@ -8,8 +8,6 @@ nothing is lost. Views are recreated on every open: they hold no data.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from catalogue.dbtools import dict_rows, registered, transaction
 from catalogue.dechets import load_dechet_rules, pattern_case_sql
 from catalogue.errors import CatalogueError, DatabaseLockedError, disk_full
 from catalogue.referentiel import load_referentiel
@@ -274,7 +273,8 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
                 "(un scan en cours ?) ; réessayez quand il aura terminé."
             ) from None
         if "not a valid DuckDB database" in text:
-            raise CatalogueError(f"{path} n'est pas un catalogue DuckDB lisible (fichier d'un autre type ou abîmé).") from None
+            raise CatalogueError(
+                f"{path} n'est pas un catalogue DuckDB lisible (fichier d'un autre type ou abîmé).") from None
         raise CatalogueError(f"Impossible d'ouvrir le catalogue {path} : {text.splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise CatalogueError(
@@ -293,23 +293,6 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
             con.close()
             raise
     return con
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN ... COMMIT, rolled back on any exception. A commit that failed (disk full: the
-    WAL could not be written) has ended the transaction already: the rollback is then
-    skipped, so that the first error is the one raised."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-        con.execute("COMMIT")
-    except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
 
 
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -333,31 +316,24 @@ def load_rules(con: duckdb.DuckDBPyConnection) -> None:
     referentiel = pa.Table.from_pylist([asdict(t) for t in load_referentiel()])
     with transaction(con):
         con.execute("DELETE FROM dechet_rules")
-        con.register("_rules", rules)
-        con.execute("INSERT INTO dechet_rules SELECT * FROM _rules")
-        con.unregister("_rules")
+        with registered(con, "_rules", rules):
+            con.execute("INSERT INTO dechet_rules SELECT * FROM _rules")
         con.execute("DELETE FROM referentiel")
         # Small rule files: whole tables replaced, so an edited CSV applies at the next open.
         for name in SPECS:
-            table = pa.Table.from_pylist(load_rule_file(name))
-            con.register("_rule_file", table)
-            # The table name comes from our own SPECS keys, never from input.
-            con.execute(f"CREATE OR REPLACE TABLE {name.removesuffix('.csv')} AS SELECT * FROM _rule_file")
-            con.unregister("_rule_file")
-        con.register("_referentiel", referentiel)
-        con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
-        con.unregister("_referentiel")
+            with registered(con, "_rule_file", pa.Table.from_pylist(load_rule_file(name))):
+                # The table name comes from our own SPECS keys, never from input.
+                con.execute(f"CREATE OR REPLACE TABLE {name.removesuffix('.csv')} AS SELECT * FROM _rule_file")
+        with registered(con, "_referentiel", referentiel):
+            con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
     sql = (resources.files("catalogue") / "sql" / "views.sql").read_text(encoding="utf-8")
-    cur = con.execute("SELECT * FROM dechet_rules")
-    names = [d[0] for d in cur.description]
-    rules = [dict(zip(names, row)) for row in cur.fetchall()]
+    rules = dict_rows(con.execute("SELECT * FROM dechet_rules"))
     sql = sql.replace("{{pattern_rules}}", pattern_case_sql(rules))
-    con.execute("BEGIN TRANSACTION")
-    con.execute(sql)
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute(sql)
 
 
 def ensure_commune(con: duckdb.DuckDBPyConnection, code: str, nom: str | None) -> None:

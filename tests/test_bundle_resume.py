@@ -2,7 +2,8 @@
 bundle and ends with the bundle an uninterrupted scan writes, leaving no folder behind.
 
 The scan is killed (SIGKILL) at points it signals itself, never after a delay: a launcher
-wraps one internal step to print a marker and wait; the test kills it on the marker."""
+holds it at an event of its scan (`Tuning.on_event`), or at the bundle's export, prints a
+marker and waits; the test kills it on the marker."""
 
 from __future__ import annotations
 
@@ -20,32 +21,27 @@ from tests.test_bundle_untrusted import meta_of
 
 LAUNCHER = """
 import os, sys
-import catalogue.bundle, catalogue.cli, catalogue.scan
+import catalogue.bundle, catalogue.cli
+from catalogue.scan import Tuning, tuned
 
-catalogue.scan.WALK_COMMIT_ROWS = 200  # many walk transactions on a small tree
 point = os.environ["KILL_POINT"]
+stored = []
 
 def pause():
     print(point, flush=True)
     sys.stdin.read()  # until killed
 
-def after_commits(insert, n):
-    done = []
-    def wrapped(*args, **kwargs):
-        insert(*args, **kwargs)
-        done.append(1)
-        if len(done) == n:
-            pause()
-    return wrapped
+def on_event(name):
+    stored.extend([name] if name == "walk-stored" else [])
+    if (point == "parcours" and name == "walk-stored" and len(stored) == 2) \
+            or (point == "identification" and name == "identify"):
+        pause()
 
-if point == "parcours":
-    catalogue.scan._insert_walk_batch = after_commits(catalogue.scan._insert_walk_batch, 2)
-elif point == "identification":
-    catalogue.scan._identify = lambda *args, **kwargs: pause()
-elif point == "export":
+if point == "export":
     catalogue.bundle.export_scan = lambda *args, **kwargs: pause()
 sys.argv[0] = "catalogue"
-catalogue.cli.main()
+with tuned(Tuning(walk_commit_rows=200, on_event=on_event)):  # many walk transactions on a small tree
+    catalogue.cli.main()
 """
 
 

@@ -6,11 +6,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.conftest import catalogue_cmd, query
+from tests.helpers import held_scan, query
 
 
 @pytest.fixture
@@ -95,9 +94,10 @@ def test_database_env_variable(scanned, cli, monkeypatch):
 
 def test_second_writer_gets_clear_error(scanned, cli):
     root, db = scanned
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(60)",
-                               str(db)], stdout=subprocess.PIPE, text=True)
+    # Holds the catalogue open until killed.
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('ok', flush=True); sys.stdin.read()", str(db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ok"
         result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
@@ -106,7 +106,7 @@ def test_second_writer_gets_clear_error(scanned, cli):
                                  "(un scan en cours ?) ; réessayez quand il aura terminé.\n")
     finally:
         holder.kill()
-        holder.wait()
+        holder.communicate()
     # Nothing corrupted: the catalogue still opens with its single scan.
     assert query(db, "SELECT count(*), min(status) FROM scans") == [(1, "complete")]
 
@@ -120,7 +120,8 @@ def test_rescan_keeps_history_and_views_use_latest_complete(scanned, cli):
     assert query(db, "SELECT count(*) FROM files WHERE scan_id = 1")[0][0] == 5
     assert query(db, "SELECT sum(files) FROM datasets") == [(4,)]
     # A dataset keeps its id across rescans (grid answers are matched on it).
-    ids = query(db, "SELECT DISTINCT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || 'Finances/Budgets'), 1, 12)) FROM scans")
+    ids = query(db, "SELECT DISTINCT 'FS-' || upper(substr(md5(commune || '|' || root || '|' || 'Finances/Budgets'), "
+                    "1, 12)) FROM scans")
     assert query(db, "SELECT dataset_id FROM datasets WHERE path = 'Finances/Budgets'") == ids
 
 
@@ -142,31 +143,17 @@ def test_ctrl_c_marks_scan_interrupted(tmp_path):
     for d in range(40):
         folder = root / f"d{d}"
         folder.mkdir(parents=True)
-        for i in range(1000):
+        for i in range(50):
             (folder / f"f{i}.txt").write_text(f"fichier {d} {i}\n" * (i % 7 + 1))
     db = tmp_path / "c.duckdb"
-    # A shell without job control starts background jobs with SIGINT ignored (a CI run with
-    # `&`), and Python then never raises KeyboardInterrupt: give the scan Ctrl-C back.
-    proc = subprocess.Popen(catalogue_cmd() + ["scan", str(root), "--commune", "C1", "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    # Wait until the catalogue holds the walk's rows (identifying 40,000 files takes
-    # several seconds more), then press Ctrl-C.
-    deadline = time.time() + 60
-    wal = db.with_name(db.name + ".wal")
-
-    def written() -> int:
-        return sum(p.stat().st_size for p in (db, wal) if p.exists())
-
-    while time.time() < deadline and written() < 2_000_000:
-        time.sleep(0.1)
-    time.sleep(1)
-    assert proc.poll() is None, "le scan s'est terminé avant l'interruption"
+    # Ctrl-C once the walk and the duplicates are stored, as identification begins (the
+    # progress display on: an interruption must not leave a traceback in it either).
+    proc = held_scan("scan", root, "--commune", "C1", "--db", db, event="identify")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)
     assert "Scan interrompu :" in err and "Traceback" not in err
     assert query(db, "SELECT status, finished_at IS NOT NULL FROM scans") == [("interrupted", True)]
-    assert query(db, "SELECT count(*) FROM files")[0][0] == 40_040
+    assert query(db, "SELECT count(*) FROM files")[0][0] == 40 * 50 + 40
     # Interrupted scans are history, not figures.
     assert query(db, "SELECT count(*) FROM datasets") == [(0,)]

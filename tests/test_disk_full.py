@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import catalogue_cmd, query
+from tests.helpers import catalogue_cmd, query
 
 
 @pytest.fixture

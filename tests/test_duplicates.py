@@ -9,9 +9,12 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import pytest
 import xxhash
 
-from tests.conftest import REPO, query
+from catalogue.scan import Tuning, run_scan, tuned
+from scanners.parallel import ProcessPool
+from tests.helpers import REPO, query
 
 
 def _make_tree(root, seed=7):
@@ -109,16 +112,14 @@ def test_only_colliding_files_are_fully_hashed(tmp_path, cli):
     assert query(db, "SELECT count(*) FROM duplicates") == [(0,)]
 
 
-def test_worker_processes_find_the_same_groups(tmp_path, cli, monkeypatch):
+def test_worker_processes_find_the_same_groups(tmp_path, cli):
     # Large scans hash their many small candidates in worker processes: same groups.
-    import catalogue.scan
-
-    monkeypatch.setattr(catalogue.scan, "PROCESS_MIN_FILES", 0)
-    monkeypatch.setattr(catalogue.scan, "CHUNK_FILES", 7)  # many tasks per page, packed
     root = _make_tree(tmp_path / "arbre", seed=11)
     db = tmp_path / "c.duckdb"
-    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--lectures", "2",
-                 "--sans-identification")
+    # Processes from the first candidate on; many tasks per page, packed.
+    with tuned(Tuning(process_min_files=0, chunk_files=7)):
+        result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--lectures", "2",
+                     "--sans-identification")
     assert result.exit_code == 0, result.output
     members = defaultdict(set)
     for h, path in query(db, "SELECT hash, path FROM duplicate_files"):
@@ -126,29 +127,24 @@ def test_worker_processes_find_the_same_groups(tmp_path, cli, monkeypatch):
     assert {frozenset(v) for v in members.values()} == _reference(root)
 
 
-def test_a_file_gone_before_hashing_gets_its_own_error(tmp_path, monkeypatch):
+def test_a_file_gone_before_hashing_gets_its_own_error(tmp_path):
     """Errors come back from the hash tasks as positions in a task: each must land on its
     own file, whichever task and page it was in."""
-    import catalogue.scan
-    from catalogue.scan import run_scan
-
-    monkeypatch.setattr(catalogue.scan, "CHUNK_FILES", 3)
-    monkeypatch.setattr(catalogue.scan, "PAGE_ROWS", 10)
     root = tmp_path / "arbre"
     root.mkdir()
     for i in range(25):
         (root / f"f{i:02d}.bin").write_bytes(b"%05d" % i)  # all the same size: all candidates
     gone = {"f04.bin", "f13.bin", "f22.bin"}
-    real_hash = catalogue.scan._hash
 
-    def after_the_walk(*args, **kwargs):
-        for name in gone:
-            (root / name).unlink()
-        return real_hash(*args, **kwargs)
+    def after_the_walk(event: str) -> None:
+        if event == "hash":
+            for name in gone:
+                (root / name).unlink()
 
-    monkeypatch.setattr(catalogue.scan, "_hash", after_the_walk)
     db = tmp_path / "c.duckdb"
-    run_scan(str(root), "C1", db=str(db), quiet=True, identify=False)
+    # Tasks of 3 files, pages of 10: the errors fall in several tasks and pages.
+    run_scan(str(root), "C1", db=str(db), quiet=True, identify=False,
+             tuning=Tuning(chunk_files=3, page_rows=10, on_event=after_the_walk))
     rows = query(db, "SELECT name, error, hash FROM files WHERE kind = 'file' ORDER BY name")
     assert {name for name, error, _ in rows if error} == gone
     assert all(error == "disparu pendant le scan" and digest is None for name, error, digest in rows if name in gone)
@@ -156,25 +152,22 @@ def test_a_file_gone_before_hashing_gets_its_own_error(tmp_path, monkeypatch):
     assert query(db, "SELECT count(*) FROM duplicates") == [(0,)]
 
 
-def test_a_file_changed_after_hashing_leaves_its_group(tmp_path, cli, monkeypatch):
+def test_a_file_changed_after_hashing_leaves_its_group(tmp_path, cli):
     # Duplicates are searched before identification; a file changed in between is caught
     # by identification and must not stay in a group under its old content's hash.
-    import catalogue.scan
-
     root = tmp_path / "arbre"
     root.mkdir()
     for name in ("a.txt", "b.txt", "c.txt"):
         (root / name).write_text("même contenu\n" * 100)
-    real_identify = catalogue.scan._identify
 
-    def identify_after_a_change(*args, **kwargs):
-        with open(root / "c.txt", "a") as fh:
-            fh.write("ajout\n")
-        return real_identify(*args, **kwargs)
+    def change_before_identification(event: str) -> None:
+        if event == "identify":
+            with open(root / "c.txt", "a") as fh:
+                fh.write("ajout\n")
 
-    monkeypatch.setattr(catalogue.scan, "_identify", identify_after_a_change)
     db = tmp_path / "c.duckdb"
-    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet")
+    with tuned(Tuning(on_event=change_before_identification)):
+        result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet")
     assert result.exit_code == 0, result.output
     assert query(db, "SELECT name, error, hash IS NULL FROM files WHERE name = 'c.txt'") == [
         ("c.txt", "modifié pendant le scan", True)]
@@ -185,10 +178,9 @@ UNGUARDED_SCRIPT = """
 import sys
 with open(sys.argv[3], "a") as fh:
     fh.write("run\\n")
-import catalogue.scan
-catalogue.scan.PROCESS_MIN_FILES = 0
-from catalogue.scan import run_scan
-s = run_scan(sys.argv[1], "C1", db=sys.argv[2], quiet=True, readers=2, identify=False)
+from catalogue.scan import Tuning, run_scan
+s = run_scan(sys.argv[1], "C1", db=sys.argv[2], quiet=True, readers=2, identify=False,
+             tuning=Tuning(process_min_files=0))
 print(s.duplicate_groups)
 """
 
@@ -207,8 +199,6 @@ def test_a_script_without_main_guard_runs_once(tmp_path):
 
 
 def test_process_pool_runs_in_other_processes():
-    from scanners.parallel import ProcessPool
-
     with ProcessPool(2) as pool:
         pids = {pool.submit(os.getpid).result() for _ in range(8)}
     assert pids and os.getpid() not in pids
@@ -218,10 +208,6 @@ def test_ctrl_c_while_workers_start_interrupts(monkeypatch):
     # A Ctrl-C that lands while the worker processes start must stop the scan, not make it
     # fall back to threads and carry on (seen in test_ctrl_c_marks_scan_interrupted).
     import multiprocessing.pool
-
-    import pytest
-
-    from scanners.parallel import ProcessPool
 
     def interrupted(self, timeout=None):
         raise KeyboardInterrupt

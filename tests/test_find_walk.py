@@ -13,7 +13,7 @@ import pytest
 
 from scanners.filesystem import WalkStats, walk
 from scanners.findwalk import FindErrors, find_available, find_walk
-from tests.conftest import REPO, can_drop_privileges, query, unprivileged
+from tests.helpers import REPO, can_drop_privileges, query, unprivileged
 
 pytestmark = pytest.mark.skipif(not find_available(), reason="GNU find absent : parcours Python seul")
 
@@ -80,7 +80,8 @@ SCAN = ("import sys; from catalogue.scan import run_scan; "
         "identify=False, find_duplicates=False)")
 
 
-@pytest.mark.skipif(not can_drop_privileges(), reason="impossible de retirer les droits de contournement (root sans setpriv)")
+@pytest.mark.skipif(not can_drop_privileges(),
+                    reason="impossible de retirer les droits de contournement (root sans setpriv)")
 def test_errors_find_only_reports_on_stderr_are_recorded(tmp_path):
     root = _odd_tree(tmp_path / "partage")
     (root / "ferme" / "sous").mkdir(parents=True)

@@ -8,7 +8,7 @@ import os
 import shutil
 
 from catalogue.scan import run_scan
-from tests.conftest import query
+from tests.helpers import query
 
 
 def _tree(root):

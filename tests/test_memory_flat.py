@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bench.gen_tree import generate
-from tests.conftest import catalogue_cmd
+from tests.helpers import catalogue_cmd
 
 
 def _peak_rss_mb(cmd: list[str]) -> float:

@@ -49,7 +49,7 @@ def test_full_scan_keeps_access_times(demo_territory, tmp_path, cli):
         os.utime(p, ns=(old * 10**9, os.stat(p).st_mtime_ns))
     result = cli("scan", share, "--commune", "99003", "--db", tmp_path / "c.duckdb", "--quiet")
     assert result.exit_code == 0, result.output
-    from tests.conftest import query
+    from tests.helpers import query
 
     identified = query(tmp_path / "c.duckdb", "SELECT count(*) FROM files WHERE puid IS NOT NULL")[0][0]
     assert identified > 100  # siegfried did read the files

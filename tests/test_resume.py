@@ -1,19 +1,13 @@
 """Resumable scans: a scanner killed with SIGKILL mid-way is resumed by the next scan of
 the same root, without relisting finished directories, and ends equal to an
-uninterrupted scan."""
+uninterrupted scan. Kills and Ctrl-C land where the scan signals it is, never after a delay."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import pytest
 
-from catalogue.scan import run_scan
-from tests.conftest import REPO, query
+from catalogue.scan import ScanInterrupted, Tuning, run_scan
+from tests.helpers import held_scan, kill, query
 
 COLUMNS = "path, kind, size, mtime, puid, mime, hash, error"
 
@@ -32,37 +26,21 @@ def _rows(db, scan_id):
     return query(db, f"SELECT {COLUMNS} FROM files WHERE scan_id = ? ORDER BY path", [scan_id])
 
 
-@pytest.mark.parametrize("delay", [0.8, 3.0])
-def test_killed_scan_resumes_to_the_same_result(tmp_path, delay):
+@pytest.mark.parametrize("event", ["walk-stored", "identify-stored"])
+def test_killed_scan_resumes_to_the_same_result(tmp_path, event):
+    """kill -9 after the second walk transaction (some directories stored, not all), or
+    after the second batch of identification results (walk and duplicates done)."""
     root = _tree(tmp_path / "partage")
     db = tmp_path / "c.duckdb"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    # Walk transactions of 500 entries (not a row group's 122,880): the kill lands between
-    # many of them on this small tree.
-    launcher = ("import sys, catalogue.scan, catalogue.cli; catalogue.scan.WALK_COMMIT_ROWS = 500; "
-                "sys.argv[0] = 'catalogue'; catalogue.cli.main()")
-    proc = subprocess.Popen([sys.executable, "-c", launcher, "scan", str(root), "--commune", "99701",
-                             "--db", str(db), "--quiet", "--jobs", "1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Wait for the catalogue to exist, then kill -9 somewhere in the scan.
-    for _ in range(200):
-        if db.exists():
-            break
-        time.sleep(0.05)
-    time.sleep(delay)
-    if proc.poll() is not None:
-        pytest.skip("le scan a fini avant d'être interrompu (machine trop rapide pour ce délai)")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    # Transactions of 500 entries and batches of 2,000 files (not 122,880 and 20,000):
+    # several of them on this small tree.
+    proc = held_scan("scan", root, "--commune", "99701", "--db", db, "--quiet", "--jobs", "1",
+                     event=event, count=2, walk_commit_rows=500, page_rows=2000, update_rows=2000)
+    kill(proc)
     killed = query(db, "SELECT scan_id, status, (SELECT count(*) FROM files) FROM scans")
-    resumed = run_scan(str(root), "99701", db=str(db), quiet=True, resume_only=bool(killed))
-    if killed:
-        assert len(killed) == 1 and killed[0][1] == "running"
-        assert resumed.resumed and resumed.scan_id == killed[0][0]
-    else:
-        # On a loaded machine the kill can land before the scan row is written: nothing
-        # to resume, the next scan starts afresh and must still be complete and equal.
-        assert not resumed.resumed
+    assert len(killed) == 1 and killed[0][1] == "running" and 0 < killed[0][2]
+    resumed = run_scan(str(root), "99701", db=str(db), quiet=True, resume_only=True)
+    assert resumed.resumed and resumed.scan_id == killed[0][0]
     assert query(db, "SELECT status FROM scans") == [("complete",)]
     # No entry twice, nothing missing: equal to an uninterrupted scan.
     assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files") == [(True,)]
@@ -100,35 +78,30 @@ def test_finished_directories_are_not_listed_again(tmp_path, listers):
                   [first.scan_id, kept[-1][0]])
     assert after == kept  # untouched, not listed again
     assert query(db, "SELECT count(*) FROM files WHERE scan_id = ?", [first.scan_id])[0][0] == 5 * 12 + 5
-    assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files WHERE scan_id = ?", [first.scan_id]) == [(True,)]
+    assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files WHERE scan_id = ?",
+                 [first.scan_id]) == [(True,)]
 
 
-def test_interrupted_find_walk_resumes_to_the_same_result(tmp_path, monkeypatch):
+def test_interrupted_find_walk_resumes_to_the_same_result(tmp_path):
     """Ctrl-C in the middle of GNU find's walk (post-order): the Python walk resumes
     from the directories find completed and the result equals an uninterrupted scan."""
-    import catalogue.scan as scan_module
-    from catalogue.scan import ScanInterrupted
-    from scanners import findwalk
-
     root = _tree(tmp_path / "partage", dirs=12, files=20)
     db = tmp_path / "c.duckdb"
-    monkeypatch.setattr(findwalk, "READ_BYTES", 2000)  # many small batches
-    monkeypatch.setattr(scan_module, "WALK_COMMIT_ROWS", 20)  # each in its own transaction
-    insert = scan_module._insert_walk_batch
-    calls = []
+    stored = []
 
-    def interrupted_after_five(*args):
-        calls.append(1)
-        if len(calls) > 5:
-            raise KeyboardInterrupt
-        insert(*args)
+    def ctrl_c_after_five(event: str) -> None:
+        if event == "walk-stored":
+            stored.append(event)
+            if len(stored) == 5:
+                raise KeyboardInterrupt
 
-    monkeypatch.setattr(scan_module, "_insert_walk_batch", interrupted_after_five)
+    # Four find processes share the twelve folders (a batch each at least); transactions of
+    # 20 entries: each batch in its own.
     with pytest.raises(ScanInterrupted):
-        run_scan(str(root), "99704", db=str(db), quiet=True, walker="find")
+        run_scan(str(root), "99704", db=str(db), quiet=True, walker="find", listers=4,
+                 tuning=Tuning(walk_commit_rows=20, on_event=ctrl_c_after_five))
     partial = query(db, "SELECT count(*), (SELECT count(*) FROM scan_dirs_done) FROM files")[0]
     assert 0 < partial[0] < 12 * 23 + 12 and partial[1] > 0  # some directories finished, not all
-    monkeypatch.setattr(scan_module, "_insert_walk_batch", insert)
     resumed = run_scan(str(root), "99704", db=str(db), quiet=True, resume_only=True)
     assert resumed.resumed
     assert query(db, "SELECT count(*) = count(DISTINCT path) FROM files") == [(True,)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalogue.scan import run_scan
-from tests.conftest import query
+from tests.helpers import query
 
 
 def test_metadata_only_then_full(tmp_path):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from catalogue import scan
+from catalogue.scan import Tuning, run_scan
+from catalogue.scan.walkstore import WalkBuffer
+from tests.helpers import query
 
 SCHEMA = pa.schema([("file_id", pa.int64())])
 
@@ -18,9 +20,8 @@ def _ids(tables) -> list[int]:
     return [i for t in tables for i in t.column("file_id").to_pylist()]
 
 
-def test_transactions_hold_whole_row_groups_and_the_directories_they_complete(monkeypatch):
-    monkeypatch.setattr(scan, "WALK_COMMIT_ROWS", 10)
-    buffer = scan._WalkBuffer()
+def test_transactions_hold_whole_row_groups_and_the_directories_they_complete():
+    buffer = WalkBuffer(commit_rows=10, flush_seconds=5.0)
     buffer.add(_batch(0, 6), [b"a"])
     assert list(buffer.ready(final=False)) == []  # less than a row group: waits
     buffer.add(_batch(6, 7), [b"b"])
@@ -38,11 +39,9 @@ def test_transactions_hold_whole_row_groups_and_the_directories_they_complete(mo
     assert list(buffer.ready(final=True)) == [] and buffer.wait() is None
 
 
-def test_entries_wait_no_longer_than_the_flush_delay(monkeypatch):
+def test_entries_wait_no_longer_than_the_flush_delay():
     """A slow share: fewer entries than a row group are stored once they have waited."""
-    monkeypatch.setattr(scan, "WALK_COMMIT_ROWS", 1000)
-    monkeypatch.setattr(scan, "FLUSH_SECONDS", 0.0)
-    buffer = scan._WalkBuffer()
+    buffer = WalkBuffer(commit_rows=1000, flush_seconds=0.0)
     buffer.add(_batch(0, 5), [b"a"])
     assert buffer.wait() == 0.0
     [(table, done)] = buffer.ready(final=False)
@@ -50,22 +49,19 @@ def test_entries_wait_no_longer_than_the_flush_delay(monkeypatch):
     assert buffer.wait() is None
 
 
-def test_a_scan_in_small_transactions_equals_one_in_a_single_one(tmp_path, monkeypatch):
+def test_a_scan_in_small_transactions_equals_one_in_a_single_one(tmp_path):
     """Through DuckDB: transactions of 7 entries (split batches, deferred directories) store
     the same rows and the same finished directories as the default."""
-    from tests.conftest import query
-
     root = tmp_path / "arbre"
     for d in range(5):
         (root / f"d{d}" / "sous").mkdir(parents=True)
         for f in range(9):
             (root / f"d{d}" / "sous" / f"f{f}.txt").write_text(f"{d}-{f}")
     results = []
-    for rows in (7, scan.WALK_COMMIT_ROWS):
-        monkeypatch.setattr(scan, "WALK_COMMIT_ROWS", rows)
+    for rows in (7, Tuning().walk_commit_rows):
         db = tmp_path / f"c{rows}.duckdb"
-        scan.run_scan(str(root), "99801", db=str(db), quiet=True, identify=False, find_duplicates=False,
-                      walker="python")
+        run_scan(str(root), "99801", db=str(db), quiet=True, identify=False, find_duplicates=False,
+                 walker="python", tuning=Tuning(walk_commit_rows=rows))
         results.append((query(db, "SELECT path, kind, size FROM files ORDER BY path"),
                         query(db, "SELECT path FROM scan_dirs_done ORDER BY path")))
     assert results[0] == results[1]
