@@ -31,6 +31,7 @@ def vitam_agencies(con: duckdb.DuckDBPyConnection) -> list[Agency]:
     for commune, service in con.execute(
             "SELECT commune, trim(service) FROM qualifications_current WHERE trim(coalesce(service, '')) <> ''"
     ).fetchall():
+        service = " ".join(service.split())  # one line in the referential, whatever was typed
         spellings[(commune, service_agency_id(commune, service))][service] += 1
         names.setdefault(commune, None)
     agencies = [Agency(commune_agency_id(code), nom or code, f"Collectivité {nom or code} (code {code})")

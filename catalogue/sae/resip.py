@@ -79,7 +79,9 @@ def write_resip_csv(db: str | None, dataset_id: str, output: str | os.PathLike, 
     temp = out.with_name(out.name + ".partiel")
     try:
         with open(temp, "w", newline="", encoding=ENCODINGS[encoding]) as fh:
-            writer = csv.writer(fh, delimiter=";", lineterminator="\n")
+            # CRLF, as Windows writes it: the csv module then quotes a name holding a CR
+            # or an LF, which ReSIP's parser reads back whole.
+            writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
             writer.writerow(COLUMNS)
             writer.writerows(rows)
         write_left_out_csv(left_out_csv, sel.left_out)
@@ -131,11 +133,13 @@ def _check_writable(dataset_id: str, rows: list[list[str]], files: list[PackFile
             f.rel.decode("utf-8")
         except UnicodeDecodeError:
             problems.append(f"  {f.display} : nom illisible en UTF-8 (renommez-le, ou versez avec « catalogue sip »)")
+    top = rows[0][1]
     for row in rows:
         try:
             ";".join(row).encode(codec)
         except UnicodeEncodeError as exc:
-            problems.append(f"  {row[1]} : caractère « {exc.object[exc.start:exc.end]} » impossible à écrire en "
+            where = row[1][len(top) + 1:] or row[1]
+            problems.append(f"  {where} : caractère(s) « {exc.object[exc.start:exc.end]} » impossible(s) à écrire en "
                             f"{codec} (utilisez --encodage utf-8)")
     if problems:
         head = (f"{dataset_id} : {french_int(len(problems))} nom(s) que ReSIP ne pourrait pas ouvrir ; "
