@@ -138,3 +138,13 @@ def test_refusals_unqualified_and_existing_output(cli, sae, tmp_path):
     assert out.read_bytes() == before
     assert cli("resip", budgets, "-o", out, "--db", db, "--remplacer").exit_code == 0
     assert sorted(os.listdir(tmp_path)) == ["catalogue.duckdb", "metadata-exclus.csv", "metadata.csv"]
+
+
+def test_unwritable_output_one_french_line(cli, sae, tmp_path):
+    _, db = sae
+    (tmp_path / "fichier").write_text("pas un dossier")
+    out = tmp_path / "fichier" / "metadata.csv"
+    result = cli("resip", dataset_id(db, BUDGETS), "-o", out, "--db", db)
+    assert result.exit_code == 1
+    assert result.output == (f"Erreur : écriture impossible de {out} (un élément du chemin n'est pas un dossier) ; "
+                             "rien n'a été écrit.\n")

@@ -471,3 +471,29 @@ def test_progress_on_stderr_unless_quiet(runner, sae, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"SIP {ds}" in result.stderr and "2/2" in result.stderr
     assert f"SIP {ds}" not in result.stdout
+
+
+def test_unwritable_output_one_french_line(cli, sae, tmp_path):
+    _, db = sae
+    (tmp_path / "fichier").write_text("pas un dossier")
+    out = tmp_path / "fichier" / "sip"
+    ds = dataset_id(db, BUDGETS)
+    result = sip(cli, db, out, ds)
+    assert result.exit_code == 1
+    assert result.output == (f"Erreur : écriture impossible dans {out} (un élément du chemin n'est pas un dossier) ; "
+                             f"rien n'a été écrit pour {ds}.\n")
+
+
+def test_member_names_stay_unique():
+    from catalogue.sae.package import member_name
+
+    used: set[str] = set()
+    files = [PackFile(i, b"", ("Été",), name, 1, 0, None, None, None, None)
+             for i, name in enumerate(["café.txt", "cafe.txt", "CAFE.TXT", "2_cafe.txt", "?.txt"], start=1)]
+    members = [member_name(f, used) for f in files]
+    assert members == ["content/Ete/cafe.txt", "content/Ete/2_cafe.txt", "content/Ete/3_CAFE.TXT",
+                       "content/Ete/4_2_cafe.txt", "content/Ete/_.txt"]
+    assert len({m.lower() for m in members}) == len(members)
+    clash = PackFile(2, b"", ("Été",), "cafe.txt", 1, 0, None, None, None, None)  # same id, same name again
+    assert member_name(clash, used) == "content/2_cafe.txt"
+    assert member_name(clash, used) == "content/2-1_cafe.txt"

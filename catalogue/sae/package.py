@@ -12,7 +12,9 @@ A package is written under a temporary name and renamed when complete; on any fa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
@@ -258,7 +260,7 @@ def safe_component(text: str, keep_extension: bool = False) -> str:
     """A name every system unzips the same way: ASCII letters, digits, « . _ - », accents
     folded, the rest « _ », at most COMPONENT_MAX characters (extension kept)."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    name = _UNSAFE.sub("_", folded).strip("._-") or "_"
+    name = _UNSAFE.sub("_", folded).strip(".") or "_"  # no hidden file, no « .. », no trailing dot (Windows)
     if len(name) > COMPONENT_MAX:
         stem, dot, ext = name.rpartition(".")
         if keep_extension and dot and 0 < len(ext) <= 10:
@@ -276,11 +278,13 @@ def member_name(f: PackFile, used: set[str]) -> str:
     names folding alike, case ignored) or too long gets the file's id."""
     folders = [safe_component(d) for d in f.dirs]
     name = safe_component(f.name, keep_extension=True)
-    member = "/".join(["content", *folders, name])
-    if member.lower() in used or len(member) > MEMBER_MAX:
-        member = "/".join(["content", *folders, f"{f.file_id}_{name}"])
-        if len(member) > MEMBER_MAX:
-            member = f"content/{f.file_id}_{name}"
+    candidates = ["/".join(["content", *folders, name]), "/".join(["content", *folders, f"{f.file_id}_{name}"]),
+                  f"content/{f.file_id}_{name}"]
+    member = next((m for m in candidates if len(m) <= MEMBER_MAX and m.lower() not in used), None)
+    suffix = 1
+    while member is None or member.lower() in used:  # a real file named like a generated name
+        member = f"content/{f.file_id}-{suffix}_{name}"
+        suffix += 1
     used.add(member.lower())
     return member
 
@@ -290,13 +294,13 @@ def member_name(f: PackFile, used: set[str]) -> str:
 
 def _write_plan(plan: _Plan, options: SipOptions, progress: ScanProgress, done: list[SipResult]) -> SipResult:
     ds = plan.selection.dataset
-    options.out_dir.mkdir(parents=True, exist_ok=True)
     temps = [p.with_name(p.name + ".partiel") for p in plan.outputs]
     csv_temp = plan.left_out_csv.with_name(plan.left_out_csv.name + ".partiel")
     now = options.now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     oversized = sum(1 for f in plan.selection.files if f.size + member_overhead(f) > options.max_bytes)
     parts: list[SipPart] = []
     try:
+        options.out_dir.mkdir(parents=True, exist_ok=True)
         for i, (files, temp) in enumerate(zip(plan.parts, temps), start=1):
             label = f"SIP {ds.dataset_id}" + (f" ({i}/{len(temps)})" if len(temps) > 1 else "")
             with progress.phase(label, total=len(files)) as phase:
@@ -311,12 +315,29 @@ def _write_plan(plan: _Plan, options: SipOptions, progress: ScanProgress, done: 
             os.replace(temp, final)
     except BaseException as exc:
         for temp in [*temps, csv_temp]:
-            temp.unlink(missing_ok=True)
+            remove_quietly(temp)
         if isinstance(exc, OSError) and full_disk_cause(exc) is not None:
             raise _disk_full(options.out_dir, ds.dataset_id, plan, done) from None
+        if isinstance(exc, OSError):  # reading a scanned file is handled in copy_into: this is the output
+            raise SaeError(f"écriture impossible dans {options.out_dir} ({output_error(exc)}) ; rien n'a été "
+                           f"écrit pour {ds.dataset_id}.") from None
         raise
     return SipResult(ds.dataset_id, ds.title, parts, plan.left_out_csv, plan.selection.left_out, plan.changed,
                      oversized)
+
+
+def remove_quietly(path: Path) -> None:
+    """Remove a partial output if there is one (its folder may not even exist)."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def output_error(exc: OSError) -> str:
+    """Why an output could not be written, in French."""
+    reasons = {errno.EACCES: "accès refusé", errno.EPERM: "accès refusé", errno.EROFS: "disque en lecture seule",
+               errno.ENOTDIR: "un élément du chemin n'est pas un dossier", errno.EISDIR: "c'est un dossier",
+               errno.ENAMETOOLONG: "chemin trop long"}
+    return reasons.get(exc.errno or 0) or describe_oserror(exc)
 
 
 def _disk_full(out_dir: Path, dataset_id: str, plan: _Plan, done: list[SipResult]) -> DiskFullError:
@@ -386,13 +407,17 @@ def copy_into(zf: zipfile.ZipFile, root: bytes, f: PackFile, buffer: bytearray,
     view = memoryview(buffer)
     digest = hashlib.sha512()
     copied = 0
-    fd = open_path(root, f.rel)
+    try:
+        fd = open_path(root, f.rel)
+    except OSError as exc:
+        raise SaeError(f"{f.display} : {describe_oserror(exc)} pendant la préparation du SIP ; relancez la "
+                       "commande.") from None
     with open(fd, "rb", buffering=0, closefd=True) as src:
         before = os.fstat(src.fileno())
         if (why := _compare(f, before)) is not None:
             raise SaeError(f"{f.display} : {why} pendant la préparation du SIP ; relancez la commande.")
         with zf.open(_zip_info(f.member, f.mtime_us, f.size), "w") as dst:
-            while n := src.readinto(view):
+            while n := _read(src, view, f):
                 chunk = view[:n]
                 digest.update(chunk)
                 dst.write(chunk)
@@ -403,3 +428,12 @@ def copy_into(zf: zipfile.ZipFile, root: bytes, f: PackFile, buffer: bytearray,
     if copied != f.size or after.st_mtime_ns != before.st_mtime_ns:
         raise SaeError(f"{f.display} : modifié pendant la copie dans le SIP ; relancez la commande.")
     return digest.hexdigest()
+
+
+def _read(src, view: memoryview, f: PackFile) -> int:
+    """Read into VIEW; a failing read of a scanned file (a share gone, a bad sector) names the file."""
+    try:
+        return src.readinto(view) or 0
+    except OSError as exc:
+        raise SaeError(f"{f.display} : {describe_oserror(exc)} pendant la copie dans le SIP ; relancez la "
+                       "commande.") from None

@@ -21,10 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, DiskFullError, full_disk_cause
 from catalogue.formatting import french_int
 from catalogue.sae.agencies import originating_agency
 from catalogue.sae.manifest import content_date, folder_spans
+from catalogue.sae.package import output_error, remove_quietly
 from catalogue.sae.selection import (
     Dataset,
     LeftOut,
@@ -86,8 +87,14 @@ def write_resip_csv(db: str | None, dataset_id: str, output: str | os.PathLike, 
             writer.writerows(rows)
         write_left_out_csv(left_out_csv, sel.left_out)
         os.replace(temp, out)
+    except OSError as exc:
+        remove_quietly(temp)
+        if full_disk_cause(exc) is not None:
+            raise DiskFullError(f"disque plein dans {out.parent} : {out.name} n'a pas été écrit ; libérez de la "
+                                "place puis relancez la même commande.") from None
+        raise SaeError(f"écriture impossible de {out} ({output_error(exc)}) ; rien n'a été écrit.") from None
     except BaseException:
-        temp.unlink(missing_ok=True)
+        remove_quietly(temp)
         raise
     files = len(sel.files)
     return ResipResult(out, len(rows) - files, files, sel.left_out, left_out_csv)
