@@ -46,7 +46,13 @@ __all__ = ["sae", "sae_template"]  # fixtures used here
 
 
 def sip(cli, db: Path, out: Path, *ids: str, extra: tuple = ()):
-    return cli("sip", *ids, "--contrat", "IC-000001", "-o", out, "--db", db, "--quiet", *extra)
+    """Run `catalogue sip`; every package it wrote is checked against the XSD of its version."""
+    result = cli("sip", *ids, "--contrat", "IC-000001", "-o", out, "--db", db, "--quiet", *extra)
+    if result.exit_code == 0:
+        version = extra[list(extra).index("--seda") + 1] if "--seda" in extra else "2.2"
+        for package in Path(out).glob("*.zip"):
+            manifest_of(package, version)
+    return result
 
 
 def manifest_of(path: Path, version: str = "2.2"):
@@ -293,6 +299,7 @@ def test_memory_flat_while_packing_a_big_file(tmp_path):
         tracemalloc.stop()
     assert peak < 8 << 20, peak
     assert f.digest == hashlib.sha512(bytes(64 << 20)).hexdigest()
+    manifest_of(tmp_path / "p.zip")
     with zipfile.ZipFile(tmp_path / "p.zip") as zf:
         assert zf.getinfo("content/gros.bin").file_size == 64 << 20
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from catalogue.referentiel import load_referentiel, service_agency_id
-from tests.saedata import COURRIER, PERMIS, SHARED, dataset_id, need_shared, sae, sae_template
+from tests.saedata import COURRIER, PERMIS, SHARED, assert_valid, dataset_id, need_shared, sae, sae_template
 
 __all__ = ["sae", "sae_template"]  # fixtures used here
 
@@ -68,8 +68,6 @@ def test_agencies_csv_names_communes_and_services_of_the_grids(cli, sae, tmp_pat
 
 
 def test_every_agency_and_rule_a_sip_cites_is_exported(cli, sae, tmp_path):
-    from lxml import etree
-
     _, db = sae
     rules, agencies = export(cli, tmp_path, db)
     rule_ids = {r[0] for r in read(rules)[1:]}
@@ -78,7 +76,7 @@ def test_every_agency_and_rule_a_sip_cites_is_exported(cli, sae, tmp_path):
     assert cli("sip", *ids, "--contrat", "IC-1", "-o", tmp_path / "sip", "--db", db, "--quiet").exit_code == 0
     for ds in ids:
         with zipfile.ZipFile(tmp_path / "sip" / f"{ds}.zip") as zf:
-            root = etree.fromstring(zf.read("manifest.xml"))
+            root = assert_valid(zf.read("manifest.xml"), "2.2")
         cited = {e.text for e in root.iter() if e.tag.endswith(("AgencyIdentifier", "}Identifier"))
                  and "ArchivalAgency" not in e.getparent().tag}
         assert cited and cited <= agency_ids
