@@ -37,6 +37,7 @@ from tests.saedata import (
     assert_valid,
     dataset_id,
     local,
+    need_shared,
     sae,
     sae_template,
     share_copy,
@@ -85,6 +86,7 @@ def left_out_rows(path: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("version", ["2.2", "2.3"])
 def test_manifest_valid_ordered_and_digests_round_trip(cli, sae, tmp_path, version):
+    need_shared()
     share, db = sae
     ds = dataset_id(db, PERMIS)
     out = tmp_path / "sip"
@@ -306,6 +308,7 @@ def test_memory_flat_while_packing_a_big_file(tmp_path):
 
 def test_access_rules_and_signing_written_when_given(tmp_path):
     """The inputs later issues fill (communicability, signatures) already produce valid SEDA."""
+    need_shared()
     files = []
     for i, name in enumerate(["acte.pdf", "acte.pdf.p7s"], start=1):
         (tmp_path / name).write_bytes(f"contenu {i}".encode())
@@ -330,6 +333,7 @@ def test_access_rules_and_signing_written_when_given(tmp_path):
 
 def test_manifest_written_as_a_stream(tmp_path):
     """write_manifest needs only a binary stream (a ZIP member in practice)."""
+    need_shared()
     out = io.BytesIO()
     f = PackFile(7, b"x", ("a", "b"), "x", 3, 0, "fmt/1", "Format", "text/plain", None)
     f.digest, f.member = "0" * 128, "content/a/b/x"
