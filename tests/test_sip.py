@@ -22,7 +22,7 @@ import pytest
 from catalogue.sae.manifest import Header, Package, Signing, write_manifest, xml_text
 from catalogue.sae.package import write_zip
 from catalogue.sae.selection import Management, PackFile, RuleRef
-from tests.conftest import query
+from tests.conftest import can_drop_privileges, catalogue_cmd, query, unprivileged
 from tests.saedata import (
     BUDGETS,
     COURRIER,
@@ -419,9 +419,9 @@ def test_changed_or_gone_files_refused_then_skipped_on_request(cli, sae, tmp_pat
     assert result.output.splitlines() == [
         f"Erreur : {ds} : 3 fichier(s) modifié(s), disparu(s) ou illisible(s) depuis le scan ; rien n'a été écrit "
         "(relancez un scan, ou --ignorer-modifies pour verser les autres) :",
-        "  2024/PC-2024-002.pdf : disparu depuis le scan",
-        "  PC-2024-001.pdf : modifié depuis le scan (date de modification différente)",
-        f"  plan.png : modifié depuis le scan (taille {size:,} → {size + 5:,} octets)".replace(",", "\u202f"),
+        f"  {PERMIS}/2024/PC-2024-002.pdf : disparu depuis le scan",
+        f"  {PERMIS}/PC-2024-001.pdf : modifié depuis le scan (date de modification différente)",
+        f"  {PERMIS}/plan.png : modifié depuis le scan (taille {size:,} → {size + 5:,} octets)".replace(",", "\u202f"),
     ]
     assert not out.exists()
 
@@ -431,8 +431,9 @@ def test_changed_or_gone_files_refused_then_skipped_on_request(cli, sae, tmp_pat
     filenames = {t.text for t in manifest_of(out / f"{ds}.zip").iter(f"{{{NS['2.2']}}}Filename")}
     assert not {"plan.png", "PC-2024-002.pdf", "PC-2024-001.pdf"} & filenames
     excluded = left_out_rows(out / f"{ds}-exclus.csv")
-    assert excluded["2024/PC-2024-002.pdf"] == "disparu depuis le scan"
-    assert excluded["plan.png"].startswith("modifié depuis le scan (taille")
+    assert excluded[f"{PERMIS}/2024/PC-2024-002.pdf"] == "disparu depuis le scan"
+    assert excluded[f"{PERMIS}/plan.png"].startswith("modifié depuis le scan (taille")
+    assert excluded[f"{PERMIS}/vide.txt"] == "déchet : Fichier vide (0 octet) (VIDE-FICHIER)"
 
 
 def test_disk_full_removes_the_partial_package(cli, sae, tmp_path):
@@ -508,3 +509,19 @@ def test_member_names_stay_unique():
     clash = PackFile(2, b"", ("Été",), "cafe.txt", 1, 0, None, None, None, None)  # same id, same name again
     assert member_name(clash, used) == "content/2_cafe.txt"
     assert member_name(clash, used) == "content/2-1_cafe.txt"
+
+
+@pytest.mark.skipif(not can_drop_privileges(),
+                    reason="impossible de retirer les droits de contournement (root sans setpriv)")
+def test_unreadable_file_refused_before_writing(sae, tmp_path):
+    share, db = sae
+    ds = dataset_id(db, BUDGETS)
+    copy = share_copy(share, tmp_path)
+    os.chmod(copy / BUDGETS / "CA-2023.pdf", 0)
+    out = tmp_path / "sip"
+    run = subprocess.run(unprivileged(catalogue_cmd() + ["sip", ds, "--contrat", "IC-1", "-o", str(out), "--db",
+                                                         str(db), "--quiet", "--racine", str(copy)]),
+                         capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.splitlines()[1:] == [f"  {BUDGETS}/CA-2023.pdf : illisible (accès refusé)"]
+    assert not out.exists()

@@ -147,7 +147,7 @@ def _plan(con: duckdb.DuckDBPyConnection, dataset_id: str, options: SipOptions) 
                        "déchets ou copies redondantes) ; rien n'a été écrit.")
     root = os.fsencode(options.root or ds.root)
     problems = check_files(root, sel.files)
-    changed = [LeftOut(f.display, f.size, why) for f, why in problems]
+    changed = [LeftOut(ds.catalogue_path(f), f.size, why) for f, why in problems]
     if changed and not options.skip_changed:
         raise SaeError(_changed_message(dataset_id, changed))
     if changed:
@@ -195,6 +195,9 @@ def _unlike_scan(root: bytes, f: PackFile) -> str | None:
         return "disparu depuis le scan"
     except OSError as exc:
         return describe_oserror(exc)
+    full = join(root, f.rel)
+    if len(full) < LONG_PATH and not os.access(full, os.R_OK, effective_ids=os.access in os.supports_effective_ids):
+        return "illisible (accès refusé)"
     return _compare(f, st)
 
 

@@ -71,6 +71,10 @@ class Dataset:
     def title(self) -> str:
         return self.path or Path(self.root).name or self.root
 
+    def catalogue_path(self, f: PackFile) -> str:
+        """F's path relative to the scan root, as the catalogue (and the list of files left out) shows it."""
+        return f"{self.path}/{f.display}" if self.path else f.display
+
     def management(self) -> Management:
         """AppraisalRule of the typology; StartDate when the start event is dated by the scan."""
         if not self.typologie_code or self.referentiel_dua is None or self.sort_final not in FINAL_ACTIONS:
