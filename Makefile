@@ -69,13 +69,14 @@ test: testdeps $(VENV)/.installed
 test-all: testdeps $(VENV)/.installed
 	$(PY) -m pytest -q
 
-# The peers the benchmark runs side by side with our scan.
-BENCH_PACKAGES := rdfind jdupes rmlint
+# The peers the benchmarks run side by side with ours (scan; SIP: zip -0 then sha512sum).
+BENCH_PACKAGES := rdfind jdupes rmlint zip
 benchdeps: testdeps
-	$(call ensure_packages,command -v rdfind && command -v jdupes && command -v rmlint,$(BENCH_PACKAGES))
+	$(call ensure_packages,command -v rdfind && command -v jdupes && command -v rmlint && command -v zip,$(BENCH_PACKAGES))
 
 bench: benchdeps $(VENV)/.installed
 	$(PY) bench/bench_scan.py
+	$(PY) bench/bench_sip.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock demo .pytest_cache
