@@ -8,13 +8,13 @@ never be transferred (destroyed after its DUA, or not yet qualified).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from catalogue import csvsafe
 from catalogue.errors import CatalogueError
 from catalogue.referentiel import appraisal_rule_id
 
@@ -245,19 +245,10 @@ def _bare_mime(mime: str | None) -> str | None:
     return mime.split(";")[0].strip() or None if mime else None
 
 
-# A text a spreadsheet would evaluate (OWASP « CSV injection ») gets a leading apostrophe;
-# the same rule as catalogue/csvsafe.py where that module exists.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _neutralise(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
 def write_left_out_csv(path: Path, left_out: list[LeftOut]) -> None:
     """The files not packed, for the archivist (`;`-separated, UTF-8 with BOM for Excel)."""
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh, delimiter=";")
+        writer = csvsafe.writer(fh, delimiter=";")
         writer.writerow(["chemin", "taille_octets", "motif"])
         for item in left_out:
-            writer.writerow([_neutralise(item.path), item.size, _neutralise(item.reason)])
+            writer.writerow([item.path, item.size, item.reason])
