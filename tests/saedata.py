@@ -168,23 +168,10 @@ def need_shared() -> Path:
     return SHARED
 
 
-@cache
 def schema(version: str):
-    from lxml import etree
+    from catalogue.sae.validate import seda_schema
 
-    shared = need_shared()
-    local = {"http://www.w3.org/2001/xml.xsd": shared / "seda" / "w3c" / "xml.xsd",
-             "http://www.w3.org/1999/xlink.xsd": shared / "seda" / "w3c" / "xlink.xsd"}
-
-    class Offline(etree.Resolver):
-        def resolve(self, url, pubid, context):
-            if url in local:
-                return self.resolve_filename(str(local[url]), context)
-            return None
-
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(Offline())
-    return etree.XMLSchema(etree.parse(str(shared / "seda" / f"seda-{version}" / f"seda-{version}-main.xsd"), parser))
+    return seda_schema(need_shared() / "seda", version)
 
 
 def assert_valid(manifest: bytes, version: str):
