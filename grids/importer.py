@@ -23,22 +23,13 @@ from openpyxl.utils import get_column_letter
 from catalogue.errors import CatalogueError
 from catalogue.store import connect
 from grids import limits, spec
+from grids.problems import GridValidationError, Problem
 from grids.spec import AUTRE, BY_KEY, FILL_KEYS, HEADER_INDEX, SHEET_GRID, SHEET_META, TYPOLOGIES, header_key
 from grids.values import Choices, as_date, as_decimal, as_int, as_text, is_blank
 
 ADDED_PREFIX = "AJ-"
 HEADER_SEARCH_ROWS = 10
 CHOICE_LIST_MAX = 8  # longer lists are not spelled out in messages
-
-
-class GridValidationError(CatalogueError):
-    """A workbook has problems; carries every one of them, with sheet and cell."""
-
-    def __init__(self, problems: list[str], files: int):
-        self.problems = problems
-        head = (f"{len(problems)} problème(s) : rien n'a été importé "
-                "(corrigez la grille, ou utilisez --partiel pour importer les lignes valides).")
-        super().__init__("\n".join([head] + problems))
 
 
 @dataclass
@@ -58,7 +49,7 @@ class ParsedGrid:
     catalogue_id: str | None
     rows: list[ParsedRow] = field(default_factory=list)
     unqualified: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     invalid_rows: int = 0
     file_sha256: str = ""
 
@@ -75,11 +66,11 @@ class ImportResult:
     skipped_rows: int
     overwrites: list[str]
     warnings: list[str]
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
-def _cell(column_index: int, row: int) -> str:
-    return f"{SHEET_GRID}!{get_column_letter(column_index)}{row}"
+def _problem(file: str, key: str, column_index: int, row: int, message: str) -> Problem:
+    return Problem(SHEET_GRID, f"{get_column_letter(column_index)}{row}", row, key, message, file)
 
 
 def _open(path: Path):
@@ -170,9 +161,10 @@ class GridReader:
         present = {c.key for c in columns.values()}
         if "dataset_id" not in present:
             raise CatalogueError(f"{path.name} : colonne « Identifiant » introuvable dans la feuille {SHEET_GRID}.")
-        missing = [c.header for c in spec.TO_FILL if c.required and c.key not in present]
-        for header in missing:
-            grid.problems.append(f"{SHEET_GRID}, ligne {header_row} : colonne obligatoire « {header} » absente")
+        missing = [c for c in spec.TO_FILL if c.required and c.key not in present]
+        for column in missing:
+            grid.problems.append(Problem(SHEET_GRID, None, header_row, column.key,
+                                         f"colonne obligatoire « {column.header} » absente", path.name))
         if missing:
             return grid
         position = {c.key: j for j, c in columns.items()}
@@ -187,10 +179,10 @@ class GridReader:
         return grid
 
     def _row(self, grid: ParsedGrid, r: int, raw: dict, position: dict, seen: dict) -> ParsedRow | None:
-        problems: list[str] = []
+        problems: list[Problem] = []
 
         def problem(key: str, text: str) -> None:
-            problems.append(f"{_cell(position[key], r)} : {text}")
+            problems.append(_problem(grid.path.name, key, position[key], r, text))
 
         dataset_id = as_text(raw.get("dataset_id") or "").upper()
         ajout = not dataset_id or dataset_id.startswith(ADDED_PREFIX)
@@ -266,8 +258,8 @@ class GridReader:
         if not dataset_id:
             dataset_id = added_dataset_id(grid.commune, emplacement, values)
             if dataset_id in seen:
-                grid.problems.append(f"{_cell(position['emplacement'], r)} : ligne ajoutée identique à la "
-                                     f"ligne {seen[dataset_id]}")
+                grid.problems.append(_problem(grid.path.name, "emplacement", position["emplacement"], r,
+                                              f"ligne ajoutée identique à la ligne {seen[dataset_id]}"))
                 grid.invalid_rows += 1
                 return None
             seen[dataset_id] = r
@@ -330,7 +322,7 @@ def import_grids(db: str | None, paths: list[str], *, commune: str | None = None
         communes = {r[0] for r in con.execute("SELECT code FROM communes").fetchall()}
         catalogue_id = con.execute("SELECT value FROM catalogue_info WHERE key = 'catalogue_id'").fetchone()[0]
         parsed: list[ParsedGrid] = []
-        problems: list[str] = []
+        problems: list[Problem] = []
         for p in paths:
             path = Path(p)
             wb = _open(path)
@@ -345,9 +337,7 @@ def import_grids(db: str | None, paths: list[str], *, commune: str | None = None
             with open(path, "rb") as fh:
                 grid.file_sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
             parsed.append(grid)
-            if grid.problems:
-                prefix = f"{path.name} — " if len(paths) > 1 else ""
-                problems.extend(prefix + text for text in grid.problems)
+            problems.extend(grid.problems)
         if problems and not partiel:
             raise GridValidationError(problems, len(paths))
         con.execute("BEGIN TRANSACTION")
