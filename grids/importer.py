@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from catalogue.errors import CatalogueError
-from catalogue.store import connect
+from catalogue.store import connect, transaction
 from grids.problems import GridValidationError, Problem
 from grids.reader import GridReader, ParsedGrid, ParsedRow, Typology, open_grid
 from grids.spec import BY_KEY, FILL_KEYS
@@ -107,17 +107,12 @@ def import_grids(db: str | None, paths: list[str], *, commune: str | None = None
         problems = [p for grid in parsed for p in grid.problems]
         if problems and not partiel:
             raise GridValidationError(problems, len(paths))
-        con.execute("BEGIN TRANSACTION")
-        try:
-            results = []
+        results = []
+        with transaction(con):
             for grid in parsed:
                 if on_store is not None:
                     on_store(grid.path)
                 results.append(_store(con, grid, catalogue_id))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return results
     finally:
         con.close()
