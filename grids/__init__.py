@@ -1,1 +1,10 @@
-"""The audit grid (grille d'audit): column spec, Excel export, validated import."""
+"""The audit grid (grille d'audit), one module per job:
+
+- spec: the columns, declared once for export and import;
+- export: the pre-filled workbook of a commune (cells written through catalogue.csvsafe);
+- limits: size limits checked on the ZIP before a workbook is loaded;
+- values: tolerant parsing of what people type into a cell;
+- reader: open a filled grid once and check it row by row into answers and problems;
+- problems: `Problem` (sheet, cell, row, column, message) and `GridValidationError`;
+- importer: store the checked answers as a new version, all files or none.
+"""

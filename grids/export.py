@@ -165,7 +165,7 @@ def _answers(previous: dict, departs: dict[str, str]) -> dict:
     answers = {k: previous[k] for k in spec.FILL_KEYS}
     if previous.get("dua_suggeree"):
         answers["dua_annees"] = None
-        if answers["dua_depart"] == departs.get(previous.get("typologie_code")):
+        if answers["dua_depart"] == departs.get(previous.get("typologie_code") or ""):
             answers["dua_depart"] = None
     if previous.get("sort_suggere"):
         answers["sort_final"] = None
@@ -185,7 +185,8 @@ def export_grid(db: str | None, commune: str, out: str | Path | None = None) -> 
         referentiel = con.execute(
             "SELECT code, domaine, typologie, dua_annees, dua_depart, sort_final, source FROM referentiel ORDER BY code"
         ).fetchall()
-        catalogue_id = con.execute("SELECT value FROM catalogue_info WHERE key = 'catalogue_id'").fetchone()[0]
+        info = con.execute("SELECT value FROM catalogue_info WHERE key = 'catalogue_id'").fetchone()
+        catalogue_id = info[0] if info else ""  # written by the first migration: always there
     finally:
         con.close()
 

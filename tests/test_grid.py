@@ -409,7 +409,7 @@ def test_new_version_kept_and_earlier_answer_reported(cli, db, tmp_path):
     result = cli("grid", "import", second, "--db", db)
     assert result.exit_code == 0, result.output
     assert "1 ligne(s) enregistrée(s)" in result.output and "1 inchangée(s)" in result.output
-    modified = [l for l in result.output.splitlines() if l.startswith("  Modifié : ")]
+    modified = [line for line in result.output.splitlines() if line.startswith("  Modifié : ")]
     assert len(modified) == 1 and "Valeur stratégique « Moyenne » → « Forte »" in modified[0]
     assert "grille-remplie.xlsx, Jeanne Martin" in modified[0]
     history = query(db, "SELECT q.valeur_strategique, i.rempli_par FROM qualifications q JOIN grid_imports i "
@@ -467,20 +467,16 @@ def _two_grids(cli, db: Path, tmp_path: Path, second_changes: dict | None = None
 
 KILL_DURING_SECOND_FILE = """
 import os, signal, sys
-from grids import importer
+from grids.importer import import_grids
 
 stored = []
-real_store = importer._store
 
-def store(*args, **kwargs):
-    stored.append(args[1].path.name)
+def on_store(path):
+    stored.append(path.name)
     if len(stored) == 2:
         os.kill(os.getpid(), signal.SIGKILL)  # kill -9 as the second workbook is being written
-    return real_store(*args, **kwargs)
 
-importer._store = store
-from catalogue.cli import main
-main(sys.argv[1:])
+import_grids(sys.argv[1], sys.argv[2:], on_store=on_store)
 """
 
 
@@ -488,8 +484,8 @@ def test_import_killed_during_the_second_file_stores_nothing(cli, db, tmp_path):
     first, second = _two_grids(cli, db, tmp_path)
     import sys
 
-    killed = subprocess.run([sys.executable, "-c", KILL_DURING_SECOND_FILE, "grid", "import", str(first),
-                             str(second), "--db", str(db)], capture_output=True, text=True, timeout=300)
+    killed = subprocess.run([sys.executable, "-c", KILL_DURING_SECOND_FILE, str(db), str(first), str(second)],
+                            capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9, killed.stderr
     # « Tout ou rien »: the first workbook, stored before the kill, was not committed either.
     assert query(db, "SELECT count(*) FROM grid_imports")[0][0] == 0

@@ -17,8 +17,13 @@ from openpyxl import load_workbook
 
 from grids import spec
 from grids.limits import MAX_CELL_CHARS, MAX_ROWS
+from tests import test_grid
 from tests.conftest import query
-from tests.test_grid import columns, db, filled_grid, grid_db_template, rows_by_location  # noqa: F401 (fixtures)
+from tests.test_grid import columns, filled_grid, rows_by_location
+
+# The scanned catalogue of tests/test_grid.py, shared rather than scanned again.
+grid_db_template = test_grid.grid_db_template
+db = test_grid.db
 
 PLACEHOLDER = "TEXTE-A-GONFLER"
 LIMIT = 1536 * 1024 * 1024  # address space of the importing process (a normal import: ~250 MB RSS)
