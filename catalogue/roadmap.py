@@ -20,16 +20,44 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 
 import duckdb
 
 from catalogue.formatting import french_number
 
-A_QUALIFIER = "À qualifier"
-ELIMINER = "Éliminer (après visa)"
-VERSER = "Verser au SAE"
-VERSER_TRI = "Verser au SAE (après tri)"
-CONSERVER = "Conserver en service jusqu'en {year}"
+
+class Kind(Enum):
+    """What an action does with a dataset; the value heads the report's totals per kind."""
+
+    TRANSFER = "Verser au SAE"
+    ELIMINATE = "Éliminer (après visa)"
+    KEEP = "Conserver en service"
+    QUALIFY = "À qualifier"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class Action(Enum):
+    """A roadmap action: its French label (a pattern taking the target year) and its kind."""
+
+    QUALIFY = ("À qualifier", Kind.QUALIFY)
+    ELIMINATE = ("Éliminer (après visa)", Kind.ELIMINATE)
+    KEEP = ("Conserver en service jusqu'en {year}", Kind.KEEP)
+    TRANSFER = ("Verser au SAE", Kind.TRANSFER)
+    TRANSFER_SORTED = ("Verser au SAE (après tri)", Kind.TRANSFER)
+
+    def __init__(self, pattern: str, kind: Kind) -> None:
+        self.pattern = pattern
+        self.kind = kind
+
+    def label(self, year: int | None = None) -> str:
+        """The label users read; only « Conserver en service jusqu'en … » shows its year."""
+        return self.pattern.format(year=year)
+
+
 RISK_SHARE = 0.2  # share of a dataset's volume in risky formats that counts as « at risk »
 PRECARIOUS = {"Poste de travail", "Support amovible"}
 
@@ -49,22 +77,20 @@ class DatasetFacts:
 @dataclass
 class RoadmapEntry:
     facts: DatasetFacts
-    action: str
+    action: Action
     target_year: int | None
     score: int
     dua_end: int | None
     reasons: list[str] = field(default_factory=list)
 
     @property
-    def kind(self) -> str:
-        """verser, eliminer, conserver or qualifier: the action without its year."""
-        if self.action.startswith("Verser"):
-            return "verser"
-        if self.action == ELIMINER:
-            return "eliminer"
-        if self.action == A_QUALIFIER:
-            return "qualifier"
-        return "conserver"
+    def kind(self) -> Kind:
+        return self.action.kind
+
+    @property
+    def label(self) -> str:
+        """The action as users read it, with its year where the label carries one."""
+        return self.action.label(self.target_year)
 
 
 class Weights:
@@ -117,12 +143,12 @@ def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntr
 
     sort_final = a.get("sort_final")
     if not f.answers or not sort_final or dua is None and sort_final == "Destruction":
-        return RoadmapEntry(f, A_QUALIFIER, None, score, dua_end, reasons)
+        return RoadmapEntry(f, Action.QUALIFY, None, score, dua_end, reasons)
     if sort_final == "Destruction":
         if dua_end <= this_year:
-            return RoadmapEntry(f, ELIMINER, this_year, score, dua_end, reasons)
-        return RoadmapEntry(f, CONSERVER.format(year=dua_end), dua_end, score, dua_end, reasons)
-    action = VERSER_TRI if sort_final == "Tri" else VERSER
+            return RoadmapEntry(f, Action.ELIMINATE, this_year, score, dua_end, reasons)
+        return RoadmapEntry(f, Action.KEEP, dua_end, score, dua_end, reasons)
+    action = Action.TRANSFER_SORTED if sort_final == "Tri" else Action.TRANSFER
     if score >= w.get("seuil_versement", "annee_en_cours") or risky_format or precarious:
         year = this_year
     elif score >= w.get("seuil_versement", "annee_suivante"):
@@ -196,14 +222,14 @@ def plan_by_year(entries: list[RoadmapEntry]) -> list[dict]:
     """Per target year: datasets and volume to ingest, datasets and volume to eliminate."""
     years: dict[int, dict] = {}
     for e in entries:
-        if e.target_year is None or e.kind == "conserver" and e.target_year is None:
+        if e.target_year is None:
             continue
         y = years.setdefault(e.target_year, {"annee": e.target_year, "verser_jeux": 0, "verser_octets": 0,
                                              "eliminer_jeux": 0, "eliminer_octets": 0})
-        if e.kind == "verser":
+        if e.kind is Kind.TRANSFER:
             y["verser_jeux"] += 1
             y["verser_octets"] += e.facts.bytes
-        elif e.kind in ("eliminer", "conserver"):
+        elif e.kind in (Kind.ELIMINATE, Kind.KEEP):
             # A dataset kept in service until year N is eliminated that year.
             y["eliminer_jeux"] += 1
             y["eliminer_octets"] += e.facts.bytes

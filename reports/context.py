@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import duckdb
 
-from catalogue.roadmap import RoadmapEntry, build_roadmap, plan_by_year
+from catalogue.roadmap import Kind, RoadmapEntry, build_roadmap, plan_by_year
 from grids import spec
 from reports import charts
 
@@ -147,7 +147,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         FROM datasets d WHERE d.commune = $c AND d.source IN ('database', 'mail') ORDER BY d.path LIMIT $n""", cn)
     roadmap = build_roadmap(con, commune, this_year)
     plan = plan_by_year(roadmap)
-    bordereau_datasets = [e for e in roadmap if e.kind == "eliminer"]
+    bordereau_datasets = [e for e in roadmap if e.kind is Kind.ELIMINATE]
     bordereau_dechets = rows(con, """
         SELECT d.categorie, d.libelle, d.confiance, count(*) AS entries, sum(d.size) AS bytes,
                any_value(r.source) AS source, any_value(r.justification) AS justification
@@ -191,13 +191,13 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
 
 
 def _action_totals(roadmap: list[RoadmapEntry]) -> list[dict]:
-    labels = {"verser": "Verser au SAE", "eliminer": "Éliminer (après visa)", "conserver": "Conserver en service",
-              "qualifier": "À qualifier"}
-    totals = {k: {"action": v, "jeux": 0, "octets": 0} for k, v in labels.items()}
+    """Datasets and bytes per kind of action, every kind listed (in Kind's order)."""
+    jeux = dict.fromkeys(Kind, 0)
+    octets = dict.fromkeys(Kind, 0)
     for e in roadmap:
-        totals[e.kind]["jeux"] += 1
-        totals[e.kind]["octets"] += e.facts.bytes
-    return list(totals.values())
+        jeux[e.kind] += 1
+        octets[e.kind] += e.facts.bytes
+    return [{"action": kind.label, "jeux": jeux[kind], "octets": octets[kind]} for kind in Kind]
 
 
 def _plan_chart(plan: list[dict]) -> str | None:
@@ -222,7 +222,7 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         communes.append({
             "code": code, "nom": info["nom"], "figures": figures, "flow": yearly_flow(growth_rows, this_year),
             "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
-            "verser_octets": sum(e.facts.bytes for e in entries if e.kind == "verser"),
+            "verser_octets": sum(e.facts.bytes for e in entries if e.kind is Kind.TRANSFER),
         })
     plan = plan_by_year(roadmap)
     total = {k: sum(c["figures"][k] for c in communes)

@@ -56,7 +56,7 @@ def _roadmap_csv(path: Path, roadmap) -> Path:
         for e in roadmap:
             a = e.facts.answers or {}
             w.writerow([e.facts.dataset_id, e.facts.emplacement, e.facts.bytes, a.get("typologie"),
-                        a.get("dua_annees"), a.get("sort_final"), e.action, e.target_year, e.score,
+                        a.get("dua_annees"), a.get("sort_final"), e.label, e.target_year, e.score,
                         " ; ".join(e.reasons)])
     return path
 

@@ -15,8 +15,7 @@ from fpdf import FPDF
 from openpyxl import Workbook, load_workbook
 
 from catalogue.formatting import french_bytes, french_int
-from catalogue.roadmap import (A_QUALIFIER, ELIMINER, VERSER, VERSER_TRI, DatasetFacts, Weights,
-                               score_and_action)
+from catalogue.roadmap import Action, DatasetFacts, Kind, Weights, score_and_action
 from catalogue.store import connect
 from grids import spec
 from tests.conftest import query
@@ -120,7 +119,7 @@ def _chromium(html: Path, tmp_path: Path) -> tuple[str, list[str], Path]:
     dom = subprocess.run(common + ["--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120)
     subprocess.run(common + ["--hide-scrollbars", "--window-size=1200,3000", f"--screenshot={shot}", html.as_uri()],
                    capture_output=True, text=True, timeout=120)
-    console = [l for l in dom.stderr.splitlines() if ":CONSOLE" in l]
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     return dom.stdout, console, shot
 
 
@@ -190,7 +189,7 @@ def test_annexes_written(territory):
     out = territory["out"]
     roadmap = (out / "feuille-de-route-99201.csv").read_text(encoding="utf-8-sig").splitlines()
     assert roadmap[0].startswith("identifiant;emplacement;volume_octets")
-    assert any(VERSER in line for line in roadmap[1:])
+    assert any(Action.TRANSFER.label() in line for line in roadmap[1:])
     wb = load_workbook(out / "bordereau-elimination-99201.xlsx")
     assert wb.sheetnames == ["Jeux de données", "Déchets"]
     assert any(r[0] == "Fichiers temporaires" for r in wb["Déchets"].iter_rows(min_row=2, values_only=True))
@@ -233,16 +232,17 @@ def _points(entry) -> int:
 
 def test_roadmap_actions_follow_the_rules(weights):
     year = 2026
-    assert score_and_action(_facts(None), weights, year).action == A_QUALIFIER
-    assert score_and_action(_facts(dict(ANSWERS, sort_final=None)), weights, year).action == A_QUALIFIER
+    assert score_and_action(_facts(None), weights, year).action is Action.QUALIFY
+    assert score_and_action(_facts(dict(ANSWERS, sort_final=None)), weights, year).action is Action.QUALIFY
     # Destruction: DUA over → eliminate this year; running → keep until its end.
     gone = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2012), weights, year)
-    assert (gone.action, gone.target_year, gone.dua_end) == (ELIMINER, 2026, 2022)
+    assert (gone.action, gone.target_year, gone.dua_end) == (Action.ELIMINATE, 2026, 2022)
     kept = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2024), weights, year)
-    assert (kept.action, kept.target_year) == ("Conserver en service jusqu'en 2034", 2034)
+    assert (kept.action, kept.target_year, kept.kind) == (Action.KEEP, 2034, Kind.KEEP)
+    assert kept.label == "Conserver en service jusqu'en 2034"
     # Conservation: the year follows the score; a risk brings it forward.
     low = score_and_action(_facts(dict(ANSWERS)), weights, year)
-    assert (low.action, low.target_year) == (VERSER, 2028)
+    assert (low.action, low.target_year, low.label) == (Action.TRANSFER, 2028, "Verser au SAE")
     high = score_and_action(_facts(dict(ANSWERS, valeur_juridique="Forte", valeur_patrimoniale="Forte",
                                         signature="Oui")), weights, year)
     assert high.target_year == 2026 and high.score >= 80
@@ -254,7 +254,7 @@ def test_roadmap_actions_follow_the_rules(weights):
     assert usb.target_year == 2026 and "hébergé sur support amovible (+15)" in usb.reasons
     old_formats = score_and_action(_facts(dict(ANSWERS), high_risk_share=0.5), weights, year)
     assert old_formats.target_year == 2026 and "50 % du volume en format à risque élevé (+15)" in old_formats.reasons
-    assert score_and_action(_facts(dict(ANSWERS, sort_final="Tri")), weights, year).action == VERSER_TRI
+    assert score_and_action(_facts(dict(ANSWERS, sort_final="Tri")), weights, year).action is Action.TRANSFER_SORTED
     personal = score_and_action(_facts(dict(ANSWERS, donnees_personnelles="Oui, sensibles"), last_year=2010),
                                 weights, year)
     assert "données personnelles dont la DUA est échue (+10)" in personal.reasons
@@ -269,9 +269,9 @@ def test_roadmap_of_the_imported_grid(territory):
 
     entries = {e.facts.emplacement.rsplit("/", 1)[-1]: e for e in build_roadmap(con, "99201", 2026)}
     con.close()
-    assert entries["Permis alphatag"].action == VERSER  # URB-AUT: Conservation
+    assert entries["Permis alphatag"].action is Action.TRANSFER  # URB-AUT: Conservation
     budgets = entries["Budgets alphatag"]  # FIN-PJ: Destruction after 10 years from the last modification
     last_year = budgets.facts.last_year
-    expected = ELIMINER if last_year + 10 <= 2026 else f"Conserver en service jusqu'en {last_year + 10}"
-    assert budgets.action == expected
-    assert entries["Archives alphatag"].action == A_QUALIFIER
+    expected = Action.ELIMINATE if last_year + 10 <= 2026 else Action.KEEP
+    assert budgets.action is expected and budgets.target_year == max(last_year + 10, 2026)
+    assert entries["Archives alphatag"].action is Action.QUALIFY
