@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
 import duckdb
 
+from catalogue.errors import CatalogueError
 from catalogue.formatting import french_number
+from catalogue.rulefiles import rules_path
+from grids import spec
 
 
 class Kind(Enum):
@@ -93,14 +97,58 @@ class RoadmapEntry:
         return self.action.label(self.target_year)
 
 
+# Criteria scored on a grid answer, by the grid column they read: a weight takes one of
+# that column's choices (grids/spec.py), never a value no référent can pick.
+GRID_CRITERIA = {"valeur_juridique": "valeur_juridique", "valeur_patrimoniale": "valeur_patrimoniale",
+                 "valeur_strategique": "valeur_strategique", "signature": "signature",
+                 "hebergement": "hebergement", "preparation": "priorite"}
+# Criteria the roadmap derives itself (from the scan, or parameters), with the values it reads.
+DERIVED_CRITERIA: dict[str, tuple[str, ...]] = {
+    "format_risque": ("élevé", "moyen"), "donnees_personnelles_dua_echue": ("Oui",), "volume": ("max",),
+    "seuil_versement": ("annee_en_cours", "annee_suivante")}
+
+
+def _grid_choices(column: str) -> tuple[str, ...]:
+    choices = spec.BY_KEY[column].choices
+    assert isinstance(choices, tuple), column  # a closed list of the grid, not the referential's marker
+    return choices
+
+
+WEIGHT_CHOICES: dict[str, tuple[str, ...]] = {
+    **{criterion: _grid_choices(column) for criterion, column in GRID_CRITERIA.items()}, **DERIVED_CRITERIA}
+
+
+def weight_problem(criterion: str, value: str) -> str | None:
+    """Why a (critere, valeur) row of priorites.csv would never score, or None if it can."""
+    if criterion not in WEIGHT_CHOICES:
+        return f"critère « {criterion} » inconnu (attendu : {', '.join(WEIGHT_CHOICES)})"
+    if value not in WEIGHT_CHOICES[criterion]:
+        return (f"valeur « {value} » inconnue pour le critère {criterion} "
+                f"(attendu : {', '.join(WEIGHT_CHOICES[criterion])})")
+    return None
+
+
 class Weights:
     """Points per (criterion, value) read from the `priorites` rule table."""
 
-    def __init__(self, rows: list[tuple[str, str, float]]):
+    def __init__(self, rows: Iterable[tuple[str, str, float]]):
         self.points = {(c, v): p for c, v, p in rows}
 
     def get(self, criterion: str, value) -> int:
         return int(self.points.get((criterion, value), 0))
+
+
+def load_weights(con: duckdb.DuckDBPyConnection) -> Weights:
+    """The weights in force, each row checked against WEIGHT_CHOICES.
+
+    The table is priorites.csv as loaded at the last writable open, rows in file order:
+    a row's line in the file is its rowid + 2 (after the header)."""
+    rows = con.execute("SELECT rowid + 2, critere, valeur, points FROM priorites ORDER BY rowid").fetchall()
+    for line, criterion, value, _ in rows:
+        problem = weight_problem(criterion, value)
+        if problem:
+            raise CatalogueError(f"{rules_path('priorites.csv')}, ligne {line} : {problem}")
+    return Weights((criterion, value, points) for _, criterion, value, points in rows)
 
 
 def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntry:
@@ -213,7 +261,7 @@ def build_roadmap(con: duckdb.DuckDBPyConnection, commune: str | None = None,
                   this_year: int | None = None) -> list[RoadmapEntry]:
     """Roadmap entries, highest score first, for one commune or the whole territory."""
     this_year = this_year or dt.date.today().year
-    weights = Weights(con.execute("SELECT critere, valeur, points FROM priorites").fetchall())
+    weights = load_weights(con)
     entries = [score_and_action(f, weights, this_year) for f in load_facts(con, commune)]
     return sorted(entries, key=lambda e: (-e.score, e.facts.emplacement))
 

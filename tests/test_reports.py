@@ -15,7 +15,7 @@ from fpdf import FPDF
 from openpyxl import Workbook, load_workbook
 
 from catalogue.formatting import french_bytes, french_int
-from catalogue.roadmap import Action, DatasetFacts, Kind, Weights, score_and_action
+from catalogue.roadmap import Action, DatasetFacts, Kind, Weights, load_weights, score_and_action
 from catalogue.store import connect
 from grids import spec
 from tests.conftest import query
@@ -209,9 +209,9 @@ def test_report_command_errors(territory, tmp_path):
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Weights:
     con = connect(tmp_path_factory.mktemp("w") / "c.duckdb")
-    rows = con.execute("SELECT critere, valeur, points FROM priorites").fetchall()
+    weights = load_weights(con)
     con.close()
-    return Weights(rows)
+    return weights
 
 
 def _facts(answers=None, **kw) -> DatasetFacts:
