@@ -151,59 +151,96 @@ def load_weights(con: duckdb.DuckDBPyConnection) -> Weights:
     return Weights((criterion, value, points) for _, criterion, value, points in rows)
 
 
-def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntry:
-    reasons: list[str] = []
-    score = 0
+@dataclass
+class _Points:
+    """A running score and the reasons shown for it, in the order they were given."""
 
-    def add(points: int, why: str) -> None:
-        nonlocal score
+    total: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, points: int, why: str) -> None:
         if points:
-            score += points
-            reasons.append(f"{why} (+{points})")
+            self.total += points
+            self.reasons.append(f"{why} (+{points})")
 
-    a = f.answers or {}
-    for key, label in (("valeur_juridique", "valeur juridique"), ("valeur_patrimoniale", "valeur patrimoniale"),
-                       ("valeur_strategique", "valeur stratégique")):
+
+VALUE_CRITERIA = (("valeur_juridique", "valeur juridique"), ("valeur_patrimoniale", "valeur patrimoniale"),
+                  ("valeur_strategique", "valeur stratégique"))
+
+
+def _answer_points(p: _Points, a: dict, w: Weights) -> None:
+    """Values and signature: what the service says of its records."""
+    for key, label in VALUE_CRITERIA:
         if a.get(key):
-            add(w.get(key, a[key]), f"{label} {a[key].lower()}")
+            p.add(w.get(key, a[key]), f"{label} {a[key].lower()}")
     if a.get("signature") == "Oui":
-        add(w.get("signature", "Oui"), "données signées électroniquement")
-    risky_format = f.high_risk_share >= RISK_SHARE
-    if risky_format:
-        add(w.get("format_risque", "élevé"), f"{french_number(100 * f.high_risk_share, 0)} % du volume en format à risque élevé")
-    elif f.high_risk_share + f.medium_risk_share >= RISK_SHARE:
-        add(w.get("format_risque", "moyen"),
-            f"{french_number(100 * (f.high_risk_share + f.medium_risk_share), 0)} % du volume en format à convertir")
-    precarious = a.get("hebergement") in PRECARIOUS
-    if precarious:
-        add(w.get("hebergement", a["hebergement"]), f"hébergé sur {a['hebergement'].lower()}")
-    dua = a.get("dua_annees")
-    dua_end = (f.last_year or this_year) + dua if dua is not None else None
-    if a.get("donnees_personnelles", "Non") != "Non" and a.get("donnees_personnelles") != "Ne sait pas" \
-            and dua_end is not None and dua_end <= this_year:
-        add(w.get("donnees_personnelles_dua_echue", "Oui"), "données personnelles dont la DUA est échue")
+        p.add(w.get("signature", "Oui"), "données signées électroniquement")
+
+
+def _format_points(p: _Points, f: DatasetFacts, w: Weights) -> bool:
+    """Points for risky formats; True when the share at high risk puts the dataset at risk."""
+    if f.high_risk_share >= RISK_SHARE:
+        p.add(w.get("format_risque", "élevé"),
+              f"{french_number(100 * f.high_risk_share, 0)} % du volume en format à risque élevé")
+        return True
+    if f.high_risk_share + f.medium_risk_share >= RISK_SHARE:
+        p.add(w.get("format_risque", "moyen"),
+              f"{french_number(100 * (f.high_risk_share + f.medium_risk_share), 0)} % du volume en format à convertir")
+    return False
+
+
+def _hosting_points(p: _Points, a: dict, w: Weights) -> bool:
+    """Points for precarious hosting (workstation, removable media); True when so hosted."""
+    if a.get("hebergement") not in PRECARIOUS:
+        return False
+    p.add(w.get("hebergement", a["hebergement"]), f"hébergé sur {a['hebergement'].lower()}")
+    return True
+
+
+def _later_points(p: _Points, f: DatasetFacts, a: dict, w: Weights, expired: bool) -> None:
+    """Personal data past their DUA, volume (log scale), readiness of the service."""
+    if a.get("donnees_personnelles", "Non") not in ("Non", "Ne sait pas") and expired:
+        p.add(w.get("donnees_personnelles_dua_echue", "Oui"), "données personnelles dont la DUA est échue")
     megabytes = max(f.bytes, 0) / 1e6
     if megabytes > 1:
-        volume_points = min(w.get("volume", "max"), round(w.get("volume", "max") * math.log10(megabytes) / 6))
-        add(volume_points, "volume")
+        ceiling = w.get("volume", "max")
+        p.add(min(ceiling, round(ceiling * math.log10(megabytes) / 6)), "volume")
     if a.get("priorite") in ("Haute", "Moyenne"):
-        add(w.get("preparation", a["priorite"]), f"priorité {a['priorite'].lower()} souhaitée par le service")
+        p.add(w.get("preparation", a["priorite"]), f"priorité {a['priorite'].lower()} souhaitée par le service")
 
+
+def _decide(a: dict, w: Weights, score: int, at_risk: bool, dua_end: int | None,
+            this_year: int) -> tuple[Action, int | None]:
+    """The action and its target year, from the sort final, the DUA and the score."""
     sort_final = a.get("sort_final")
-    if not f.answers or not sort_final or dua is None and sort_final == "Destruction":
-        return RoadmapEntry(f, Action.QUALIFY, None, score, dua_end, reasons)
+    if not a or not sort_final:
+        return Action.QUALIFY, None
     if sort_final == "Destruction":
+        if dua_end is None:
+            return Action.QUALIFY, None
         if dua_end <= this_year:
-            return RoadmapEntry(f, Action.ELIMINATE, this_year, score, dua_end, reasons)
-        return RoadmapEntry(f, Action.KEEP, dua_end, score, dua_end, reasons)
+            return Action.ELIMINATE, this_year
+        return Action.KEEP, dua_end
     action = Action.TRANSFER_SORTED if sort_final == "Tri" else Action.TRANSFER
-    if score >= w.get("seuil_versement", "annee_en_cours") or risky_format or precarious:
-        year = this_year
-    elif score >= w.get("seuil_versement", "annee_suivante"):
-        year = this_year + 1
-    else:
-        year = this_year + 2
-    return RoadmapEntry(f, action, year, score, dua_end, reasons)
+    if score >= w.get("seuil_versement", "annee_en_cours") or at_risk:
+        return action, this_year
+    if score >= w.get("seuil_versement", "annee_suivante"):
+        return action, this_year + 1
+    return action, this_year + 2
+
+
+def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntry:
+    """Score a dataset (every point with its reason) and decide its action and year."""
+    a = f.answers or {}
+    dua = a.get("dua_annees")
+    dua_end = (f.last_year or this_year) + dua if dua is not None else None
+    p = _Points()
+    _answer_points(p, a, w)
+    risky_format = _format_points(p, f, w)
+    precarious = _hosting_points(p, a, w)
+    _later_points(p, f, a, w, expired=dua_end is not None and dua_end <= this_year)
+    action, year = _decide(a, w, p.total, risky_format or precarious, dua_end, this_year)
+    return RoadmapEntry(f, action, year, p.total, dua_end, p.reasons)
 
 
 FACTS_SQL = """
