@@ -254,11 +254,8 @@ WITH risk AS (
     WHERE df.size > 0 AND df.error IS NULL AND ($commune IS NULL OR df.commune = $commune)
     GROUP BY ALL
 ), scanned AS (
-    SELECT d.dataset_id, d.commune,
-           CASE WHEN d.source IN ('database', 'mail') THEN 'Application ' || d.path || ' (' || d.root || ')'
-                ELSE d.root || CASE WHEN d.path = '' THEN '' ELSE '/' || d.path END END AS emplacement,
-           d.bytes, year(d.last_mtime) AS last_year, coalesce(r.high_bytes, 0) AS high_bytes,
-           coalesce(r.medium_bytes, 0) AS medium_bytes
+    SELECT d.dataset_id, d.commune, d.emplacement, d.bytes, year(d.last_mtime) AS last_year,
+           coalesce(r.high_bytes, 0) AS high_bytes, coalesce(r.medium_bytes, 0) AS medium_bytes
     FROM datasets d LEFT JOIN risk r USING (commune, dataset_id)
     WHERE $commune IS NULL OR d.commune = $commune
 )

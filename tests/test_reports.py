@@ -275,3 +275,18 @@ def test_roadmap_of_the_imported_grid(territory):
     expected = Action.ELIMINATE if last_year + 10 <= 2026 else Action.KEEP
     assert budgets.action is expected and budgets.target_year == max(last_year + 10, 2026)
     assert entries["Archives alphatag"].action is Action.QUALIFY
+
+
+def test_grid_and_roadmap_show_one_location(territory):
+    """The grid's « Emplacement » and the roadmap's are the datasets view's column (one SQL definition)."""
+    con = connect(territory["db"], read_only=True)
+    from catalogue.roadmap import build_roadmap
+
+    places = dict(con.execute("SELECT dataset_id, emplacement FROM datasets WHERE commune = '99201'").fetchall())
+    roadmap = {e.facts.dataset_id: e.facts.emplacement for e in build_roadmap(con, "99201", 2026)}
+    con.close()
+    ws = load_workbook(territory["db"].parent / "grille.xlsx")[spec.SHEET_GRID]
+    col = columns(ws)
+    grid = {ws.cell(r, col["dataset_id"]).value: ws.cell(r, col["emplacement"]).value
+            for r in range(2, ws.max_row + 1) if ws.cell(r, col["dataset_id"]).value}
+    assert places and grid == places and roadmap == places

@@ -84,3 +84,16 @@ def test_shipped_weights_load(catalogue_db):
     _, con = catalogue_db
     weights = load_weights(con)
     assert weights.get("signature", "Oui") == 20 and weights.get("valeur_juridique", "Aucune") == 0
+
+
+@pytest.mark.parametrize("source, root, path, expected", [
+    ("filesystem", "/srv/partage", "Urbanisme/Permis", "/srv/partage/Urbanisme/Permis"),
+    ("filesystem", "/srv/partage", "", "/srv/partage"),
+    ("filesystem", "/", "Urbanisme/Permis", "/Urbanisme/Permis"),  # the root itself: no « // »
+    ("droid", "/mnt/export/", "Finances", "/mnt/export/Finances"),
+    ("mail", "/srv/courrier.mbox", "Messagerie", "Application Messagerie (/srv/courrier.mbox)"),
+    ("database", "sqlite:///gf.db", "Gestion financière", "Application Gestion financière (sqlite:///gf.db)"),
+])
+def test_one_definition_of_a_dataset_location(catalogue_db, source, root, path, expected):
+    _, con = catalogue_db
+    assert con.execute("SELECT dataset_location(?, ?, ?)", [source, root, path]).fetchone()[0] == expected
