@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -97,3 +98,28 @@ def test_shipped_weights_load(catalogue_db):
 def test_one_definition_of_a_dataset_location(catalogue_db, source, root, path, expected):
     _, con = catalogue_db
     assert con.execute("SELECT dataset_location(?, ?, ?)", [source, root, path]).fetchone()[0] == expected
+
+
+def test_read_only_open_sees_this_versions_views(tmp_path):
+    """Reports open the catalogue read-only: views stored by an earlier version (without
+    `emplacement`) must not hide this version's from them."""
+    db = tmp_path / "ancien.duckdb"
+    con = connect(db)
+    con.execute("INSERT INTO communes VALUES ('99301', 'Gamma')")
+    # As the previous version left it: a datasets view without the location column.
+    sql = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'datasets'").fetchone()[0]
+    con.execute(sql.replace("VIEW datasets", "VIEW datasets_complet", 1))
+    con.execute("CREATE OR REPLACE VIEW datasets AS SELECT * EXCLUDE (emplacement) FROM datasets_complet")
+    con.close()
+    con = connect(db, read_only=True)
+    try:
+        assert "emplacement" in [d[0] for d in con.execute("SELECT * FROM datasets LIMIT 0").description]
+        assert build_roadmap(con, "99301", 2026) == []
+    finally:
+        con.close()
+    # Nothing was written: the stored view is still the old one.
+    stored = duckdb.connect(str(db), read_only=True)
+    try:
+        assert "emplacement" not in [d[0] for d in stored.execute("SELECT * FROM datasets LIMIT 0").description]
+    finally:
+        stored.close()
