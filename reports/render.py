@@ -3,7 +3,6 @@ with CSV and XLSX annexes. Templates are package data; a user folder may overrid
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from catalogue import __version__, csvsafe
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_date, french_int, french_number
 from catalogue.store import connect
+from reports import charts
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
 from reports.safetext import visible_controls
 
@@ -36,7 +36,9 @@ def environment(user_templates: str | Path | None = None) -> Environment:
 
 
 def _write_html_pdf(env: Environment, template: str, ctx: dict, stem: Path, pdf: bool) -> list[Path]:
-    html = env.get_template(template).render(**ctx)
+    # Templates get the charts drawn (SVG); their data stays at hand as chart_data.
+    html = env.get_template(template).render({**ctx, "charts": charts.draw_all(ctx["charts"]),
+                                              "chart_data": ctx["charts"]})
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_suffix(".html")]
     out[0].write_text(html, encoding="utf-8")

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from catalogue.formatting import french_bytes, french_int
 from catalogue.roadmap import Action, DatasetFacts, Kind, Weights, load_weights, score_and_action
 from catalogue.store import connect
 from grids import spec
-from tests.conftest import query
+from tests.conftest import REPO, query
 from tests.test_grid import GOOD, columns, fill
 
 XSS = "<script>alert(1)</script>.pdf"
@@ -290,3 +291,22 @@ def test_grid_and_roadmap_show_one_location(territory):
     grid = {ws.cell(r, col["dataset_id"]).value: ws.cell(r, col["emplacement"]).value
             for r in range(2, ws.max_row + 1) if ws.cell(r, col["dataset_id"]).value}
     assert places and grid == places and roadmap == places
+
+
+def test_context_is_data_and_rendering_draws_the_charts(territory):
+    from reports import charts
+    from reports.context import Chart, commune_context, territory_context
+
+    con = connect(territory["db"], read_only=True)
+    commune, synthesis = commune_context(con, "99201", 2026), territory_context(con, 2026)
+    con.close()
+    for ctx in (commune, synthesis):
+        assert ctx["charts"] and all(c is None or isinstance(c, Chart) for c in ctx["charts"].values())
+        assert "<svg" not in repr(ctx)
+    services = commune["charts"]["services"]
+    assert services.kind == "barh_bytes" and "Urbanisme" in services.labels
+    svg = charts.draw(services)
+    assert svg.startswith("<svg") and "Urbanisme" in svg
+    # Building a context loads no plotting library at all.
+    code = "import sys, reports.context; assert 'matplotlib' not in sys.modules, 'matplotlib'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
