@@ -310,3 +310,55 @@ def test_context_is_data_and_rendering_draws_the_charts(territory):
     # Building a context loads no plotting library at all.
     code = "import sys, reports.context; assert 'matplotlib' not in sys.modules, 'matplotlib'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_user_template_extends_the_builtin_one(territory, tmp_path):
+    """`--modeles DIR`: a template of the same name replaces the built-in one and can extend
+    it through the « builtin: » prefix; the other built-in templates then use the user's."""
+    modeles = tmp_path / "modeles"
+    modeles.mkdir()
+    (modeles / "rapport_commune.html").write_text(
+        '{% extends "builtin:rapport_commune.html" %}\n'
+        "{% block title %}Service des archives — {{ super() }}{% endblock %}\n"
+        '{% block body %}<p class="visa">Vu par le service des archives</p>\n{{ super() }}{% endblock %}\n',
+        encoding="utf-8")
+    (modeles / "_style.css").write_text('{% include "builtin:_style.css" %}\n.visa { color: #c55a11; }\n',
+                                        encoding="utf-8")
+    cli, db, out = territory["cli"], territory["db"], tmp_path / "out"
+    for args in (("--commune", "99201"), ("--territoire",)):
+        result = cli("report", *args, "--no-pdf", "--modeles", modeles, "-o", out, "--db", db)
+        assert result.exit_code == 0, result.output
+    html = (out / "rapport-99201.html").read_text(encoding="utf-8")
+    builtin = (territory["out"] / "rapport-99201.html").read_text(encoding="utf-8")
+    assert "<title>Service des archives — Recensement et feuille de route — Alpha-sur-Test</title>" in html
+    assert '<p class="visa">Vu par le service des archives</p>\n<h1>Recensement des données numériques</h1>' in html
+    assert ".visa { color: #c55a11; }" in html
+    # Everything else is the built-in report, unchanged.
+    added = ["Service des archives — ", '<p class="visa">Vu par le service des archives</p>\n',
+             ".visa { color: #c55a11; }"]
+    for text in added:
+        html = html.replace(text, "", 1)
+    assert html.replace("\n", "") == builtin.replace("\n", "")
+    # The synthesis keeps its built-in template but takes the user's style sheet.
+    synthesis = (out / "synthese-territoriale.html").read_text(encoding="utf-8")
+    assert ".visa { color: #c55a11; }" in synthesis and "<h1>Synthèse territoriale</h1>" in synthesis
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{% extends \"builtin:rapport_commune.html\" %}\n{% block body %}{{ super() }\n{% endblock %}\n",
+     "Erreur : {path}, ligne 2 : unexpected '}'\n"),
+    ("{% extends \"rapport_commune.html\" %}\n",
+     "Erreur : Modèle rapport_commune.html : il s'étend lui-même ; pour étendre le modèle fourni, écrivez "
+     "{% extends \"builtin:rapport_commune.html\" %}.\n"),
+    ("{% extends \"builtin:rapport.html\" %}\n",
+     "Erreur : Modèle introuvable : builtin:rapport.html (modèles fournis : « builtin:NOM »).\n"),
+], ids=["syntaxe", "s-etend-lui-meme", "introuvable"])
+def test_bad_user_template_is_one_french_line(territory, tmp_path, template, message):
+    modeles = tmp_path / "modeles"
+    modeles.mkdir()
+    path = modeles / "rapport_commune.html"
+    path.write_text(template, encoding="utf-8")
+    result = territory["cli"]("report", "--commune", "99201", "--no-pdf", "--modeles", modeles,
+                              "-o", tmp_path / "out", "--db", territory["db"])
+    assert result.exit_code == 1
+    assert result.output == message.replace("{path}", f"Modèle {path}")
