@@ -2,7 +2,13 @@
 
 The score is a sum of points whose weights live in catalogue/rules/priorites.csv
 (value, signature, format risk, precarious hosting, personal data past their DUA,
-volume, readiness); every point given is kept as a reason shown in the report.
+volume, readiness); every point given is kept as a reason shown in the report. A weight
+must name a choice of the grid column it scores (grids/spec.py) or a value the roadmap
+derives itself: anything else is refused with its line, never scored 0 in silence.
+
+An action is an `Action` (its French label and its `Kind`: transfer, eliminate, keep,
+qualify); the target year is a field of its own. Consumers compare the enum, never the
+label text.
 
 Actions:
 - no current qualification, or no sort final known → « À qualifier »;

@@ -1,4 +1,5 @@
-"""What each report shows, queried from the catalogue views into plain dicts.
+"""What each report shows, queried from the catalogue views into plain dicts and lists;
+charts are `Chart` data, drawn by reports/charts.py when the report is rendered.
 
 Every figure here can be re-derived with `catalogue sql` on the same views. A table
 that grows with the catalogue (datasets, roadmap, bordereau, services, scans, errors)
