@@ -344,7 +344,8 @@ def grid_import(files, commune, partiel, db):
               help="Dossier où écrire les rapports.")
 @click.option("--no-pdf", is_flag=True, help="N'écrire que le HTML (sans PDF).")
 @click.option("--modeles", type=click.Path(file_okay=False, exists=True), default=None,
-              help="Dossier de modèles Jinja2 qui remplacent ceux fournis (même nom de fichier).")
+              help="Dossier de modèles Jinja2 : un modèle du même nom remplace celui fourni et peut "
+                   "l'étendre ({% extends \"builtin:rapport_commune.html\" %}).")
 @db_option
 @user_errors
 def report(commune, territoire, output, no_pdf, modeles, db):

@@ -2,7 +2,13 @@
 
 The score is a sum of points whose weights live in catalogue/rules/priorites.csv
 (value, signature, format risk, precarious hosting, personal data past their DUA,
-volume, readiness); every point given is kept as a reason shown in the report.
+volume, readiness); every point given is kept as a reason shown in the report. A weight
+must name a choice of the grid column it scores (grids/spec.py) or a value the roadmap
+derives itself: anything else is refused with its line, never scored 0 in silence.
+
+An action is an `Action` (its French label and its `Kind`: transfer, eliminate, keep,
+qualify); the target year is a field of its own. Consumers compare the enum, never the
+label text.
 
 Actions:
 - no current qualification, or no sort final known → « À qualifier »;
@@ -19,17 +25,49 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import duckdb
 
+from catalogue.errors import CatalogueError
 from catalogue.formatting import french_number
+from catalogue.rulefiles import rules_path
+from grids import spec
 
-A_QUALIFIER = "À qualifier"
-ELIMINER = "Éliminer (après visa)"
-VERSER = "Verser au SAE"
-VERSER_TRI = "Verser au SAE (après tri)"
-CONSERVER = "Conserver en service jusqu'en {year}"
+
+class Kind(Enum):
+    """What an action does with a dataset; the value heads the report's totals per kind."""
+
+    TRANSFER = "Verser au SAE"
+    ELIMINATE = "Éliminer (après visa)"
+    KEEP = "Conserver en service"
+    QUALIFY = "À qualifier"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class Action(Enum):
+    """A roadmap action: its French label (a pattern taking the target year) and its kind."""
+
+    QUALIFY = ("À qualifier", Kind.QUALIFY)
+    ELIMINATE = ("Éliminer (après visa)", Kind.ELIMINATE)
+    KEEP = ("Conserver en service jusqu'en {year}", Kind.KEEP)
+    TRANSFER = ("Verser au SAE", Kind.TRANSFER)
+    TRANSFER_SORTED = ("Verser au SAE (après tri)", Kind.TRANSFER)
+
+    def __init__(self, pattern: str, kind: Kind) -> None:
+        self.pattern = pattern
+        self.kind = kind
+
+    def label(self, year: int | None = None) -> str:
+        """The label users read; only « Conserver en service jusqu'en … » shows its year."""
+        return self.pattern.format(year=year)
+
+
 RISK_SHARE = 0.2  # share of a dataset's volume in risky formats that counts as « at risk »
 PRECARIOUS = {"Poste de travail", "Support amovible"}
 
@@ -49,87 +87,166 @@ class DatasetFacts:
 @dataclass
 class RoadmapEntry:
     facts: DatasetFacts
-    action: str
+    action: Action
     target_year: int | None
     score: int
     dua_end: int | None
     reasons: list[str] = field(default_factory=list)
 
     @property
-    def kind(self) -> str:
-        """verser, eliminer, conserver or qualifier: the action without its year."""
-        if self.action.startswith("Verser"):
-            return "verser"
-        if self.action == ELIMINER:
-            return "eliminer"
-        if self.action == A_QUALIFIER:
-            return "qualifier"
-        return "conserver"
+    def kind(self) -> Kind:
+        return self.action.kind
+
+    @property
+    def label(self) -> str:
+        """The action as users read it, with its year where the label carries one."""
+        return self.action.label(self.target_year)
+
+
+# Criteria scored on a grid answer, by the grid column they read: a weight takes one of
+# that column's choices (grids/spec.py), never a value no référent can pick.
+GRID_CRITERIA = {"valeur_juridique": "valeur_juridique", "valeur_patrimoniale": "valeur_patrimoniale",
+                 "valeur_strategique": "valeur_strategique", "signature": "signature",
+                 "hebergement": "hebergement", "preparation": "priorite"}
+# Criteria the roadmap derives itself (from the scan, or parameters), with the values it reads.
+DERIVED_CRITERIA: dict[str, tuple[str, ...]] = {
+    "format_risque": ("élevé", "moyen"), "donnees_personnelles_dua_echue": ("Oui",), "volume": ("max",),
+    "seuil_versement": ("annee_en_cours", "annee_suivante")}
+
+
+def _grid_choices(column: str) -> tuple[str, ...]:
+    choices = spec.BY_KEY[column].choices
+    assert isinstance(choices, tuple), column  # a closed list of the grid, not the referential's marker
+    return choices
+
+
+WEIGHT_CHOICES: dict[str, tuple[str, ...]] = {
+    **{criterion: _grid_choices(column) for criterion, column in GRID_CRITERIA.items()}, **DERIVED_CRITERIA}
+
+
+def weight_problem(criterion: str, value: str) -> str | None:
+    """Why a (critere, valeur) row of priorites.csv would never score, or None if it can."""
+    if criterion not in WEIGHT_CHOICES:
+        return f"critère « {criterion} » inconnu (attendu : {', '.join(WEIGHT_CHOICES)})"
+    if value not in WEIGHT_CHOICES[criterion]:
+        return (f"valeur « {value} » inconnue pour le critère {criterion} "
+                f"(attendu : {', '.join(WEIGHT_CHOICES[criterion])})")
+    return None
 
 
 class Weights:
     """Points per (criterion, value) read from the `priorites` rule table."""
 
-    def __init__(self, rows: list[tuple[str, str, float]]):
+    def __init__(self, rows: Iterable[tuple[str, str, float]]):
         self.points = {(c, v): p for c, v, p in rows}
 
     def get(self, criterion: str, value) -> int:
         return int(self.points.get((criterion, value), 0))
 
 
-def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntry:
-    reasons: list[str] = []
-    score = 0
+def load_weights(con: duckdb.DuckDBPyConnection) -> Weights:
+    """The weights in force, each row checked against WEIGHT_CHOICES.
 
-    def add(points: int, why: str) -> None:
-        nonlocal score
+    The table is priorites.csv as loaded at the last writable open, rows in file order:
+    a row's line in the file is its rowid + 2 (after the header)."""
+    rows = con.execute("SELECT rowid + 2, critere, valeur, points FROM priorites ORDER BY rowid").fetchall()
+    for line, criterion, value, _ in rows:
+        problem = weight_problem(criterion, value)
+        if problem:
+            raise CatalogueError(f"{rules_path('priorites.csv')}, ligne {line} : {problem}")
+    return Weights((criterion, value, points) for _, criterion, value, points in rows)
+
+
+@dataclass
+class _Points:
+    """A running score and the reasons shown for it, in the order they were given."""
+
+    total: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, points: int, why: str) -> None:
         if points:
-            score += points
-            reasons.append(f"{why} (+{points})")
+            self.total += points
+            self.reasons.append(f"{why} (+{points})")
 
-    a = f.answers or {}
-    for key, label in (("valeur_juridique", "valeur juridique"), ("valeur_patrimoniale", "valeur patrimoniale"),
-                       ("valeur_strategique", "valeur stratégique")):
+
+VALUE_CRITERIA = (("valeur_juridique", "valeur juridique"), ("valeur_patrimoniale", "valeur patrimoniale"),
+                  ("valeur_strategique", "valeur stratégique"))
+
+
+def _answer_points(p: _Points, a: dict, w: Weights) -> None:
+    """Values and signature: what the service says of its records."""
+    for key, label in VALUE_CRITERIA:
         if a.get(key):
-            add(w.get(key, a[key]), f"{label} {a[key].lower()}")
+            p.add(w.get(key, a[key]), f"{label} {a[key].lower()}")
     if a.get("signature") == "Oui":
-        add(w.get("signature", "Oui"), "données signées électroniquement")
-    risky_format = f.high_risk_share >= RISK_SHARE
-    if risky_format:
-        add(w.get("format_risque", "élevé"), f"{french_number(100 * f.high_risk_share, 0)} % du volume en format à risque élevé")
-    elif f.high_risk_share + f.medium_risk_share >= RISK_SHARE:
-        add(w.get("format_risque", "moyen"),
-            f"{french_number(100 * (f.high_risk_share + f.medium_risk_share), 0)} % du volume en format à convertir")
-    precarious = a.get("hebergement") in PRECARIOUS
-    if precarious:
-        add(w.get("hebergement", a["hebergement"]), f"hébergé sur {a['hebergement'].lower()}")
-    dua = a.get("dua_annees")
-    dua_end = (f.last_year or this_year) + dua if dua is not None else None
-    if a.get("donnees_personnelles", "Non") != "Non" and a.get("donnees_personnelles") != "Ne sait pas" \
-            and dua_end is not None and dua_end <= this_year:
-        add(w.get("donnees_personnelles_dua_echue", "Oui"), "données personnelles dont la DUA est échue")
+        p.add(w.get("signature", "Oui"), "données signées électroniquement")
+
+
+def _format_points(p: _Points, f: DatasetFacts, w: Weights) -> bool:
+    """Points for risky formats; True when the share at high risk puts the dataset at risk."""
+    if f.high_risk_share >= RISK_SHARE:
+        p.add(w.get("format_risque", "élevé"),
+              f"{french_number(100 * f.high_risk_share, 0)} % du volume en format à risque élevé")
+        return True
+    if f.high_risk_share + f.medium_risk_share >= RISK_SHARE:
+        p.add(w.get("format_risque", "moyen"),
+              f"{french_number(100 * (f.high_risk_share + f.medium_risk_share), 0)} % du volume en format à convertir")
+    return False
+
+
+def _hosting_points(p: _Points, a: dict, w: Weights) -> bool:
+    """Points for precarious hosting (workstation, removable media); True when so hosted."""
+    if a.get("hebergement") not in PRECARIOUS:
+        return False
+    p.add(w.get("hebergement", a["hebergement"]), f"hébergé sur {a['hebergement'].lower()}")
+    return True
+
+
+def _later_points(p: _Points, f: DatasetFacts, a: dict, w: Weights, expired: bool) -> None:
+    """Personal data past their DUA, volume (log scale), readiness of the service."""
+    if a.get("donnees_personnelles", "Non") not in ("Non", "Ne sait pas") and expired:
+        p.add(w.get("donnees_personnelles_dua_echue", "Oui"), "données personnelles dont la DUA est échue")
     megabytes = max(f.bytes, 0) / 1e6
     if megabytes > 1:
-        volume_points = min(w.get("volume", "max"), round(w.get("volume", "max") * math.log10(megabytes) / 6))
-        add(volume_points, "volume")
+        ceiling = w.get("volume", "max")
+        p.add(min(ceiling, round(ceiling * math.log10(megabytes) / 6)), "volume")
     if a.get("priorite") in ("Haute", "Moyenne"):
-        add(w.get("preparation", a["priorite"]), f"priorité {a['priorite'].lower()} souhaitée par le service")
+        p.add(w.get("preparation", a["priorite"]), f"priorité {a['priorite'].lower()} souhaitée par le service")
 
+
+def _decide(a: dict, w: Weights, score: int, at_risk: bool, dua_end: int | None,
+            this_year: int) -> tuple[Action, int | None]:
+    """The action and its target year, from the sort final, the DUA and the score."""
     sort_final = a.get("sort_final")
-    if not f.answers or not sort_final or dua is None and sort_final == "Destruction":
-        return RoadmapEntry(f, A_QUALIFIER, None, score, dua_end, reasons)
+    if not a or not sort_final:
+        return Action.QUALIFY, None
     if sort_final == "Destruction":
+        if dua_end is None:
+            return Action.QUALIFY, None
         if dua_end <= this_year:
-            return RoadmapEntry(f, ELIMINER, this_year, score, dua_end, reasons)
-        return RoadmapEntry(f, CONSERVER.format(year=dua_end), dua_end, score, dua_end, reasons)
-    action = VERSER_TRI if sort_final == "Tri" else VERSER
-    if score >= w.get("seuil_versement", "annee_en_cours") or risky_format or precarious:
-        year = this_year
-    elif score >= w.get("seuil_versement", "annee_suivante"):
-        year = this_year + 1
-    else:
-        year = this_year + 2
-    return RoadmapEntry(f, action, year, score, dua_end, reasons)
+            return Action.ELIMINATE, this_year
+        return Action.KEEP, dua_end
+    action = Action.TRANSFER_SORTED if sort_final == "Tri" else Action.TRANSFER
+    if score >= w.get("seuil_versement", "annee_en_cours") or at_risk:
+        return action, this_year
+    if score >= w.get("seuil_versement", "annee_suivante"):
+        return action, this_year + 1
+    return action, this_year + 2
+
+
+def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntry:
+    """Score a dataset (every point with its reason) and decide its action and year."""
+    a = f.answers or {}
+    dua = a.get("dua_annees")
+    dua_end = (f.last_year or this_year) + dua if dua is not None else None
+    p = _Points()
+    _answer_points(p, a, w)
+    risky_format = _format_points(p, f, w)
+    precarious = _hosting_points(p, a, w)
+    _later_points(p, f, a, w, expired=dua_end is not None and dua_end <= this_year)
+    action, year = _decide(a, w, p.total, risky_format or precarious, dua_end, this_year)
+    return RoadmapEntry(f, action, year, p.total, dua_end, p.reasons)
 
 
 FACTS_SQL = """
@@ -143,11 +260,8 @@ WITH risk AS (
     WHERE df.size > 0 AND df.error IS NULL AND ($commune IS NULL OR df.commune = $commune)
     GROUP BY ALL
 ), scanned AS (
-    SELECT d.dataset_id, d.commune,
-           CASE WHEN d.source IN ('database', 'mail') THEN 'Application ' || d.path || ' (' || d.root || ')'
-                ELSE d.root || CASE WHEN d.path = '' THEN '' ELSE '/' || d.path END END AS emplacement,
-           d.bytes, year(d.last_mtime) AS last_year, coalesce(r.high_bytes, 0) AS high_bytes,
-           coalesce(r.medium_bytes, 0) AS medium_bytes
+    SELECT d.dataset_id, d.commune, d.emplacement, d.bytes, year(d.last_mtime) AS last_year,
+           coalesce(r.high_bytes, 0) AS high_bytes, coalesce(r.medium_bytes, 0) AS medium_bytes
     FROM datasets d LEFT JOIN risk r USING (commune, dataset_id)
     WHERE $commune IS NULL OR d.commune = $commune
 )
@@ -187,7 +301,7 @@ def build_roadmap(con: duckdb.DuckDBPyConnection, commune: str | None = None,
                   this_year: int | None = None) -> list[RoadmapEntry]:
     """Roadmap entries, highest score first, for one commune or the whole territory."""
     this_year = this_year or dt.date.today().year
-    weights = Weights(con.execute("SELECT critere, valeur, points FROM priorites").fetchall())
+    weights = load_weights(con)
     entries = [score_and_action(f, weights, this_year) for f in load_facts(con, commune)]
     return sorted(entries, key=lambda e: (-e.score, e.facts.emplacement))
 
@@ -196,14 +310,14 @@ def plan_by_year(entries: list[RoadmapEntry]) -> list[dict]:
     """Per target year: datasets and volume to ingest, datasets and volume to eliminate."""
     years: dict[int, dict] = {}
     for e in entries:
-        if e.target_year is None or e.kind == "conserver" and e.target_year is None:
+        if e.target_year is None:
             continue
         y = years.setdefault(e.target_year, {"annee": e.target_year, "verser_jeux": 0, "verser_octets": 0,
                                              "eliminer_jeux": 0, "eliminer_octets": 0})
-        if e.kind == "verser":
+        if e.kind is Kind.TRANSFER:
             y["verser_jeux"] += 1
             y["verser_octets"] += e.facts.bytes
-        elif e.kind in ("eliminer", "conserver"):
+        elif e.kind in (Kind.ELIMINATE, Kind.KEEP):
             # A dataset kept in service until year N is eliminated that year.
             y["eliminer_jeux"] += 1
             y["eliminer_octets"] += e.facts.bytes

@@ -292,6 +292,8 @@ def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False
             # Closed, so that the same process can open the file again (a full disk freed).
             con.close()
             raise
+    else:
+        current_views(con)
     return con
 
 
@@ -328,12 +330,30 @@ def load_rules(con: duckdb.DuckDBPyConnection) -> None:
             con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
 
 
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
+def create_views(con: duckdb.DuckDBPyConnection, *, temporary: bool = False) -> None:
     sql = (resources.files("catalogue") / "sql" / "views.sql").read_text(encoding="utf-8")
     rules = dict_rows(con.execute("SELECT * FROM dechet_rules"))
     sql = sql.replace("{{pattern_rules}}", pattern_case_sql(rules))
+    if temporary:
+        sql = sql.replace("CREATE OR REPLACE VIEW ", "CREATE OR REPLACE TEMP VIEW ")
+        sql = sql.replace("CREATE OR REPLACE MACRO ", "CREATE OR REPLACE TEMP MACRO ")
     with transaction(con):
         con.execute(sql)
+
+
+def current_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a read-only connection this version's views, as temporary ones over the stored.
+
+    The stored views date from the last writable open, maybe by an earlier version: a
+    report must not miss a column added since. A catalogue whose tables still wait for
+    a migration keeps its stored views (those of its own version)."""
+    try:
+        create_views(con, temporary=True)
+    except duckdb.Error:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction was open: the rules table itself is missing
 
 
 def ensure_commune(con: duckdb.DuckDBPyConnection, code: str, nom: str | None) -> None:

@@ -1,4 +1,5 @@
-"""Charts drawn by matplotlib as inline SVG (same markup in HTML and PDF).
+"""Charts drawn by matplotlib as inline SVG (same markup in HTML and PDF), at rendering:
+the report context holds each chart as data (reports.context.Chart), `draw_all` draws them.
 
 Labels come from folder and commune names: matplotlib writes them as escaped SVG text,
 so a name such as <script> stays text, and mathtext is off, so a `$` in a name is a
@@ -11,6 +12,7 @@ import functools
 import hashlib
 import io
 import re
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -19,22 +21,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from catalogue.formatting import french_bytes  # noqa: E402
+from reports.context import Chart  # noqa: E402
 from reports.safetext import visible_controls  # noqa: E402
 
-STYLE = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
-         "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "catalogage",
-         # Names are data: "Saint-$\\frac$" must print as typed, not fail as mathtext.
-         "text.parse_math": False, "text.usetex": False}
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+STYLE: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
+    "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "catalogage",
+    # Names are data: "Saint-$\\frac$" must print as typed, not fail as mathtext.
+    "text.parse_math": False, "text.usetex": False}
 COLORS = ["#1f4e79", "#c55a11", "#7f7f7f", "#548235", "#bf9000"]
 _bytes_axis = FuncFormatter(lambda v, _: french_bytes(int(v)))
 
 
-def _styled(draw):
+def _styled(plot):
     """Draw inside our own rc context: a notebook's rcParams cannot turn mathtext back on."""
-    @functools.wraps(draw)
+    @functools.wraps(plot)
     def wrapper(*args, **kwargs):
         with plt.rc_context(STYLE):
-            return draw(*args, **kwargs)
+            return plot(*args, **kwargs)
     return wrapper
 
 
@@ -61,7 +68,7 @@ def _short(label: str, width: int = 38) -> str:
 def barh_bytes(labels: list[str], values: list[int], title: str) -> str:
     """Horizontal bars of volumes, largest on top."""
     fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(labels), 3) + 0.8))
-    ax.barh([_short(l or "(racine)") for l in labels][::-1], values[::-1], color=COLORS[0])
+    ax.barh([_short(label or "(racine)") for label in labels][::-1], values[::-1], color=COLORS[0])
     ax.xaxis.set_major_formatter(_bytes_axis)
     ax.set_title(title, loc="left")
     return _svg(fig, title)
@@ -97,3 +104,19 @@ def stacked_barh(labels: list[str], series: dict[str, list[int]], title: str) ->
     ax.legend(frameon=False, loc="lower right")
     ax.set_title(title, loc="left")
     return _svg(fig, title)
+
+
+def draw(chart: Chart | None) -> str | None:
+    """The chart as inline SVG, or None when there is nothing to draw."""
+    if chart is None:
+        return None
+    if chart.kind == "barh_bytes":
+        (values,) = chart.series.values()
+        return barh_bytes(chart.labels, values, chart.title)
+    if chart.kind == "bars_by_year":
+        return bars_by_year(chart.labels, chart.series, chart.title)
+    return stacked_barh(chart.labels, chart.series, chart.title)
+
+
+def draw_all(charts: dict[str, Chart | None]) -> dict[str, str | None]:
+    return {name: draw(chart) for name, chart in charts.items()}

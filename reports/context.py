@@ -1,4 +1,5 @@
-"""What each report shows, queried from the catalogue views into plain dicts.
+"""What each report shows, queried from the catalogue views into plain dicts and lists;
+charts are `Chart` data, drawn by reports/charts.py when the report is rendered.
 
 Every figure here can be re-derived with `catalogue sql` on the same views. A table
 that grows with the catalogue (datasets, roadmap, bordereau, services, scans, errors)
@@ -10,15 +11,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 import duckdb
 
-from catalogue.roadmap import RoadmapEntry, build_roadmap, plan_by_year
+from catalogue.roadmap import Kind, RoadmapEntry, build_roadmap, plan_by_year
 from grids import spec
-from reports import charts
 
 TOP = 15
 TABLE_ROWS = 100  # rows of a long table in HTML and PDF; the annexes hold them all
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What a chart shows, as data: reports/charts.py draws it when the report is rendered.
+
+    `barh_bytes` draws one series as horizontal bars, `bars_by_year` stacks the series per
+    year (labels are years), `stacked_barh` stacks them per label."""
+
+    kind: Literal["barh_bytes", "bars_by_year", "stacked_barh"]
+    title: str
+    labels: list
+    series: dict[str, list[int]]
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
@@ -147,7 +162,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         FROM datasets d WHERE d.commune = $c AND d.source IN ('database', 'mail') ORDER BY d.path LIMIT $n""", cn)
     roadmap = build_roadmap(con, commune, this_year)
     plan = plan_by_year(roadmap)
-    bordereau_datasets = [e for e in roadmap if e.kind == "eliminer"]
+    bordereau_datasets = [e for e in roadmap if e.kind is Kind.ELIMINATE]
     bordereau_dechets = rows(con, """
         SELECT d.categorie, d.libelle, d.confiance, count(*) AS entries, sum(d.size) AS bytes,
                any_value(r.source) AS source, any_value(r.justification) AS justification
@@ -167,7 +182,8 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
     ctx = {
         "commune": info, "this_year": this_year, "generated": dt.date.today(), "figures": figures,
         "growth": growth_rows, "flow": yearly_flow(growth_rows, this_year), "services": services,
-        "datasets": datasets, "applications": applications, "formats": formats[:TOP], "formats_count": len(formats), "risk": risk,
+        "datasets": datasets, "applications": applications, "formats": formats[:TOP], "formats_count": len(formats),
+        "risk": risk,
         "duplicate_groups": duplicate_groups, "dechet_categories": dechet_categories,
         "dechet_folders": dechet_folders, "errors": errors, "blind_spots": blind_spots, "scans": scans,
         "qualification": qualification_progress(con, commune), "roadmap": roadmap[:TABLE_ROWS], "plan": plan,
@@ -177,36 +193,41 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         # Every row, for the CSV/XLSX annexes only (templates show the bounded lists above).
         "annexes": {"roadmap": roadmap, "bordereau_datasets": bordereau_datasets},
     }
-    ctx["charts"] = {
-        "services": charts.barh_bytes([s["directory"] for s in services[:TOP]], [s["bytes"] for s in services[:TOP]],
-                                      "Volume par service (dossier de premier niveau)") if services else None,
-        "growth": charts.bars_by_year([g["year"] for g in growth_rows], {"Volume": [g["bytes"] for g in growth_rows]},
-                                      "Volume par année de dernière modification") if growth_rows else None,
-        "formats": charts.barh_bytes([f"{f['puid']} {f['format_name'] or ''}".strip() for f in formats[:10]],
-                                     [f["bytes"] for f in formats[:10]], "Formats les plus volumineux")
-        if formats else None,
-        "plan": _plan_chart(plan),
-    }
+    ctx["charts"] = _commune_charts(services, growth_rows, formats, plan)
     return ctx
 
 
+def _commune_charts(services: list[dict], growth_rows: list[dict], formats: list[dict],
+                    plan: list[dict]) -> dict[str, Chart | None]:
+    return {
+        "services": Chart("barh_bytes", "Volume par service (dossier de premier niveau)",
+                          [s["directory"] for s in services[:TOP]], {"Volume": [s["bytes"] for s in services[:TOP]]})
+        if services else None,
+        "growth": Chart("bars_by_year", "Volume par année de dernière modification", [g["year"] for g in growth_rows],
+                        {"Volume": [g["bytes"] for g in growth_rows]}) if growth_rows else None,
+        "formats": Chart("barh_bytes", "Formats les plus volumineux",
+                         [f"{f['puid']} {f['format_name'] or ''}".strip() for f in formats[:10]],
+                         {"Volume": [f["bytes"] for f in formats[:10]]}) if formats else None,
+        "plan": _plan_chart(plan),
+    }
+
+
 def _action_totals(roadmap: list[RoadmapEntry]) -> list[dict]:
-    labels = {"verser": "Verser au SAE", "eliminer": "Éliminer (après visa)", "conserver": "Conserver en service",
-              "qualifier": "À qualifier"}
-    totals = {k: {"action": v, "jeux": 0, "octets": 0} for k, v in labels.items()}
+    """Datasets and bytes per kind of action, every kind listed (in Kind's order)."""
+    jeux = dict.fromkeys(Kind, 0)
+    octets = dict.fromkeys(Kind, 0)
     for e in roadmap:
-        totals[e.kind]["jeux"] += 1
-        totals[e.kind]["octets"] += e.facts.bytes
-    return list(totals.values())
+        jeux[e.kind] += 1
+        octets[e.kind] += e.facts.bytes
+    return [{"action": kind.label, "jeux": jeux[kind], "octets": octets[kind]} for kind in Kind]
 
 
-def _plan_chart(plan: list[dict]) -> str | None:
+def _plan_chart(plan: list[dict]) -> Chart | None:
     if not plan:
         return None
-    return charts.bars_by_year([p["annee"] for p in plan],
-                               {"À verser au SAE": [p["verser_octets"] for p in plan],
-                                "À éliminer": [p["eliminer_octets"] for p in plan]},
-                               "Feuille de route : volumes par année")
+    return Chart("bars_by_year", "Feuille de route : volumes par année", [p["annee"] for p in plan],
+                 {"À verser au SAE": [p["verser_octets"] for p in plan],
+                  "À éliminer": [p["eliminer_octets"] for p in plan]})
 
 
 def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None) -> dict:
@@ -222,7 +243,7 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         communes.append({
             "code": code, "nom": info["nom"], "figures": figures, "flow": yearly_flow(growth_rows, this_year),
             "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
-            "verser_octets": sum(e.facts.bytes for e in entries if e.kind == "verser"),
+            "verser_octets": sum(e.facts.bytes for e in entries if e.kind is Kind.TRANSFER),
         })
     plan = plan_by_year(roadmap)
     total = {k: sum(c["figures"][k] for c in communes)
@@ -237,11 +258,11 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         "actions": _action_totals(roadmap),
         "footprint": footprint(con, total["wasted_bytes"]),
         "charts": {
-            "communes": charts.stacked_barh(labels, {
+            "communes": Chart("stacked_barh", "Volumes par collectivité", labels, {
                 "Volume utile": [max(c["figures"]["bytes"] - c["figures"]["wasted_bytes"], 0) for c in communes],
                 "Doublons récupérables": [c["figures"]["duplicate_bytes"] for c in communes],
                 "Autres déchets": [c["figures"]["other_dechet_bytes"] for c in communes],
-            }, "Volumes par collectivité") if communes else None,
+            }) if communes else None,
             "plan": _plan_chart(plan),
         },
     }

@@ -1,18 +1,33 @@
 """Render the reports: Jinja2 (autoescaped) → self-contained HTML, WeasyPrint → PDF,
-with CSV and XLSX annexes. Templates are package data; a user folder may override one."""
+with CSV and XLSX annexes, charts drawn from the context's data.
+
+Templates are package data, layered as datasette does: a user folder (`--modeles`) comes
+first, so a template of the same name replaces the built-in one, and any built-in template
+stays reachable as « builtin:NAME » so that the replacement can extend it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 
 from catalogue import __version__, csvsafe
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_date, french_int, french_number
 from catalogue.store import connect
+from reports import charts
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
 from reports.safetext import visible_controls
 
@@ -23,9 +38,13 @@ class ReportFiles:
     files: list[Path] = field(default_factory=list)
 
 
+BUILTIN = "builtin"  # prefix naming a built-in template: {% extends "builtin:rapport_commune.html" %}
+
+
 def environment(user_templates: str | Path | None = None) -> Environment:
-    loaders = [FileSystemLoader(str(user_templates))] if user_templates else []
-    loaders.append(PackageLoader("templates", "."))
+    builtin = PackageLoader("templates", ".")
+    loaders: list[BaseLoader] = [FileSystemLoader(str(user_templates))] if user_templates else []
+    loaders += [builtin, PrefixLoader({BUILTIN: builtin}, delimiter=":")]
     # finalize: every value a template prints shows bidi controls instead of obeying them.
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html", "css"]),
                       trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
@@ -35,8 +54,25 @@ def environment(user_templates: str | Path | None = None) -> Environment:
     return env
 
 
+def render_html(env: Environment, template: str, ctx: dict) -> str:
+    """The page as HTML; a template that cannot be read or rendered is one French line."""
+    # Templates get the charts drawn (SVG); their data stays at hand as chart_data.
+    page = {**ctx, "charts": charts.draw_all(ctx["charts"]), "chart_data": ctx["charts"]}
+    try:
+        return env.get_template(template).render(page)
+    except TemplateSyntaxError as exc:
+        raise CatalogueError(f"Modèle {exc.filename or exc.name}, ligne {exc.lineno} : {exc.message}") from None
+    except TemplateNotFound as exc:
+        raise CatalogueError(f"Modèle introuvable : {exc.name} (modèles fournis : « {BUILTIN}:NOM »).") from None
+    except TemplateError as exc:
+        raise CatalogueError(f"Modèle {template} : {exc.message}") from None
+    except RecursionError:
+        raise CatalogueError(f"Modèle {template} : il s'étend lui-même ; pour étendre le modèle fourni, "
+                             f"écrivez {{% extends \"{BUILTIN}:{template}\" %}}.") from None
+
+
 def _write_html_pdf(env: Environment, template: str, ctx: dict, stem: Path, pdf: bool) -> list[Path]:
-    html = env.get_template(template).render(**ctx)
+    html = render_html(env, template, ctx)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_suffix(".html")]
     out[0].write_text(html, encoding="utf-8")
@@ -56,7 +92,7 @@ def _roadmap_csv(path: Path, roadmap) -> Path:
         for e in roadmap:
             a = e.facts.answers or {}
             w.writerow([e.facts.dataset_id, e.facts.emplacement, e.facts.bytes, a.get("typologie"),
-                        a.get("dua_annees"), a.get("sort_final"), e.action, e.target_year, e.score,
+                        a.get("dua_annees"), a.get("sort_final"), e.label, e.target_year, e.score,
                         " ; ".join(e.reasons)])
     return path
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from catalogue.roadmap import ELIMINER
+from catalogue.roadmap import Action
 from catalogue.store import connect
 from reports.context import TABLE_ROWS
 
@@ -129,7 +129,7 @@ def test_big_commune_annexes_hold_every_row(big):
         assert len(rows[name]) == DATASETS + 1, name
         assert len({r[0] for r in rows[name][1:]}) == DATASETS, name
     roadmap = rows[f"feuille-de-route-{COMMUNE}.csv"]
-    to_destroy = {r[0] for r in roadmap[1:] if r[roadmap[0].index("action")] == ELIMINER}
+    to_destroy = {r[0] for r in roadmap[1:] if r[roadmap[0].index("action")] == Action.ELIMINATE.label()}
     assert len(to_destroy) > TABLE_ROWS
     wb = load_workbook(out / f"bordereau-elimination-{COMMUNE}.xlsx", read_only=True)
     listed = [r[0] for r in wb["Jeux de données"].iter_rows(min_row=2, values_only=True)]

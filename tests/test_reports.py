@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,11 +16,10 @@ from fpdf import FPDF
 from openpyxl import Workbook, load_workbook
 
 from catalogue.formatting import french_bytes, french_int
-from catalogue.roadmap import (A_QUALIFIER, ELIMINER, VERSER, VERSER_TRI, DatasetFacts, Weights,
-                               score_and_action)
+from catalogue.roadmap import Action, DatasetFacts, Kind, Weights, load_weights, score_and_action
 from catalogue.store import connect
 from grids import spec
-from tests.conftest import query
+from tests.conftest import REPO, query
 from tests.test_grid import GOOD, columns, fill
 
 XSS = "<script>alert(1)</script>.pdf"
@@ -120,7 +120,7 @@ def _chromium(html: Path, tmp_path: Path) -> tuple[str, list[str], Path]:
     dom = subprocess.run(common + ["--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120)
     subprocess.run(common + ["--hide-scrollbars", "--window-size=1200,3000", f"--screenshot={shot}", html.as_uri()],
                    capture_output=True, text=True, timeout=120)
-    console = [l for l in dom.stderr.splitlines() if ":CONSOLE" in l]
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     return dom.stdout, console, shot
 
 
@@ -190,7 +190,7 @@ def test_annexes_written(territory):
     out = territory["out"]
     roadmap = (out / "feuille-de-route-99201.csv").read_text(encoding="utf-8-sig").splitlines()
     assert roadmap[0].startswith("identifiant;emplacement;volume_octets")
-    assert any(VERSER in line for line in roadmap[1:])
+    assert any(Action.TRANSFER.label() in line for line in roadmap[1:])
     wb = load_workbook(out / "bordereau-elimination-99201.xlsx")
     assert wb.sheetnames == ["Jeux de données", "Déchets"]
     assert any(r[0] == "Fichiers temporaires" for r in wb["Déchets"].iter_rows(min_row=2, values_only=True))
@@ -210,9 +210,9 @@ def test_report_command_errors(territory, tmp_path):
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Weights:
     con = connect(tmp_path_factory.mktemp("w") / "c.duckdb")
-    rows = con.execute("SELECT critere, valeur, points FROM priorites").fetchall()
+    weights = load_weights(con)
     con.close()
-    return Weights(rows)
+    return weights
 
 
 def _facts(answers=None, **kw) -> DatasetFacts:
@@ -233,16 +233,17 @@ def _points(entry) -> int:
 
 def test_roadmap_actions_follow_the_rules(weights):
     year = 2026
-    assert score_and_action(_facts(None), weights, year).action == A_QUALIFIER
-    assert score_and_action(_facts(dict(ANSWERS, sort_final=None)), weights, year).action == A_QUALIFIER
+    assert score_and_action(_facts(None), weights, year).action is Action.QUALIFY
+    assert score_and_action(_facts(dict(ANSWERS, sort_final=None)), weights, year).action is Action.QUALIFY
     # Destruction: DUA over → eliminate this year; running → keep until its end.
     gone = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2012), weights, year)
-    assert (gone.action, gone.target_year, gone.dua_end) == (ELIMINER, 2026, 2022)
+    assert (gone.action, gone.target_year, gone.dua_end) == (Action.ELIMINATE, 2026, 2022)
     kept = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2024), weights, year)
-    assert (kept.action, kept.target_year) == ("Conserver en service jusqu'en 2034", 2034)
+    assert (kept.action, kept.target_year, kept.kind) == (Action.KEEP, 2034, Kind.KEEP)
+    assert kept.label == "Conserver en service jusqu'en 2034"
     # Conservation: the year follows the score; a risk brings it forward.
     low = score_and_action(_facts(dict(ANSWERS)), weights, year)
-    assert (low.action, low.target_year) == (VERSER, 2028)
+    assert (low.action, low.target_year, low.label) == (Action.TRANSFER, 2028, "Verser au SAE")
     high = score_and_action(_facts(dict(ANSWERS, valeur_juridique="Forte", valeur_patrimoniale="Forte",
                                         signature="Oui")), weights, year)
     assert high.target_year == 2026 and high.score >= 80
@@ -254,7 +255,7 @@ def test_roadmap_actions_follow_the_rules(weights):
     assert usb.target_year == 2026 and "hébergé sur support amovible (+15)" in usb.reasons
     old_formats = score_and_action(_facts(dict(ANSWERS), high_risk_share=0.5), weights, year)
     assert old_formats.target_year == 2026 and "50 % du volume en format à risque élevé (+15)" in old_formats.reasons
-    assert score_and_action(_facts(dict(ANSWERS, sort_final="Tri")), weights, year).action == VERSER_TRI
+    assert score_and_action(_facts(dict(ANSWERS, sort_final="Tri")), weights, year).action is Action.TRANSFER_SORTED
     personal = score_and_action(_facts(dict(ANSWERS, donnees_personnelles="Oui, sensibles"), last_year=2010),
                                 weights, year)
     assert "données personnelles dont la DUA est échue (+10)" in personal.reasons
@@ -269,9 +270,95 @@ def test_roadmap_of_the_imported_grid(territory):
 
     entries = {e.facts.emplacement.rsplit("/", 1)[-1]: e for e in build_roadmap(con, "99201", 2026)}
     con.close()
-    assert entries["Permis alphatag"].action == VERSER  # URB-AUT: Conservation
+    assert entries["Permis alphatag"].action is Action.TRANSFER  # URB-AUT: Conservation
     budgets = entries["Budgets alphatag"]  # FIN-PJ: Destruction after 10 years from the last modification
     last_year = budgets.facts.last_year
-    expected = ELIMINER if last_year + 10 <= 2026 else f"Conserver en service jusqu'en {last_year + 10}"
-    assert budgets.action == expected
-    assert entries["Archives alphatag"].action == A_QUALIFIER
+    expected = Action.ELIMINATE if last_year + 10 <= 2026 else Action.KEEP
+    assert budgets.action is expected and budgets.target_year == max(last_year + 10, 2026)
+    assert entries["Archives alphatag"].action is Action.QUALIFY
+
+
+def test_grid_and_roadmap_show_one_location(territory):
+    """The grid's « Emplacement » and the roadmap's are the datasets view's column (one SQL definition)."""
+    con = connect(territory["db"], read_only=True)
+    from catalogue.roadmap import build_roadmap
+
+    places = dict(con.execute("SELECT dataset_id, emplacement FROM datasets WHERE commune = '99201'").fetchall())
+    roadmap = {e.facts.dataset_id: e.facts.emplacement for e in build_roadmap(con, "99201", 2026)}
+    con.close()
+    ws = load_workbook(territory["db"].parent / "grille.xlsx")[spec.SHEET_GRID]
+    col = columns(ws)
+    grid = {ws.cell(r, col["dataset_id"]).value: ws.cell(r, col["emplacement"]).value
+            for r in range(2, ws.max_row + 1) if ws.cell(r, col["dataset_id"]).value}
+    assert places and grid == places and roadmap == places
+
+
+def test_context_is_data_and_rendering_draws_the_charts(territory):
+    from reports import charts
+    from reports.context import Chart, commune_context, territory_context
+
+    con = connect(territory["db"], read_only=True)
+    commune, synthesis = commune_context(con, "99201", 2026), territory_context(con, 2026)
+    con.close()
+    for ctx in (commune, synthesis):
+        assert ctx["charts"] and all(c is None or isinstance(c, Chart) for c in ctx["charts"].values())
+        assert "<svg" not in repr(ctx)
+    services = commune["charts"]["services"]
+    assert services.kind == "barh_bytes" and "Urbanisme" in services.labels
+    svg = charts.draw(services)
+    assert svg.startswith("<svg") and "Urbanisme" in svg
+    # Building a context loads no plotting library at all.
+    code = "import sys, reports.context; assert 'matplotlib' not in sys.modules, 'matplotlib'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_user_template_extends_the_builtin_one(territory, tmp_path):
+    """`--modeles DIR`: a template of the same name replaces the built-in one and can extend
+    it through the « builtin: » prefix; the other built-in templates then use the user's."""
+    modeles = tmp_path / "modeles"
+    modeles.mkdir()
+    (modeles / "rapport_commune.html").write_text(
+        '{% extends "builtin:rapport_commune.html" %}\n'
+        "{% block title %}Service des archives — {{ super() }}{% endblock %}\n"
+        '{% block body %}<p class="visa">Vu par le service des archives</p>\n{{ super() }}{% endblock %}\n',
+        encoding="utf-8")
+    (modeles / "_style.css").write_text('{% include "builtin:_style.css" %}\n.visa { color: #c55a11; }\n',
+                                        encoding="utf-8")
+    cli, db, out = territory["cli"], territory["db"], tmp_path / "out"
+    for args in (("--commune", "99201"), ("--territoire",)):
+        result = cli("report", *args, "--no-pdf", "--modeles", modeles, "-o", out, "--db", db)
+        assert result.exit_code == 0, result.output
+    html = (out / "rapport-99201.html").read_text(encoding="utf-8")
+    builtin = (territory["out"] / "rapport-99201.html").read_text(encoding="utf-8")
+    assert "<title>Service des archives — Recensement et feuille de route — Alpha-sur-Test</title>" in html
+    assert '<p class="visa">Vu par le service des archives</p>\n<h1>Recensement des données numériques</h1>' in html
+    assert ".visa { color: #c55a11; }" in html
+    # Everything else is the built-in report, unchanged.
+    added = ["Service des archives — ", '<p class="visa">Vu par le service des archives</p>\n',
+             ".visa { color: #c55a11; }"]
+    for text in added:
+        html = html.replace(text, "", 1)
+    assert html.replace("\n", "") == builtin.replace("\n", "")
+    # The synthesis keeps its built-in template but takes the user's style sheet.
+    synthesis = (out / "synthese-territoriale.html").read_text(encoding="utf-8")
+    assert ".visa { color: #c55a11; }" in synthesis and "<h1>Synthèse territoriale</h1>" in synthesis
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{% extends \"builtin:rapport_commune.html\" %}\n{% block body %}{{ super() }\n{% endblock %}\n",
+     "Erreur : {path}, ligne 2 : unexpected '}'\n"),
+    ("{% extends \"rapport_commune.html\" %}\n",
+     "Erreur : Modèle rapport_commune.html : il s'étend lui-même ; pour étendre le modèle fourni, écrivez "
+     "{% extends \"builtin:rapport_commune.html\" %}.\n"),
+    ("{% extends \"builtin:rapport.html\" %}\n",
+     "Erreur : Modèle introuvable : builtin:rapport.html (modèles fournis : « builtin:NOM »).\n"),
+], ids=["syntaxe", "s-etend-lui-meme", "introuvable"])
+def test_bad_user_template_is_one_french_line(territory, tmp_path, template, message):
+    modeles = tmp_path / "modeles"
+    modeles.mkdir()
+    path = modeles / "rapport_commune.html"
+    path.write_text(template, encoding="utf-8")
+    result = territory["cli"]("report", "--commune", "99201", "--no-pdf", "--modeles", modeles,
+                              "-o", tmp_path / "out", "--db", territory["db"])
+    assert result.exit_code == 1
+    assert result.output == message.replace("{path}", f"Modèle {path}")

@@ -135,6 +135,13 @@ JOIN (SELECT DISTINCT rule_id, libelle, categorie, confiance FROM dechet_rules) 
 CREATE OR REPLACE MACRO fs_dataset_id(commune, root, dataset_path) AS
     'FS-' || upper(substr(md5(commune || '|' || root || '|' || dataset_path), 1, 12));
 
+-- The one definition of a dataset's « Emplacement » shown to users (grid, roadmap, reports,
+-- annexes): the dataset's folder under its scan root, or the application it comes from.
+CREATE OR REPLACE MACRO dataset_location(source, root, dataset_path) AS
+    CASE WHEN source IN ('database', 'mail') THEN 'Application ' || dataset_path || ' (' || root || ')'
+         WHEN dataset_path = '' THEN root
+         ELSE rtrim(root, '/') || '/' || dataset_path END;
+
 CREATE OR REPLACE VIEW dataset_files AS
 WITH f AS (
     SELECT f.*,
@@ -165,7 +172,8 @@ SELECT fs_dataset_id(commune, root, dataset_path) AS dataset_id,
        sum(bytes) AS bytes,
        min(first_mtime) AS first_mtime,
        max(last_mtime) AS last_mtime,
-       CAST(sum(errors) AS BIGINT) AS errors
+       CAST(sum(errors) AS BIGINT) AS errors,
+       dataset_location(source, root, dataset_path) AS emplacement
 FROM p
 GROUP BY commune, scan_id, source, root, dataset_path
 UNION ALL
@@ -173,7 +181,8 @@ UNION ALL
 -- application; `files` counts its tables, or its messages.
 SELECT 'APP-' || upper(substr(md5(s.commune || '|' || s.source || '|' || s.application), 1, 12)) AS dataset_id,
        s.commune, s.scan_id, s.source, s.root, s.application AS path,
-       t.objects AS files, t.bytes, t.first_date AS first_mtime, t.last_date AS last_mtime, t.errors
+       t.objects AS files, t.bytes, t.first_date AS first_mtime, t.last_date AS last_mtime, t.errors,
+       dataset_location(s.source, s.root, s.application) AS emplacement
 FROM latest_scans l
 JOIN scans s USING (scan_id)
 JOIN (
