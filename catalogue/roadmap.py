@@ -102,6 +102,14 @@ class RoadmapEntry:
         """The action as users read it, with its year where the label carries one."""
         return self.action.label(self.target_year)
 
+    @property
+    def sip_command(self) -> str | None:
+        """For a dataset to transfer, the command that builds its SEDA package; CONTRAT is
+        the SAE's ingest contract, which only the archivist knows."""
+        if self.kind is not Kind.TRANSFER:
+            return None
+        return f"catalogue sip {self.facts.dataset_id} --contrat CONTRAT -o sip/{self.facts.commune}"
+
 
 # Criteria scored on a grid answer, by the grid column they read: a weight takes one of
 # that column's choices (grids/spec.py), never a value no référent can pick.

@@ -88,12 +88,12 @@ def _roadmap_csv(path: Path, roadmap) -> Path:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["identifiant", "emplacement", "volume_octets", "typologie", "dua_annees", "sort_final", "action",
-                    "annee_cible", "score", "raisons"])
+                    "annee_cible", "score", "raisons", "commande_sip"])
         for e in roadmap:
             a = e.facts.answers or {}
             w.writerow([e.facts.dataset_id, e.facts.emplacement, e.facts.bytes, a.get("typologie"),
                         a.get("dua_annees"), a.get("sort_final"), e.label, e.target_year, e.score,
-                        " ; ".join(e.reasons)])
+                        " ; ".join(e.reasons), e.sip_command])
     return path
 
 
