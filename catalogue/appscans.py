@@ -24,6 +24,7 @@ from catalogue import __version__
 from catalogue.errors import DiskFullError, full_disk_cause
 from catalogue.formatting import french_bytes
 from catalogue.store import connect, default_db_path, ensure_commune
+from scanners.schemas import DB_TABLES_SCHEMA, MAIL_FOLDERS_SCHEMA, MAIL_FORMATS_SCHEMA
 
 MIN_FREE_HINT = 8 * 1024 * 1024  # DuckDB grows its file and WAL by 256 KiB blocks, plus checkpoints
 
@@ -137,18 +138,6 @@ def import_inventory(path: str, commune: str, *, nom: str | None = None, db: str
                            stats.in_archives, stats.hash_algorithm, stats.problems)
 
 
-DB_TABLES_SCHEMA = pa.schema([
-    ("application", pa.string()), ("schema_name", pa.string()), ("table_name", pa.string()),
-    ("row_count", pa.int64()), ("row_count_estimated", pa.bool_()), ("bytes", pa.int64()),
-    ("first_date", pa.timestamp("us")), ("last_date", pa.timestamp("us")),
-    ("date_columns", pa.list_(pa.struct([("column_name", pa.string()), ("min_value", pa.timestamp("us")),
-                                         ("max_value", pa.timestamp("us"))]))),
-    ("binary_bytes", pa.int64()),
-    ("binary_columns", pa.list_(pa.struct([("column_name", pa.string()), ("bytes", pa.int64())]))),
-    ("error", pa.string()),
-])
-
-
 @dataclass
 class DbScanSummary:
     scan_id: int
@@ -201,17 +190,6 @@ def _scan_db(engine, url, shown: str, access: str | None, commune: str, applicat
         con.execute("COMMIT")
     return DbScanSummary(scan_id, application, shown, len(rows), sum(r["row_count"] or 0 for r in rows),
                          sum(1 for r in rows if r["row_count_estimated"]), total_bytes, errors)
-
-
-MAIL_FOLDERS_SCHEMA = pa.schema([
-    ("application", pa.string()), ("folder", pa.string()), ("messages", pa.int64()), ("bytes", pa.int64()),
-    ("first_date", pa.timestamp("us")), ("last_date", pa.timestamp("us")), ("attachments", pa.int64()),
-    ("attachment_bytes", pa.int64()), ("unreadable", pa.int64()), ("error", pa.string()),
-])
-MAIL_FORMATS_SCHEMA = pa.schema([
-    ("application", pa.string()), ("folder", pa.string()), ("puid", pa.string()), ("format_name", pa.string()),
-    ("mime", pa.string()), ("attachments", pa.int64()), ("bytes", pa.int64()),
-])
 
 
 @dataclass

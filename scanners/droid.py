@@ -25,7 +25,8 @@ from urllib.parse import unquote, urlparse
 import pyarrow as pa
 
 from catalogue.errors import CatalogueError
-from scanners.filesystem import WALK_SCHEMA, extension_of
+from scanners.filesystem import extension_of
+from scanners.schemas import INVENTORY_SCHEMA
 
 BATCH_ROWS = 20_000
 DROID_HEADERS = ["ID", "PARENT_ID", "URI", "FILE_PATH", "NAME", "METHOD", "STATUS", "SIZE", "TYPE", "EXT",
@@ -33,12 +34,6 @@ DROID_HEADERS = ["ID", "PARENT_ID", "URI", "FILE_PATH", "NAME", "METHOD", "STATU
 DROID_FORMAT = ["PUID", "MIME_TYPE", "FORMAT_NAME", "FORMAT_VERSION"]
 SF_HEADERS = ["filename", "filesize", "modified", "errors"]
 SF_BLOCK = ["namespace", "id", "format", "version", "mime", "basis", "warning"]
-
-SCHEMA = pa.schema(list(WALK_SCHEMA) + [
-    ("puid", pa.string()), ("format_name", pa.string()), ("format_version", pa.string()), ("mime", pa.string()),
-    ("id_basis", pa.string()), ("id_warning", pa.string()), ("ext_mismatch", pa.bool_()), ("hash", pa.string()),
-])
-
 
 @dataclass
 class InventoryStats:
@@ -277,7 +272,7 @@ def read_inventory(path: str | Path, stats: InventoryStats):
     root = stats.root
     gen = records.rows()
     next(gen)
-    cols: dict[str, list] = {f.name: [] for f in SCHEMA}
+    cols: dict[str, list] = {f.name: [] for f in INVENTORY_SCHEMA}
     file_id = 0
     for tag, p, rec in gen:
         if tag == "archive":
@@ -320,7 +315,7 @@ def read_inventory(path: str | Path, stats: InventoryStats):
         for k, v in values.items():
             cols[k].append(v)
         if len(cols["file_id"]) >= BATCH_ROWS:
-            yield pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
-            cols = {f.name: [] for f in SCHEMA}
+            yield pa.RecordBatch.from_pydict(cols, schema=INVENTORY_SCHEMA)
+            cols = {f.name: [] for f in INVENTORY_SCHEMA}
     if cols["file_id"]:
-        yield pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
+        yield pa.RecordBatch.from_pydict(cols, schema=INVENTORY_SCHEMA)

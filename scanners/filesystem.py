@@ -24,35 +24,12 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from scanners.fsaccess import describe_oserror, open_path
+from scanners.schemas import WALK_SCHEMA
 
 BATCH_ROWS = 20_000
 # A batch also leaves after this long, however small: on a slow share 20,000 entries can
 # take minutes, and the writer can only store (every 5 s) what the walk has handed over.
 BATCH_SECONDS = 1.0
-
-# Column order and types of the walk's batches; `files` columns filled later
-# (identification, hashing) are absent and stay NULL.
-WALK_SCHEMA = pa.schema([
-    ("file_id", pa.int64()),
-    ("path", pa.string()),
-    ("path_raw", pa.binary()),
-    ("parent", pa.string()),
-    ("name", pa.string()),
-    ("extension", pa.string()),
-    ("kind", pa.string()),
-    ("size", pa.int64()),
-    ("allocated", pa.int64()),
-    ("mtime", pa.timestamp("us")),
-    ("ctime", pa.timestamp("us")),
-    ("depth", pa.int32()),
-    ("owner", pa.string()),
-    ("device", pa.uint64()),
-    ("inode", pa.uint64()),
-    ("nlink", pa.uint64()),
-    ("link_target", pa.string()),
-    ("error", pa.string()),
-])
-
 
 @dataclass
 class WalkStats:

@@ -23,24 +23,11 @@ import pyarrow as pa
 
 from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
 from scanners.parallel import map_chunks
+from scanners.schemas import IDENTIFICATION_SCHEMA
 from scanners.siegfried import pygfried
 
 HEAD_BYTES = 16384
 GENERIC_MIMES = {"application/octet-stream", "text/plain", "inode/x-empty", "application/x-empty"}
-
-RESULT_SCHEMA = pa.schema([
-    ("file_id", pa.int64()),
-    ("puid", pa.string()),
-    ("format_name", pa.string()),
-    ("format_version", pa.string()),
-    ("mime", pa.string()),
-    ("id_basis", pa.string()),
-    ("id_warning", pa.string()),
-    ("magic_mime", pa.string()),
-    ("ext_mismatch", pa.bool_()),
-    ("error", pa.string()),
-])
-
 
 @dataclass
 class Candidate:
@@ -158,7 +145,7 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
             matches[i] = res["matches"][0]
         if res.get("errors") and res["errors"] != "empty source":
             sf_errors[i] = res["errors"]
-    cols: dict[str, list] = {f.name: [] for f in RESULT_SCHEMA}
+    cols: dict[str, list] = {f.name: [] for f in IDENTIFICATION_SCHEMA}
     for i, cand in enumerate(candidates):
         magic_mime, err = heads[i]
         m = matches[i] or {}
@@ -178,5 +165,5 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
         cols["magic_mime"].append(magic_mime)
         cols["ext_mismatch"].append(None if err else _mismatch(cand.extension, puid, warning, magic_mime))
         cols["error"].append(err)
-    return pa.RecordBatch.from_pydict(cols, schema=RESULT_SCHEMA)
+    return pa.RecordBatch.from_pydict(cols, schema=IDENTIFICATION_SCHEMA)
 
