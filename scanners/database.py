@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from catalogue.errors import CatalogueError
+from scanners.schemas import DB_TABLES, DB_TABLES_SCHEMA, ScannerInfo
 from scanners.sqlitefile import open_sqlite
+
+SCANNER = ScannerInfo("database", (DB_TABLES,))
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys",
                   "INFORMATION_SCHEMA", "guest", "db_owner", "db_accessadmin", "db_securityadmin", "db_ddladmin",
@@ -251,3 +256,8 @@ def _scan_table(conn, inspector, dialect, schema, table, opts, url) -> dict:
         text = _short(exc, url)
         row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if _timed_out(text) else f"lecture impossible : {text}")
     return row
+
+
+def to_batch(rows: Iterable[dict], application: str) -> pa.RecordBatch:
+    """The `db_tables` rows of the tables `scan_tables` yielded, for APPLICATION."""
+    return pa.RecordBatch.from_pylist([{**row, "application": application} for row in rows], schema=DB_TABLES_SCHEMA)

@@ -26,7 +26,9 @@ import pyarrow as pa
 
 from catalogue.errors import CatalogueError
 from scanners.filesystem import extension_of
-from scanners.schemas import INVENTORY_SCHEMA
+from scanners.schemas import INVENTORY, INVENTORY_SCHEMA, ScannerInfo
+
+SCANNER = ScannerInfo("droid", (INVENTORY,))  # DROID and siegfried exports alike
 
 BATCH_ROWS = 20_000
 DROID_HEADERS = ["ID", "PARENT_ID", "URI", "FILE_PATH", "NAME", "METHOD", "STATUS", "SIZE", "TYPE", "EXT",

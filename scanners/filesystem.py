@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from scanners.fsaccess import describe_oserror, open_path
-from scanners.schemas import WALK_SCHEMA
+from scanners.schemas import WALK, WALK_SCHEMA, ScannerInfo
+
+SCANNER = ScannerInfo("filesystem", (WALK,))
 
 BATCH_ROWS = 20_000
 # A batch also leaves after this long, however small: on a slow share 20,000 entries can

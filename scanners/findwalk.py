@@ -40,7 +40,9 @@ import pyarrow.compute as pc
 from scanners.filesystem import WalkStats, _Owners, decode
 from scanners.fsaccess import open_path
 from scanners.mounts import has_submounts, mount_of
-from scanners.schemas import WALK_SCHEMA
+from scanners.schemas import WALK, WALK_SCHEMA, ScannerInfo
+
+SCANNER = ScannerInfo("filesystem", (WALK,))
 
 # One record per entry; the order of FIELDS is the order of the directives.
 # Each find starts from entries of the root given by their names, with the root as its

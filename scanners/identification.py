@@ -23,8 +23,10 @@ import pyarrow as pa
 
 from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
 from scanners.parallel import map_chunks
-from scanners.schemas import IDENTIFICATION_SCHEMA
+from scanners.schemas import IDENTIFICATION, IDENTIFICATION_SCHEMA, ScannerInfo
 from scanners.siegfried import pygfried
+
+SCANNER = ScannerInfo("identification", (IDENTIFICATION,))
 
 HEAD_BYTES = 16384
 GENERIC_MIMES = {"application/octet-stream", "text/plain", "inode/x-empty", "application/x-empty"}

@@ -27,8 +27,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from catalogue.errors import CatalogueError, DiskFullError
+from scanners.schemas import MAIL_FOLDERS, MAIL_FOLDERS_SCHEMA, MAIL_FORMATS, MAIL_FORMATS_SCHEMA, ScannerInfo
 from scanners.siegfried import pygfried
+
+SCANNER = ScannerInfo("mail", (MAIL_FOLDERS, MAIL_FORMATS))
 
 ID_BATCH = 256
 MESSAGE_HEADERS = ("From", "Sender", "To", "Date", "Subject", "Message-ID")
@@ -263,6 +268,19 @@ def scan_mail(path: str | Path):
             yield stats
     if not found:
         raise CatalogueError(f"{root} : aucune messagerie dans ce dossier (ni mbox, Maildir, .eml, .msg ou .pst).")
+
+
+def to_batches(folders: list[FolderStats], application: str) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """The `mail_folders` and `mail_attachment_formats` rows of the folders `scan_mail` yielded, for APPLICATION."""
+    rows = pa.RecordBatch.from_pylist([
+        {"application": application, "folder": s.folder, "messages": s.messages, "bytes": s.bytes,
+         "first_date": s.first_date, "last_date": s.last_date, "attachments": s.attachments,
+         "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.describe()}
+        for s in folders], schema=MAIL_FOLDERS_SCHEMA)
+    formats = [{"application": application, "folder": s.folder, "puid": puid, "format_name": name, "mime": mime,
+                "attachments": count, "bytes": s.format_bytes[(puid, name, mime)]}
+               for s in folders for (puid, name, mime), count in sorted(s.formats.items(), key=lambda kv: str(kv[0]))]
+    return rows, pa.RecordBatch.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA)
 
 
 def _folders(root: Path, ident: _Identifier):

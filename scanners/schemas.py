@@ -115,3 +115,14 @@ TABLES: dict[str, tuple[Feed, ...]] = {
     table: tuple(feed for feed in FEEDS if feed.table == table) for table in dict.fromkeys(f.table for f in FEEDS)
 }
 
+
+@dataclass(frozen=True)
+class ScannerInfo:
+    """What a scanner module is (exported as its SCANNER): the kind of source it reads
+    and the feeds its Arrow batches fill."""
+    kind: str
+    feeds: tuple[Feed, ...]
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(feed.table for feed in self.feeds)

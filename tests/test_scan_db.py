@@ -58,6 +58,22 @@ def test_sqlite_database(cli, tmp_path):
     assert len(ds) == 1 and ds[0][0].startswith("APP-") and ds[0][1:] == ("État civil", 2, "database")
 
 
+def test_scanner_batch_is_the_stored_rows(cli, tmp_path):
+    """scanners.database.to_batch (the scanner's Arrow output) holds what scan-db stores."""
+    from scanners.database import DbOptions, open_engine, scan_tables, to_batch
+
+    app = make_sqlite(tmp_path / "etat-civil.db")
+    db = tmp_path / "c.duckdb"
+    assert cli("scan-db", f"sqlite:///{app}", "--commune", "99401", "--application", "EC", "--db", db).exit_code == 0
+    engine, url, _, _ = open_engine(f"sqlite:///{app}")
+    try:
+        batch = to_batch(scan_tables(engine, url, DbOptions()), "EC")
+    finally:
+        engine.dispose()
+    expected = sorted((tuple(row.values()) for row in batch.to_pylist()), key=lambda row: row[2])
+    assert query(db, f"SELECT {', '.join(batch.schema.names)} FROM db_tables ORDER BY table_name") == expected
+
+
 def test_bad_addresses(cli, tmp_path):
     db = tmp_path / "c.duckdb"
     result = cli("scan-db", f"sqlite:///{tmp_path}/absente.db", "--commune", "1", "--application", "X", "--db", db)

@@ -92,6 +92,20 @@ def test_mailboxes(cli, tmp_path):
         "Archives mbox", "Maildir", "Dossier eml"}
 
 
+def test_scanner_batches_are_the_stored_rows(cli, tmp_path):
+    """scanners.mail.to_batches (the scanner's Arrow output) holds what scan-mail stores."""
+    from scanners.mail import scan_mail, to_batches
+
+    root = make_mailboxes(tmp_path / "mails") / "eml"
+    db = tmp_path / "c.duckdb"
+    assert cli("scan-mail", root, "--commune", "99501", "--application", "Courrier", "--db", db).exit_code == 0
+    folders, formats = to_batches(list(scan_mail(root)), "Courrier")
+    for batch, table in ((folders, "mail_folders"), (formats, "mail_attachment_formats")):
+        columns = ", ".join(batch.schema.names)
+        assert query(db, f"SELECT {columns} FROM {table} ORDER BY ALL") == sorted(
+            tuple(row.values()) for row in batch.to_pylist())
+
+
 def test_unknown_or_missing_mailbox(cli, tmp_path):
     db = tmp_path / "c.duckdb"
     result = cli("scan-mail", tmp_path / "absente", "--commune", "1", "--application", "X", "--db", db)

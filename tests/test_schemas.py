@@ -91,3 +91,102 @@ def test_registry_lists_every_schema_once():
     assert TABLES["files"] == (schemas.WALK, schemas.IDENTIFICATION, schemas.INVENTORY)
     assert schemas.IDENTIFICATION.columns == ["puid", "format_name", "format_version", "mime", "id_basis",
                                               "id_warning", "magic_mime", "ext_mismatch", "error"]
+
+
+# ---------------------------------------------------------------- one scanner contract
+
+# Every module of scanners/ is a scanner (exports SCANNER, yields batches of a registered
+# schema) or a helper of them: a new module must say which.
+SCANNER_MODULES = {"filesystem": "filesystem", "findwalk": "filesystem", "identification": "identification",
+                   "droid": "droid", "database": "database", "mail": "mail"}
+HELPER_MODULES = {"schemas", "fsaccess", "fsview", "hashing", "mounts", "parallel", "siegfried",
+                  "sqlitefile"}
+
+
+def test_every_scanner_states_what_it_is():
+    import importlib
+    import pkgutil
+
+    import scanners
+
+    found = {info.name for info in pkgutil.iter_modules(scanners.__path__)}
+    assert found == set(SCANNER_MODULES) | HELPER_MODULES
+    for name, kind in SCANNER_MODULES.items():
+        info = importlib.import_module(f"scanners.{name}").SCANNER
+        assert info.kind == kind and info.feeds and set(info.feeds) <= set(FEEDS), name
+    for name in HELPER_MODULES:
+        assert not hasattr(importlib.import_module(f"scanners.{name}"), "SCANNER"), name
+
+
+def _assert_batches(batches, feed: Feed) -> int:
+    rows = 0
+    for batch in batches:
+        assert isinstance(batch, pa.RecordBatch) and batch.schema == feed.schema
+        rows += batch.num_rows
+    return rows
+
+
+def _tree(root):
+    (root / "dossier").mkdir(parents=True)
+    (root / "dossier" / "note.txt").write_text("bonjour\n")
+    (root / "vide.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    return root
+
+
+def test_filesystem_walks_yield_their_schema(tmp_path):
+    import os
+
+    from scanners import filesystem, findwalk
+
+    root = os.fsencode(_tree(tmp_path / "partage"))
+    assert _assert_batches(filesystem.walk(root), filesystem.SCANNER.feeds[0]) == 3
+    if findwalk.find_available():
+        assert _assert_batches(findwalk.find_walk(root), findwalk.SCANNER.feeds[0]) == 3
+
+
+def test_identification_yields_its_schema(tmp_path):
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scanners import identification
+    from scanners.identification import Candidate
+
+    root = _tree(tmp_path / "partage")
+    st = (root / "vide.pdf").stat()
+    with ThreadPoolExecutor(1) as pool:
+        batch = identification.identify_batch(os.fsencode(root), [Candidate(7, b"vide.pdf", st.st_size,
+                                                                            st.st_mtime_ns // 1000, "pdf")],
+                                              jobs=1, executor=pool)
+    assert _assert_batches([batch], identification.SCANNER.feeds[0]) == 1
+
+
+def test_inventory_yields_its_schema(tmp_path):
+    from scanners import droid
+    from tests.test_import_droid import write_droid
+
+    stats = droid.InventoryStats()
+    assert _assert_batches(droid.read_inventory(write_droid(tmp_path / "droid.csv"), stats),
+                           droid.SCANNER.feeds[0]) == stats.entries == 5
+
+
+def test_database_rows_make_its_schema(tmp_path):
+    from scanners import database
+    from tests.test_scan_db import make_sqlite
+
+    engine, url, _, _ = database.open_engine(f"sqlite:///{make_sqlite(tmp_path / 'app.db')}")
+    try:
+        rows = list(database.scan_tables(engine, url, database.DbOptions()))
+    finally:
+        engine.dispose()
+    batch = database.to_batch(rows, "État civil")
+    assert _assert_batches([batch], database.SCANNER.feeds[0]) == 2
+    assert set(batch.column("application").to_pylist()) == {"État civil"}
+
+
+def test_mail_folders_make_their_schemas(tmp_path):
+    from scanners import mail
+    from tests.test_scan_mail import make_mailboxes
+
+    folders = list(mail.scan_mail(make_mailboxes(tmp_path / "mails") / "eml"))
+    batches = mail.to_batches(folders, "Courrier")
+    assert [_assert_batches([batch], feed) for batch, feed in zip(batches, mail.SCANNER.feeds)] == [1, 1]
