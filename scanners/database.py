@@ -103,7 +103,9 @@ def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str, str
     return engine, url, shown, access
 
 
-def _configure(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
+def configure_session(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
+    """Read-only session and a time limit per statement, where the engine has them (a setting
+    the engine refuses is skipped)."""
     ms = opts.timeout_s * 1000
     statements = {
         "postgresql": [f"SET statement_timeout = {ms}", "SET default_transaction_read_only = on"],
@@ -194,11 +196,11 @@ def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions):
     except sa.exc.DBAPIError as exc:
         raise DatabaseScanError(f"Connexion impossible à {safe_url(url)} : {_short(exc, url)}") from None
     with conn:
-        _configure(conn, dialect, opts)
+        configure_session(conn, dialect, opts)
         if dialect == "sqlite":
             _SqliteDeadline(conn, opts.timeout_s)
         inspector = sa.inspect(conn)
-        for schema, tables in _listing(conn, inspector, dialect, opts, url):
+        for schema, tables in _listing(inspector, dialect, opts, url):
             for table in tables:
                 yield _scan_table(conn, inspector, dialect, schema, table, opts, url)
 
@@ -208,7 +210,7 @@ def _timed_out(text: str) -> bool:
     return "timeout" in lowered or "interrupted" in lowered or "canceling statement" in lowered
 
 
-def _listing(conn, inspector, dialect: str, opts: DbOptions, url) -> list[tuple[str | None, list[str]]]:
+def _listing(inspector, dialect: str, opts: DbOptions, url) -> list[tuple[str | None, list[str]]]:
     """Schemas and their tables, listed up front: an unreadable catalogue is one French line."""
     try:
         schemas = [None] if dialect == "sqlite" else [s for s in inspector.get_schema_names()

@@ -33,9 +33,7 @@ SCANNER = ScannerInfo("droid", (INVENTORY,))  # DROID and siegfried exports alik
 BATCH_ROWS = 20_000
 DROID_HEADERS = ["ID", "PARENT_ID", "URI", "FILE_PATH", "NAME", "METHOD", "STATUS", "SIZE", "TYPE", "EXT",
                  "LAST_MODIFIED", "EXTENSION_MISMATCH"]
-DROID_FORMAT = ["PUID", "MIME_TYPE", "FORMAT_NAME", "FORMAT_VERSION"]
 SF_HEADERS = ["filename", "filesize", "modified", "errors"]
-SF_BLOCK = ["namespace", "id", "format", "version", "mime", "basis", "warning"]
 
 @dataclass
 class InventoryStats:

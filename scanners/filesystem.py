@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import pwd
 import stat
 import sys
 import threading
 import time
 from collections import Counter
-from itertools import islice
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 
 import pyarrow as pa
 
 from scanners.fsaccess import describe_oserror, open_path
+from scanners.owners import Owners
 from scanners.schemas import WALK, WALK_SCHEMA, ScannerInfo
 
 SCANNER = ScannerInfo("filesystem", (WALK,))
@@ -79,23 +79,6 @@ def kind_of(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "symlink"
     return "other"
-
-
-class _Owners:
-    """uid → user name, cached (a share has few owners and many files)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[int, str] = {}
-
-    def __call__(self, uid: int) -> str:
-        name = self._cache.get(uid)
-        if name is None:
-            try:
-                name = pwd.getpwuid(uid).pw_name
-            except KeyError:
-                name = str(uid)
-            self._cache[uid] = name
-        return name
 
 
 class _Batch:
@@ -178,7 +161,7 @@ def walk(
     or after the directory that took it past `batch_seconds` (a slow share)."""
     excludes = excludes or []
     stats = stats if stats is not None else WalkStats()
-    owners = _Owners()
+    owners = Owners()
     batch = _Batch()
     next_id = resume.last_id if resume else 0
     # Stack of directories to list: (relative path bytes, depth, row of the directory

@@ -37,9 +37,10 @@ from collections.abc import Callable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scanners.filesystem import WalkStats, _Owners, decode
+from scanners.filesystem import WalkStats, decode
 from scanners.fsaccess import open_path
 from scanners.mounts import has_submounts, mount_of
+from scanners.owners import Owners
 from scanners.schemas import WALK, WALK_SCHEMA, ScannerInfo
 
 SCANNER = ScannerInfo("filesystem", (WALK,))
@@ -212,7 +213,7 @@ class _FindRun:
         self.processes = max(1, min(processes, len(units)))
         self.lock = threading.Lock()
         self.next_id = 0
-        self.owners = _Owners()
+        self.owners = Owners()
         # Parsed batches waiting for the consumer (~5 MB each at 15,000 entries): one per
         # process keeps every find busy; more only held memory (1M files: +25 MiB at two).
         self.out: queue.Queue = queue.Queue(maxsize=self.processes)
@@ -414,7 +415,7 @@ def _split_last(values: pa.Array, sep: str) -> tuple[pa.Array, pa.Array]:
     return before, pc.take(flat, pc.subtract(ends, 1))
 
 
-def _to_batch(fields: pa.Array, n: int, first_id: int, owners: _Owners) -> tuple[pa.RecordBatch, list[bytes], dict]:
+def _to_batch(fields: pa.Array, n: int, first_id: int, owners: Owners) -> tuple[pa.RecordBatch, list[bytes], dict]:
     """The batch of the first N entries of FIELDS (find's fields, K per entry), the
     directories it completes and its counts (files, bytes, entries by kind)."""
     cols = [pc.take(fields, pc.add(_strides(n), i)) for i in range(K)]

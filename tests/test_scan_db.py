@@ -193,11 +193,11 @@ def test_postgresql_database(cli, tmp_path, postgres):
     # the session setting is checked on the superuser below).
     import sqlalchemy as sa
 
-    from scanners.database import DbOptions, _configure
+    from scanners.database import DbOptions, configure_session
 
     engine = sa.create_engine(postgres["url"])
     with engine.connect() as conn:
-        _configure(conn, "postgresql", DbOptions(timeout_s=5))
+        configure_session(conn, "postgresql", DbOptions(timeout_s=5))
         with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
             conn.exec_driver_sql("CREATE TABLE finances.essai (id int)")
     engine.dispose()
