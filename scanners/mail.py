@@ -74,7 +74,7 @@ class FolderStats:
         if when is None:
             return
         if when.tzinfo is not None:
-            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            when = when.astimezone(dt.UTC).replace(tzinfo=None)
         self.first_date = when if self.first_date is None else min(self.first_date, when)
         self.last_date = when if self.last_date is None else max(self.last_date, when)
 
