@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -131,7 +132,7 @@ class _SqliteDeadline:
         self.seconds = seconds
         self.start()
         sa.event.listen(conn, "before_cursor_execute", self._on_execute)
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection  # sqlite3.Connection, open while CONN is
         raw.set_progress_handler(lambda: 1 if time.monotonic() > self.deadline else 0, 10_000)
 
     def start(self) -> None:
@@ -229,35 +230,49 @@ def _scan_table(conn, inspector, dialect, schema, table, opts, url) -> dict:
     try:
         columns = inspector.get_columns(table, schema=schema)
         target = sa.table(table, *[sa.column(c["name"]) for c in columns], schema=schema)
-        estimate = _estimate(conn, dialect, schema, table)
-        if estimate is not None and estimate > opts.exact_threshold:
-            row["row_count"], row["row_count_estimated"] = estimate, True
-        else:
-            row["row_count"] = conn.execute(sa.select(sa.func.count()).select_from(target)).scalar()
-            row["row_count_estimated"] = False
+        row["row_count"], row["row_count_estimated"] = _row_count(conn, dialect, schema, table, target, opts)
         row["bytes"] = _storage(conn, dialect, schema, table)
-        dates = [c["name"] for c in columns if isinstance(c["type"], (sa.Date, sa.DateTime))]
-        if dates:
-            aggregates = [f(target.c[name]) for name in dates for f in (sa.func.min, sa.func.max)]
-            values = conn.execute(sa.select(*aggregates)).one()
-            for k, name in enumerate(dates):
-                lo, hi = _as_datetime(values[2 * k]), _as_datetime(values[2 * k + 1])
-                row["date_columns"].append({"column_name": name, "min_value": lo, "max_value": hi})
-            lows = [d["min_value"] for d in row["date_columns"] if d["min_value"]]
-            highs = [d["max_value"] for d in row["date_columns"] if d["max_value"]]
-            row["first_date"], row["last_date"] = (min(lows) if lows else None), (max(highs) if highs else None)
-        binaries = [c["name"] for c in columns if isinstance(c["type"], sa.types._Binary)]
-        if binaries:
-            length = sa.func.datalength if dialect == "mssql" else sa.func.length
-            sums = conn.execute(sa.select(*[sa.func.sum(length(target.c[n])) for n in binaries])).one()
-            row["binary_columns"] = [{"column_name": n, "bytes": int(v or 0)} for n, v in zip(binaries, sums)]
-            row["binary_bytes"] = sum(b["bytes"] for b in row["binary_columns"])
+        row.update(_dates(conn, target, columns))
+        row.update(_binaries(conn, dialect, target, columns))
         conn.rollback()  # end the read transaction: nothing was written
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         text = _short(exc, url)
         row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if _timed_out(text) else f"lecture impossible : {text}")
     return row
+
+
+def _row_count(conn, dialect: str, schema: str | None, table: str, target, opts: DbOptions) -> tuple[int, bool]:
+    """(rows, estimated): the engine's estimate above the threshold, else an exact count."""
+    estimate = _estimate(conn, dialect, schema, table)
+    if estimate is not None and estimate > opts.exact_threshold:
+        return estimate, True
+    return conn.execute(sa.select(sa.func.count()).select_from(target)).scalar(), False
+
+
+def _dates(conn, target, columns: list) -> dict:
+    """The range of each date column and the period they cover together (nothing without one)."""
+    dates = [c["name"] for c in columns if isinstance(c["type"], (sa.Date, sa.DateTime))]
+    if not dates:
+        return {}
+    values = conn.execute(sa.select(*[f(target.c[name]) for name in dates for f in (sa.func.min, sa.func.max)])).one()
+    ranges = [{"column_name": name, "min_value": _as_datetime(values[2 * k]),
+               "max_value": _as_datetime(values[2 * k + 1])} for k, name in enumerate(dates)]
+    lows = [d["min_value"] for d in ranges if d["min_value"]]
+    highs = [d["max_value"] for d in ranges if d["max_value"]]
+    return {"date_columns": ranges, "first_date": min(lows) if lows else None,
+            "last_date": max(highs) if highs else None}
+
+
+def _binaries(conn, dialect: str, target, columns: list) -> dict:
+    """The volume of each binary column and their total (nothing without one)."""
+    binaries = [c["name"] for c in columns if isinstance(c["type"], sa.types._Binary)]
+    if not binaries:
+        return {}
+    length = sa.func.datalength if dialect == "mssql" else sa.func.length
+    sums = conn.execute(sa.select(*[sa.func.sum(length(target.c[n])) for n in binaries])).one()
+    volumes = [{"column_name": n, "bytes": int(v or 0)} for n, v in zip(binaries, sums)]
+    return {"binary_columns": volumes, "binary_bytes": sum(b["bytes"] for b in volumes)}
 
 
 def to_batch(rows: Iterable[dict], application: str) -> pa.RecordBatch:
