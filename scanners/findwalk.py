@@ -99,7 +99,8 @@ def find_command(root: bytes) -> tuple[list, bytes | None] | None:
         return direct_command(root)
     if os.geteuid() != 0 or shutil.which("unshare") is None or has_submounts(root):
         return None
-    argv: list[str | bytes] = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _PRIVATE_MOUNT, "sh", root]
+    argv: list[str | bytes] = [
+        "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _PRIVATE_MOUNT, "sh", root]
     try:
         probe = subprocess.run(argv + ["true"], capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError):

@@ -24,8 +24,10 @@ import os
 import stat
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -105,7 +107,8 @@ class _Identifier:
     def flush(self) -> None:
         if not self.pending:
             return
-        results = {r["filename"]: r for r in pygfried.identify_many([p for p, _, _ in self.pending])["files"]}
+        identified = pygfried.identify_many([p for p, _, _ in self.pending])["files"]
+        results: dict[str, Any] = {r["filename"]: r for r in identified}
         for path, size, stats in self.pending:
             match = (results.get(path, {}).get("matches") or [{}])[0]
             key = (match.get("id") or "UNKNOWN", match.get("format") or None, match.get("mime") or None)
@@ -141,7 +144,8 @@ def _eml_message(raw: bytes, stats: FolderStats, ident: _Identifier, name: str) 
                 continue
             filename = part.get_filename()
             if part.get_content_disposition() == "attachment" or filename:
-                parts.append((part.get_payload(decode=True) or b"", filename))
+                payload = part.get_payload(decode=True)  # bytes, or None when there is none
+                parts.append((payload if isinstance(payload, bytes) else b"", filename))
     except Exception as exc:  # a malformed message: counted, never fatal
         stats.unreadable_item(name, f"message mal formé ({type(exc).__name__})")
         return
@@ -170,7 +174,7 @@ def _scan_msg_file(path: Path, stats: FolderStats, ident: _Identifier) -> None:
         raise CatalogueError("Lecture des fichiers .msg : installez l'extension « pip install 'catalogage[mail]' ».") \
             from None
     try:
-        msg = extract_msg.openMsg(str(path))
+        msg: Any = extract_msg.openMsg(str(path))  # a message, or another Outlook item (no date: unreadable)
         try:
             when = msg.date
             attachments = [(a.data if isinstance(a.data, bytes) else b"", a.longFilename or a.shortFilename)
@@ -283,29 +287,37 @@ def to_batches(folders: list[FolderStats], application: str) -> tuple[pa.RecordB
     return rows, pa.RecordBatch.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA)
 
 
-def _folders(root: Path, ident: _Identifier):
+def _folders(root: Path, ident: _Identifier) -> Iterator[FolderStats]:
     if root.is_file():
-        suffix = root.suffix.lower()
-        if suffix == ".pst" or suffix == ".ost":
-            yield from _pst_folders(root, ident)
-            return
-        stats = FolderStats(root.name)
-        if suffix == ".msg":
-            _scan_msg_file(root, stats, ident)
-        elif suffix == ".eml":
-            _eml_message(root.read_bytes(), stats, ident, root.name)
-        elif suffix == ".mbox" or _looks_like_mbox(root):
-            _open_mbox(root, stats, ident)
-        else:
-            raise CatalogueError(f"{root.name} : format de messagerie non reconnu (attendu : mbox, Maildir, "
-                                 "dossier de .eml, .msg ou .pst).")
-        yield stats
-        return
-    if _is_maildir(root):
+        yield from _file_folders(root, ident)
+    elif _is_maildir(root):
         yield from _maildir(root, ident)
+    else:
+        yield from _tree_folders(root, ident)
+
+
+def _file_folders(root: Path, ident: _Identifier) -> Iterator[FolderStats]:
+    """A mailbox in one file: a .pst's folders, or one folder (.msg, .eml, mbox)."""
+    suffix = root.suffix.lower()
+    if suffix == ".pst" or suffix == ".ost":
+        yield from _pst_folders(root, ident)
         return
-    # A folder tree: each folder's .eml and .msg files form a mail folder; each mbox
-    # file and each Maildir is a folder of its own.
+    stats = FolderStats(root.name)
+    if suffix == ".msg":
+        _scan_msg_file(root, stats, ident)
+    elif suffix == ".eml":
+        _eml_message(root.read_bytes(), stats, ident, root.name)
+    elif suffix == ".mbox" or _looks_like_mbox(root):
+        _open_mbox(root, stats, ident)
+    else:
+        raise CatalogueError(f"{root.name} : format de messagerie non reconnu (attendu : mbox, Maildir, "
+                             "dossier de .eml, .msg ou .pst).")
+    yield stats
+
+
+def _tree_folders(root: Path, ident: _Identifier) -> Iterator[FolderStats]:
+    """A folder tree: each folder's .eml and .msg files form a mail folder; each mbox
+    file and each Maildir is a folder of its own."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
         rel = here.relative_to(root).as_posix()

@@ -99,8 +99,8 @@ def test_registry_lists_every_schema_once():
 # schema) or a helper of them: a new module must say which.
 SCANNER_MODULES = {"filesystem": "filesystem", "findwalk": "filesystem", "identification": "identification",
                    "droid": "droid", "database": "database", "mail": "mail"}
-HELPER_MODULES = {"schemas", "owners", "listing", "findparse", "fsaccess", "fsview", "hashing", "mounts", "parallel", "siegfried",
-                  "sqlitefile"}
+HELPER_MODULES = {"schemas", "owners", "listing", "findparse", "fsaccess", "fsview", "hashing", "mounts", "parallel",
+                  "siegfried", "sqlitefile"}
 
 
 def test_every_scanner_states_what_it_is():
