@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,7 +189,7 @@ def _storage(conn: sa.Connection, dialect: str, schema: str | None, table: str) 
     return None
 
 
-def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions):
+def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions) -> Iterator[dict]:
     """Yield one dict per table, errors included; raises DatabaseScanError if unreachable."""
     dialect = engine.dialect.name
     try:

@@ -119,11 +119,12 @@ def walk(
     try:
         while stack:
             rel, depth, dir_row = stack.pop()
-            listed = resume is None or rel not in resume.done
-            if resume is not None and not listed:
+            if resume is not None and rel in resume.done:
                 stack.extend(_resumed_dir(root, rel, depth, dir_row, resume, excludes, rows))
+                listed = False
             else:
                 stack.extend(_listed_dir(root, rel, depth, dir_row, excludes, rows, lister))
+                listed = True
             if lister is not None:
                 lister.top_up(stack)
             if listed and (len(rows.batch) >= BATCH_ROWS or (len(rows.batch) and time.monotonic() >= due)):

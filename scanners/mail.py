@@ -257,7 +257,7 @@ def _sniff_mbox(path: Path) -> bool:
         return False
 
 
-def scan_mail(path: str | Path):
+def scan_mail(path: str | Path) -> Iterator[FolderStats]:
     """Yield one FolderStats per mail folder under `path` (a file or a directory);
     a folder holding no mailbox at all is refused before anything is yielded."""
     root = Path(path)
