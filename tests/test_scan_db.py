@@ -82,7 +82,8 @@ def test_bad_addresses(cli, tmp_path):
     assert result.exit_code == 1 and result.output.startswith("Erreur : Adresse de base de données invalide")
     result = cli("scan-db", "oracle+cx_oracle://u:p@h/db", "--commune", "1", "--application", "X", "--db", db)
     assert result.exit_code == 1
-    assert result.output == "Erreur : Pilote manquant pour oracle : installez-le avec « pip install 'catalogage[oracle]' ».\n"
+    assert result.output == ("Erreur : Pilote manquant pour oracle : installez-le avec "
+                             "« pip install 'catalogage[oracle]' ».\n")
 
 
 def test_unknown_database_scheme(cli, tmp_path):
@@ -263,12 +264,13 @@ def _folder_state(folder: Path) -> dict[str, tuple[str, int]]:
             for p in sorted(folder.iterdir())}
 
 
-NOT_SQLITE = "ce fichier n'est pas une base SQLite (en-tête « SQLite format 3 » absent ; autre format, ou base chiffrée)."
+NOT_SQLITE = ("ce fichier n'est pas une base SQLite (en-tête « SQLite format 3 » absent ; autre format, "
+              "ou base chiffrée).")
 
 
 @pytest.mark.parametrize("content, reason", [
     (os.urandom(8192), NOT_SQLITE),
-    ("Liste des agents\nDupont;Jean\n".encode(), NOT_SQLITE),
+    (b"Liste des agents\nDupont;Jean\n", NOT_SQLITE),
     (b"", "fichier vide (0 octet), aucune table à inventorier."),
 ], ids=["octets-aleatoires", "texte", "vide"])
 def test_not_a_sqlite_file(cli, tmp_path, content, reason):

@@ -40,7 +40,7 @@ def message(when: dt.datetime, subject: str, attachments: list[tuple[str, bytes,
 
 
 def _utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.timezone.utc)
+    return dt.datetime(*args, tzinfo=dt.UTC)
 
 
 def make_mailboxes(root):
@@ -73,7 +73,8 @@ def test_mailboxes(cli, tmp_path):
         assert result.exit_code == 0, result.output
     folders = {(r[0], r[1]): r[2:] for r in query(db, "SELECT application, folder, messages, first_date, last_date, "
                                                       "attachments, unreadable, error FROM mail_folders")}
-    assert folders[("Archives mbox", "archives.mbox")][:4] == (2, dt.datetime(2018, 1, 2, 9), dt.datetime(2019, 6, 7, 10), 1)
+    assert folders[("Archives mbox", "archives.mbox")][:4] == (2, dt.datetime(2018, 1, 2, 9),
+                                                               dt.datetime(2019, 6, 7, 10), 1)
     assert folders[("Maildir", "Boîte de réception")][0] == 1
     assert folders[("Maildir", "Envoyés")][:2] == (1, dt.datetime(2023, 5, 5, 12))
     urba = folders[("Dossier eml", "Urbanisme")]
