@@ -111,18 +111,6 @@ def import_inventory(path: str, commune: str, *, nom: str | None = None, db: str
                            stats.in_archives, stats.hash_algorithm, stats.problems)
 
 
-DB_TABLES_SCHEMA = pa.schema([
-    ("application", pa.string()), ("schema_name", pa.string()), ("table_name", pa.string()),
-    ("row_count", pa.int64()), ("row_count_estimated", pa.bool_()), ("bytes", pa.int64()),
-    ("first_date", pa.timestamp("us")), ("last_date", pa.timestamp("us")),
-    ("date_columns", pa.list_(pa.struct([("column_name", pa.string()), ("min_value", pa.timestamp("us")),
-                                         ("max_value", pa.timestamp("us"))]))),
-    ("binary_bytes", pa.int64()),
-    ("binary_columns", pa.list_(pa.struct([("column_name", pa.string()), ("bytes", pa.int64())]))),
-    ("error", pa.string()),
-])
-
-
 @dataclass
 class DbScanSummary:
     scan_id: int
@@ -151,6 +139,7 @@ def scan_db(address: str, commune: str, application: str, *, nom: str | None = N
 def _scan_db(engine, url, shown: str, access: str | None, commune: str, application: str, nom: str | None,
              db: str | None, opts) -> DbScanSummary:
     from scanners.database import scan_tables
+    from scanners.database import to_batch as database_batch
 
     tables = scan_tables(engine, url, opts)
     first = next(tables, None)  # connects: bad address or credentials fail before anything is written
@@ -160,9 +149,7 @@ def _scan_db(engine, url, shown: str, access: str | None, commune: str, applicat
     with catalogue_write(db, lambda: 2 * (table.nbytes if table is not None else 0)) as con:
         rows.extend([first] if first else [])
         rows.extend(tables)
-        for r in rows:
-            r["application"] = application
-        table = pa.Table.from_pylist(rows, schema=DB_TABLES_SCHEMA)
+        table = database_batch(rows, application)
         errors = [f"{r['schema_name']}.{r['table_name']} : {r['error']}" for r in rows if r["error"]]
         total_bytes = sum((r["bytes"] or r["binary_bytes"] or 0) for r in rows)
         identifier = f"SQLAlchemy {engine.dialect.name}" + (f" ({access})" if access else "")
@@ -173,17 +160,6 @@ def _scan_db(engine, url, shown: str, access: str | None, commune: str, applicat
             finish_scan(con, scan_id, "complete", ScanCounts(len(rows), len(rows), total_bytes, len(errors)))
     return DbScanSummary(scan_id, application, shown, len(rows), sum(r["row_count"] or 0 for r in rows),
                          sum(1 for r in rows if r["row_count_estimated"]), total_bytes, errors)
-
-
-MAIL_FOLDERS_SCHEMA = pa.schema([
-    ("application", pa.string()), ("folder", pa.string()), ("messages", pa.int64()), ("bytes", pa.int64()),
-    ("first_date", pa.timestamp("us")), ("last_date", pa.timestamp("us")), ("attachments", pa.int64()),
-    ("attachment_bytes", pa.int64()), ("unreadable", pa.int64()), ("error", pa.string()),
-])
-MAIL_FORMATS_SCHEMA = pa.schema([
-    ("application", pa.string()), ("folder", pa.string()), ("puid", pa.string()), ("format_name", pa.string()),
-    ("mime", pa.string()), ("attachments", pa.int64()), ("bytes", pa.int64()),
-])
 
 
 @dataclass
@@ -203,15 +179,16 @@ def scan_mailbox(path: str, commune: str, application: str, *, nom: str | None =
                  db: str | None = None) -> MailScanSummary:
     """`catalogue scan-mail`: per mail folder counts, volumes, dates and attachment formats."""
     from scanners.mail import scan_mail
+    from scanners.mail import to_batches as mail_batches
 
     folders = scan_mail(path)
     first = next(folders, None)  # a missing or unknown mailbox is refused before anything is written
     rows = []
-    tables: list[pa.Table] = []
+    tables: list[pa.RecordBatch] = []
     with catalogue_write(db, lambda: 2 * sum(t.nbytes for t in tables)) as con:
         rows.extend([first] if first else [])
         rows.extend(folders)
-        tables += _mail_tables(rows, application)
+        tables += mail_batches(rows, application)
         errors = [f"{s.folder} : {s.describe()}" for s in rows if s.describe()]
         with transaction(con):
             scan_id = begin_scan(con, commune, nom, "mail", str(Path(path).resolve()), application=application,
@@ -225,16 +202,3 @@ def scan_mailbox(path: str, commune: str, application: str, *, nom: str | None =
                                                              summary.bytes,
                                                              summary.unreadable + sum(1 for s in rows if s.error)))
     return summary
-
-
-def _mail_tables(rows: list, application: str) -> list[pa.Table]:
-    """mail_folders and mail_attachment_formats rows of the folders scanned."""
-    folders = pa.Table.from_pylist([
-        {"application": application, "folder": s.folder, "messages": s.messages, "bytes": s.bytes,
-         "first_date": s.first_date, "last_date": s.last_date, "attachments": s.attachments,
-         "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.describe()}
-        for s in rows], schema=MAIL_FOLDERS_SCHEMA)
-    formats = [{"application": application, "folder": s.folder, "puid": puid, "format_name": name, "mime": mime,
-                "attachments": count, "bytes": s.format_bytes[(puid, name, mime)]}
-               for s in rows for (puid, name, mime), count in sorted(s.formats.items(), key=lambda kv: str(kv[0]))]
-    return [folders, pa.Table.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA)]

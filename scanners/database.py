@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from catalogue.errors import CatalogueError
+from scanners.schemas import DB_TABLES, DB_TABLES_SCHEMA, ScannerInfo
 from scanners.sqlitefile import open_sqlite
+
+SCANNER = ScannerInfo("database", (DB_TABLES,))
 
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys",
                   "INFORMATION_SCHEMA", "guest", "db_owner", "db_accessadmin", "db_securityadmin", "db_ddladmin",
@@ -98,7 +104,9 @@ def open_engine(address: str) -> tuple[sa.engine.Engine, sa.engine.URL, str, str
     return engine, url, shown, access
 
 
-def _configure(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
+def configure_session(conn: sa.Connection, dialect: str, opts: DbOptions) -> None:
+    """Read-only session and a time limit per statement, where the engine has them (a setting
+    the engine refuses is skipped)."""
     ms = opts.timeout_s * 1000
     statements = {
         "postgresql": [f"SET statement_timeout = {ms}", "SET default_transaction_read_only = on"],
@@ -124,7 +132,7 @@ class _SqliteDeadline:
         self.seconds = seconds
         self.start()
         sa.event.listen(conn, "before_cursor_execute", self._on_execute)
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection  # sqlite3.Connection, open while CONN is
         raw.set_progress_handler(lambda: 1 if time.monotonic() > self.deadline else 0, 10_000)
 
     def start(self) -> None:
@@ -139,7 +147,7 @@ def _as_datetime(value) -> dt.datetime | None:
         return None
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
@@ -181,7 +189,7 @@ def _storage(conn: sa.Connection, dialect: str, schema: str | None, table: str) 
     return None
 
 
-def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions):
+def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions) -> Iterator[dict]:
     """Yield one dict per table, errors included; raises DatabaseScanError if unreachable."""
     dialect = engine.dialect.name
     try:
@@ -189,11 +197,11 @@ def scan_tables(engine: sa.engine.Engine, url: sa.engine.URL, opts: DbOptions):
     except sa.exc.DBAPIError as exc:
         raise DatabaseScanError(f"Connexion impossible à {safe_url(url)} : {_short(exc, url)}") from None
     with conn:
-        _configure(conn, dialect, opts)
+        configure_session(conn, dialect, opts)
         if dialect == "sqlite":
             _SqliteDeadline(conn, opts.timeout_s)
         inspector = sa.inspect(conn)
-        for schema, tables in _listing(conn, inspector, dialect, opts, url):
+        for schema, tables in _listing(inspector, dialect, opts, url):
             for table in tables:
                 yield _scan_table(conn, inspector, dialect, schema, table, opts, url)
 
@@ -203,7 +211,7 @@ def _timed_out(text: str) -> bool:
     return "timeout" in lowered or "interrupted" in lowered or "canceling statement" in lowered
 
 
-def _listing(conn, inspector, dialect: str, opts: DbOptions, url) -> list[tuple[str | None, list[str]]]:
+def _listing(inspector, dialect: str, opts: DbOptions, url) -> list[tuple[str | None, list[str]]]:
     """Schemas and their tables, listed up front: an unreadable catalogue is one French line."""
     try:
         schemas = [None] if dialect == "sqlite" else [s for s in inspector.get_schema_names()
@@ -222,32 +230,51 @@ def _scan_table(conn, inspector, dialect, schema, table, opts, url) -> dict:
     try:
         columns = inspector.get_columns(table, schema=schema)
         target = sa.table(table, *[sa.column(c["name"]) for c in columns], schema=schema)
-        estimate = _estimate(conn, dialect, schema, table)
-        if estimate is not None and estimate > opts.exact_threshold:
-            row["row_count"], row["row_count_estimated"] = estimate, True
-        else:
-            row["row_count"] = conn.execute(sa.select(sa.func.count()).select_from(target)).scalar()
-            row["row_count_estimated"] = False
+        row["row_count"], row["row_count_estimated"] = _row_count(conn, dialect, schema, table, target, opts)
         row["bytes"] = _storage(conn, dialect, schema, table)
-        dates = [c["name"] for c in columns if isinstance(c["type"], (sa.Date, sa.DateTime))]
-        if dates:
-            aggregates = [f(target.c[name]) for name in dates for f in (sa.func.min, sa.func.max)]
-            values = conn.execute(sa.select(*aggregates)).one()
-            for k, name in enumerate(dates):
-                lo, hi = _as_datetime(values[2 * k]), _as_datetime(values[2 * k + 1])
-                row["date_columns"].append({"column_name": name, "min_value": lo, "max_value": hi})
-            lows = [d["min_value"] for d in row["date_columns"] if d["min_value"]]
-            highs = [d["max_value"] for d in row["date_columns"] if d["max_value"]]
-            row["first_date"], row["last_date"] = (min(lows) if lows else None), (max(highs) if highs else None)
-        binaries = [c["name"] for c in columns if isinstance(c["type"], sa.types._Binary)]
-        if binaries:
-            length = sa.func.datalength if dialect == "mssql" else sa.func.length
-            sums = conn.execute(sa.select(*[sa.func.sum(length(target.c[n])) for n in binaries])).one()
-            row["binary_columns"] = [{"column_name": n, "bytes": int(v or 0)} for n, v in zip(binaries, sums)]
-            row["binary_bytes"] = sum(b["bytes"] for b in row["binary_columns"])
+        row.update(_dates(conn, target, columns))
+        row.update(_binaries(conn, dialect, target, columns))
         conn.rollback()  # end the read transaction: nothing was written
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         text = _short(exc, url)
         row["error"] = (f"délai dépassé ({opts.timeout_s} s)" if _timed_out(text) else f"lecture impossible : {text}")
     return row
+
+
+def _row_count(conn, dialect: str, schema: str | None, table: str, target, opts: DbOptions) -> tuple[int, bool]:
+    """(rows, estimated): the engine's estimate above the threshold, else an exact count."""
+    estimate = _estimate(conn, dialect, schema, table)
+    if estimate is not None and estimate > opts.exact_threshold:
+        return estimate, True
+    return conn.execute(sa.select(sa.func.count()).select_from(target)).scalar(), False
+
+
+def _dates(conn, target, columns: list) -> dict:
+    """The range of each date column and the period they cover together (nothing without one)."""
+    dates = [c["name"] for c in columns if isinstance(c["type"], (sa.Date, sa.DateTime))]
+    if not dates:
+        return {}
+    values = conn.execute(sa.select(*[f(target.c[name]) for name in dates for f in (sa.func.min, sa.func.max)])).one()
+    ranges = [{"column_name": name, "min_value": _as_datetime(values[2 * k]),
+               "max_value": _as_datetime(values[2 * k + 1])} for k, name in enumerate(dates)]
+    lows = [d["min_value"] for d in ranges if d["min_value"]]
+    highs = [d["max_value"] for d in ranges if d["max_value"]]
+    return {"date_columns": ranges, "first_date": min(lows) if lows else None,
+            "last_date": max(highs) if highs else None}
+
+
+def _binaries(conn, dialect: str, target, columns: list) -> dict:
+    """The volume of each binary column and their total (nothing without one)."""
+    binaries = [c["name"] for c in columns if isinstance(c["type"], sa.types._Binary)]
+    if not binaries:
+        return {}
+    length = sa.func.datalength if dialect == "mssql" else sa.func.length
+    sums = conn.execute(sa.select(*[sa.func.sum(length(target.c[n])) for n in binaries])).one()
+    volumes = [{"column_name": n, "bytes": int(v or 0)} for n, v in zip(binaries, sums)]
+    return {"binary_columns": volumes, "binary_bytes": sum(b["bytes"] for b in volumes)}
+
+
+def to_batch(rows: Iterable[dict], application: str) -> pa.RecordBatch:
+    """The `db_tables` rows of the tables `scan_tables` yielded, for APPLICATION."""
+    return pa.RecordBatch.from_pylist([{**row, "application": application} for row in rows], schema=DB_TABLES_SCHEMA)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -25,20 +26,15 @@ from urllib.parse import unquote, urlparse
 import pyarrow as pa
 
 from catalogue.errors import CatalogueError
-from scanners.filesystem import WALK_SCHEMA, extension_of
+from scanners.filesystem import extension_of
+from scanners.schemas import INVENTORY, INVENTORY_SCHEMA, ScannerInfo
+
+SCANNER = ScannerInfo("droid", (INVENTORY,))  # DROID and siegfried exports alike
 
 BATCH_ROWS = 20_000
 DROID_HEADERS = ["ID", "PARENT_ID", "URI", "FILE_PATH", "NAME", "METHOD", "STATUS", "SIZE", "TYPE", "EXT",
                  "LAST_MODIFIED", "EXTENSION_MISMATCH"]
-DROID_FORMAT = ["PUID", "MIME_TYPE", "FORMAT_NAME", "FORMAT_VERSION"]
 SF_HEADERS = ["filename", "filesize", "modified", "errors"]
-SF_BLOCK = ["namespace", "id", "format", "version", "mime", "basis", "warning"]
-
-SCHEMA = pa.schema(list(WALK_SCHEMA) + [
-    ("puid", pa.string()), ("format_name", pa.string()), ("format_version", pa.string()), ("mime", pa.string()),
-    ("id_basis", pa.string()), ("id_warning", pa.string()), ("ext_mismatch", pa.bool_()), ("hash", pa.string()),
-])
-
 
 @dataclass
 class InventoryStats:
@@ -117,7 +113,7 @@ def _date(text: str) -> dt.datetime | None:
     except ValueError:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
@@ -146,7 +142,9 @@ class _Records:
     def __init__(self, path: Path):
         self.path = path
 
-    def rows(self):
+    def rows(self) -> Iterator:
+        """The export's kind (droid or siegfried), then one tagged record per row: ("entry",
+        path, fields), ("archive", None, None) or ("problem", line, reason)."""
         with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as fh:
             reader = csv.reader(fh)
             try:
@@ -155,70 +153,92 @@ class _Records:
                 raise CatalogueError(f"{self.path.name} : fichier CSV vide.") from None
             kind = detect(header)
             yield kind
-            yield from (self._droid(header, reader) if kind == "droid" else self._siegfried(header, reader))
+            columns = _DroidColumns(header) if kind == "droid" else _SiegfriedColumns(header)
+            for line, row in enumerate(reader, start=2):
+                if row and any(row):
+                    yield columns.record(line, row)
 
-    def _droid(self, header, reader):
-        idx = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(header)}
-        hash_col = next((h for h in idx if h == "HASH" or h.endswith("_HASH")), None)
-        algo = None if hash_col in (None, "HASH") else hash_col[:-5].lower()
-        first_format = idx.get("PUID")
-        for line, row in enumerate(reader, start=2):
-            if not row or not any(row):
-                continue
-            get = (lambda name, row=row: row[idx[name]] if name in idx and idx[name] < len(row) else "")
-            uri = get("URI")
-            if uri and not uri.lower().startswith("file:"):
-                yield ("archive", None, None)
-                continue
-            path = get("FILE_PATH") or (_from_uri(uri) if uri else "")
-            if not path:
-                yield ("problem", line, "chemin absent")
-                continue
-            kind = "directory" if get("TYPE").strip().lower() == "folder" else "file"
-            formats = []
-            if first_format is not None:
-                for k in range(first_format, len(row), 4):
-                    puid = row[k].strip() if k < len(row) else ""
-                    if puid:
-                        formats.append((puid, *(row[k + j].strip() if k + j < len(row) else "" for j in (1, 2, 3))))
-            status = get("STATUS").strip().upper()
-            error = None if status in ("", "DONE") else f"lecture impossible pour DROID ({status})"
-            digest = get(hash_col).strip() if hash_col else ""
-            yield _entry(line, path, {
-                "kind": kind, "size": _int(get("SIZE")) if kind == "file" else None,
-                "mtime": _date(get("LAST_MODIFIED")), "formats": formats, "basis": get("METHOD").strip() or None,
-                "mismatch": get("EXTENSION_MISMATCH").strip().lower() == "true" if kind == "file" else None,
-                "hash": f"{algo or 'hash'}:{digest.lower()}" if digest else None, "error": error,
-                "algo": algo or ("inconnu" if digest else None)})
 
-    def _siegfried(self, header, reader):
-        lower = [h.strip().lstrip("\ufeff").lower() for h in header]
-        hash_col = 4 if len(lower) > 4 and lower[4] != "namespace" else None
-        algo = lower[4] if hash_col is not None else None
-        blocks = [i for i, h in enumerate(lower) if h == "namespace"]
-        for line, row in enumerate(reader, start=2):
-            if not row or not any(row):
-                continue
-            path = row[0]
-            if not path:
-                yield ("problem", line, "chemin absent")
-                continue
-            formats, warning, basis = [], None, None
-            for start in blocks:
-                block = dict(zip(lower[start:], row[start:]))
-                puid = (block.get("id") or "").strip()
-                if puid and (block.get("namespace") or "").strip().lower() in ("pronom", ""):
-                    formats.append((puid, block.get("mime", "").strip(), block.get("format", "").strip(),
-                                    block.get("version", "").strip()))
-                    warning = warning or (block.get("warning") or "").strip() or None
-                    basis = basis or (block.get("basis") or "").strip() or None
-            errors = row[3].strip() if len(row) > 3 else ""
-            digest = row[hash_col].strip() if hash_col is not None and hash_col < len(row) else ""
-            yield _entry(line, path, {
-                "kind": "file", "size": _int(row[1]), "mtime": _date(row[2]), "formats": formats,
-                "basis": basis, "warning": warning, "mismatch": bool(warning and "extension mismatch" in warning),
-                "hash": f"{algo}:{digest.lower()}" if digest else None,
-                "error": f"lecture impossible pour siegfried ({errors})" if errors else None, "algo": algo})
+class _DroidColumns:
+    """Where a DROID export keeps each field, and a row read through it."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.idx = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(header)}
+        self.hash_col = next((h for h in self.idx if h == "HASH" or h.endswith("_HASH")), None)
+        self.algo = None if self.hash_col in (None, "HASH") else self.hash_col[:-5].lower()
+        self.first_format = self.idx.get("PUID")
+
+    def get(self, row: list[str], name: str) -> str:
+        i = self.idx.get(name)
+        return row[i] if i is not None and i < len(row) else ""
+
+    def formats(self, row: list[str]) -> list[tuple]:
+        """(PUID, MIME, name, version) of each format block of the row (the last four repeat)."""
+        formats: list[tuple] = []
+        if self.first_format is not None:
+            for k in range(self.first_format, len(row), 4):
+                puid = row[k].strip() if k < len(row) else ""
+                if puid:
+                    formats.append((puid, *(row[k + j].strip() if k + j < len(row) else "" for j in (1, 2, 3))))
+        return formats
+
+    def record(self, line: int, row: list[str]) -> tuple:
+        uri = self.get(row, "URI")
+        if uri and not uri.lower().startswith("file:"):
+            return ("archive", None, None)
+        path = self.get(row, "FILE_PATH") or (_from_uri(uri) if uri else "")
+        if not path:
+            return ("problem", line, "chemin absent")
+        is_file = self.get(row, "TYPE").strip().lower() != "folder"
+        status = self.get(row, "STATUS").strip().upper()
+        digest = self.get(row, self.hash_col).strip() if self.hash_col else ""
+        return _entry(line, path, {
+            "kind": "file" if is_file else "directory", "size": _int(self.get(row, "SIZE")) if is_file else None,
+            "mtime": _date(self.get(row, "LAST_MODIFIED")), "formats": self.formats(row),
+            "basis": self.get(row, "METHOD").strip() or None,
+            "mismatch": self.get(row, "EXTENSION_MISMATCH").strip().lower() == "true" if is_file else None,
+            "hash": f"{self.algo or 'hash'}:{digest.lower()}" if digest else None,
+            "error": None if status in ("", "DONE") else f"lecture impossible pour DROID ({status})",
+            "algo": self.algo or ("inconnu" if digest else None)})
+
+
+class _SiegfriedColumns:
+    """Where a siegfried export keeps each field (an identification block per identifier),
+    and a row read through it."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.lower = [h.strip().lstrip("\ufeff").lower() for h in header]
+        self.hash_col = 4 if len(self.lower) > 4 and self.lower[4] != "namespace" else None
+        self.algo = self.lower[4] if self.hash_col is not None else None
+        self.blocks = [i for i, h in enumerate(self.lower) if h == "namespace"]
+
+    def formats(self, row: list[str]) -> tuple[list[tuple], str | None, str | None]:
+        """(PUID, MIME, name, version) of each PRONOM identification, and the first warning
+        and basis among them."""
+        formats: list[tuple] = []
+        warning, basis = None, None
+        for start in self.blocks:
+            block = dict(zip(self.lower[start:], row[start:]))
+            puid = (block.get("id") or "").strip()
+            if puid and (block.get("namespace") or "").strip().lower() in ("pronom", ""):
+                formats.append((puid, block.get("mime", "").strip(), block.get("format", "").strip(),
+                                block.get("version", "").strip()))
+                warning = warning or (block.get("warning") or "").strip() or None
+                basis = basis or (block.get("basis") or "").strip() or None
+        return formats, warning, basis
+
+    def record(self, line: int, row: list[str]) -> tuple:
+        path = row[0]
+        if not path:
+            return ("problem", line, "chemin absent")
+        formats, warning, basis = self.formats(row)
+        errors = row[3].strip() if len(row) > 3 else ""
+        digest = row[self.hash_col].strip() if self.hash_col is not None and self.hash_col < len(row) else ""
+        return _entry(line, path, {
+            "kind": "file", "size": _int(row[1]), "mtime": _date(row[2]), "formats": formats,
+            "basis": basis, "warning": warning, "mismatch": bool(warning and "extension mismatch" in warning),
+            "hash": f"{self.algo}:{digest.lower()}" if digest else None,
+            "error": f"lecture impossible pour siegfried ({errors})" if errors else None, "algo": self.algo})
 
 
 def _entry(line: int, path: str, rec: dict) -> tuple:
@@ -265,7 +285,7 @@ def _root_of(entries) -> str:
     return root or ""
 
 
-def read_inventory(path: str | Path, stats: InventoryStats):
+def read_inventory(path: str | Path, stats: InventoryStats) -> Iterator[pa.RecordBatch]:
     """Yield Arrow record batches (files schema, without scan_id and commune)."""
     path = Path(path)
     if not path.is_file():
@@ -274,53 +294,62 @@ def read_inventory(path: str | Path, stats: InventoryStats):
     first = records.rows()
     stats.kind = next(first)
     stats.root = _root_of((p, rec) for tag, p, rec in first if tag == "entry")
-    root = stats.root
     gen = records.rows()
     next(gen)
-    cols: dict[str, list] = {f.name: [] for f in SCHEMA}
+    cols: dict[str, list] = {f.name: [] for f in INVENTORY_SCHEMA}
     file_id = 0
     for tag, p, rec in gen:
-        if tag == "archive":
-            stats.in_archives += 1
+        rel = _relative(tag, p, rec, stats)
+        if rel is None:
             continue
-        if tag == "problem":
-            stats.problems.append(f"ligne {p} : {rec}")
-            continue
-        if not _under(p, root):
-            stats.problems.append(f"ligne {rec['line']} : chemin hors de la racine de l'inventaire ({p})")
-            continue
-        rel = p[len(root):].lstrip("/")
-        if not rel:
-            continue  # the root folder itself
         file_id += 1
-        stats.entries += 1
-        parent, _, name = rel.rpartition("/")
-        formats = rec["formats"]
-        puid, mime, fname, fversion = formats[0] if formats else (None, None, None, None)
-        warning = rec.get("warning")
-        if len(formats) > 1:
-            warning = "identification multiple : " + ", ".join(f[0] for f in formats)
-        if rec["kind"] == "file":
-            stats.files += 1
-            stats.bytes += rec["size"] or 0
-        if rec["error"]:
-            stats.errors += 1
-        stats.hash_algorithm = stats.hash_algorithm or rec.get("algo")
-        values = {
-            "file_id": file_id, "path": rel, "path_raw": None, "parent": parent, "name": name,
-            "extension": extension_of(name) if rec["kind"] == "file" else None, "kind": rec["kind"],
-            "size": rec["size"], "allocated": None, "mtime": rec["mtime"], "ctime": None,
-            "depth": rel.count("/") + 1, "owner": None,
-            # No inode in an export: each row is its own file for duplicate counting.
-            "device": 0, "inode": file_id, "nlink": 1, "link_target": None, "error": rec["error"],
-            "puid": puid or None, "format_name": fname or None, "format_version": fversion or None,
-            "mime": mime or None, "id_basis": rec.get("basis"), "id_warning": warning,
-            "ext_mismatch": rec["mismatch"], "hash": rec["hash"],
-        }
-        for k, v in values.items():
+        for k, v in _row(file_id, rel, rec, stats).items():
             cols[k].append(v)
         if len(cols["file_id"]) >= BATCH_ROWS:
-            yield pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
-            cols = {f.name: [] for f in SCHEMA}
+            yield pa.RecordBatch.from_pydict(cols, schema=INVENTORY_SCHEMA)
+            cols = {f.name: [] for f in INVENTORY_SCHEMA}
     if cols["file_id"]:
-        yield pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
+        yield pa.RecordBatch.from_pydict(cols, schema=INVENTORY_SCHEMA)
+
+
+def _relative(tag: str, p, rec, stats: InventoryStats) -> str | None:
+    """A record's path relative to the inventory's root, or None when it is no row (an
+    entry in an archive, a problem, a path outside the root, the root itself)."""
+    if tag == "archive":
+        stats.in_archives += 1
+        return None
+    if tag == "problem":
+        stats.problems.append(f"ligne {p} : {rec}")
+        return None
+    if not _under(p, stats.root):
+        stats.problems.append(f"ligne {rec['line']} : chemin hors de la racine de l'inventaire ({p})")
+        return None
+    return p[len(stats.root):].lstrip("/") or None
+
+
+def _row(file_id: int, rel: str, rec: dict, stats: InventoryStats) -> dict:
+    """The `files` row of an entry, counted in STATS."""
+    stats.entries += 1
+    parent, _, name = rel.rpartition("/")
+    formats = rec["formats"]
+    puid, mime, fname, fversion = formats[0] if formats else (None, None, None, None)
+    warning = rec.get("warning")
+    if len(formats) > 1:
+        warning = "identification multiple : " + ", ".join(f[0] for f in formats)
+    if rec["kind"] == "file":
+        stats.files += 1
+        stats.bytes += rec["size"] or 0
+    if rec["error"]:
+        stats.errors += 1
+    stats.hash_algorithm = stats.hash_algorithm or rec.get("algo")
+    return {
+        "file_id": file_id, "path": rel, "path_raw": None, "parent": parent, "name": name,
+        "extension": extension_of(name) if rec["kind"] == "file" else None, "kind": rec["kind"],
+        "size": rec["size"], "allocated": None, "mtime": rec["mtime"], "ctime": None,
+        "depth": rel.count("/") + 1, "owner": None,
+        # No inode in an export: each row is its own file for duplicate counting.
+        "device": 0, "inode": file_id, "nlink": 1, "link_target": None, "error": rec["error"],
+        "puid": puid or None, "format_name": fname or None, "format_version": fversion or None,
+        "mime": mime or None, "id_basis": rec.get("basis"), "id_warning": warning,
+        "ext_mismatch": rec["mismatch"], "hash": rec["hash"],
+    }

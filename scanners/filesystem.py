@@ -3,55 +3,33 @@
 One row per entry (file, directory, symlink, other) below ROOT; ROOT itself is not a
 row. The walk is iterative (a tree 1,000 levels deep needs no recursion), never
 follows symlinks, never opens anything but directories, and keeps in memory only the
-stack of directories still to list and the current batch.
+stack of directories still to list and the current batch. Listing a directory (the
+I/O, and listing ahead on network shares) is scanners.listing; here its entries become rows.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import builtins
 import os
-import pwd
 import stat
-import sys
-import threading
 import time
 from collections import Counter
-from itertools import islice
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from scanners.fsaccess import describe_oserror, open_path
+from scanners.listing import Child, Lister, child_path, decode, list_directory
+from scanners.owners import Owners
+from scanners.schemas import WALK, WALK_SCHEMA, ScannerInfo
+
+SCANNER = ScannerInfo("filesystem", (WALK,))
 
 BATCH_ROWS = 20_000
 # A batch also leaves after this long, however small: on a slow share 20,000 entries can
 # take minutes, and the writer can only store (every 5 s) what the walk has handed over.
 BATCH_SECONDS = 1.0
-
-# Column order and types of the walk's batches; `files` columns filled later
-# (identification, hashing) are absent and stay NULL.
-WALK_SCHEMA = pa.schema([
-    ("file_id", pa.int64()),
-    ("path", pa.string()),
-    ("path_raw", pa.binary()),
-    ("parent", pa.string()),
-    ("name", pa.string()),
-    ("extension", pa.string()),
-    ("kind", pa.string()),
-    ("size", pa.int64()),
-    ("allocated", pa.int64()),
-    ("mtime", pa.timestamp("us")),
-    ("ctime", pa.timestamp("us")),
-    ("depth", pa.int32()),
-    ("owner", pa.string()),
-    ("device", pa.uint64()),
-    ("inode", pa.uint64()),
-    ("nlink", pa.uint64()),
-    ("link_target", pa.string()),
-    ("error", pa.string()),
-])
 
 
 @dataclass
@@ -64,7 +42,7 @@ class WalkStats:
     by_kind: dict[str, int] = field(default_factory=dict)
     # Directories whose entries are all in the batches yielded so far: the consumer stores
     # them with each batch (same transaction) and clears the list, so a scan can resume.
-    done_dirs: list[bytes] = field(default_factory=list)
+    done_dirs: list[builtins.bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -74,14 +52,6 @@ class WalkResume:
     done: set[bytes]
     existing_dirs: set[bytes]
     last_id: int
-
-
-def decode(raw: bytes) -> tuple[str, bytes | None]:
-    """Text for display and SQL, plus the exact bytes when they are not valid UTF-8."""
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "backslashreplace"), raw
 
 
 def extension_of(name: str) -> str | None:
@@ -102,23 +72,6 @@ def kind_of(mode: int) -> str:
     return "other"
 
 
-class _Owners:
-    """uid → user name, cached (a share has few owners and many files)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[int, str] = {}
-
-    def __call__(self, uid: int) -> str:
-        name = self._cache.get(uid)
-        if name is None:
-            try:
-                name = pwd.getpwuid(uid).pw_name
-            except KeyError:
-                name = str(uid)
-            self._cache[uid] = name
-        return name
-
-
 class _Batch:
     """Columns of the batch being filled (one list per WALK_SCHEMA field)."""
 
@@ -134,49 +87,10 @@ class _Batch:
         return batch
 
 
-def is_excluded(name: str, rel: str, patterns: list[str]) -> bool:
-    """An --exclude glob matches the entry's name or its path relative to the root."""
-    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in patterns)
-
-
-def child_path(rel: bytes, name_raw: bytes, excludes: list[str]) -> bytes | None:
-    """REL/NAME relative to the root, or None when an --exclude pattern leaves it out."""
-    child_rel = rel + b"/" + name_raw if rel else name_raw
-    if excludes and is_excluded(decode(name_raw)[0], decode(child_rel)[0], excludes):
-        return None
-    return child_rel
-
-
-# One listed child: (name as bytes, lstat result or None, error or None, symlink target or None).
-Child = tuple[bytes, "os.stat_result | None", "str | None", "str | None"]
-
-
-def list_directory(root: bytes, rel: bytes) -> list[Child]:
-    """Open ROOT/REL and lstat each entry (the I/O of a walk; runs in a worker thread).
-
-    Raises OSError when the directory itself cannot be opened or listed."""
-    fd = open_path(root, rel, directory=True)
-    children: list[Child] = []
-    try:
-        with os.scandir(fd) as it:
-            for entry in it:
-                # scandir on a descriptor gives str names decoded like os.fsdecode.
-                name_raw = entry.name.encode(_FS_ENCODING, _FS_ERRORS)
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError as exc:
-                    children.append((name_raw, None, describe_oserror(exc), None))
-                    continue
-                target = None
-                if stat.S_ISLNK(st.st_mode):
-                    try:
-                        target = decode(os.readlink(name_raw, dir_fd=fd))[0]
-                    except OSError:
-                        target = None
-                children.append((name_raw, st, None, target))
-    finally:
-        os.close(fd)
-    return children
+# A directory still to list: (relative path bytes, depth, its row still to emit, or None
+# for the root, or _EXISTING). A directory's row is emitted when it is listed, so an
+# unreadable directory carries its own error.
+_Dir = tuple[bytes, int, "dict | None"]
 
 
 def walk(
@@ -198,18 +112,86 @@ def walk(
     subdirectories, and the walk goes on from there. A batch leaves at BATCH_ROWS entries,
     or after the directory that took it past `batch_seconds` (a slow share)."""
     excludes = excludes or []
-    stats = stats if stats is not None else WalkStats()
-    owners = _Owners()
-    batch = _Batch()
-    next_id = resume.last_id if resume else 0
-    # Stack of directories to list: (relative path bytes, depth, row of the directory
-    # still to emit or None for the root). A directory's row is emitted when it is
-    # listed, so an unreadable directory carries its own error.
-    stack: list[tuple[bytes, int, dict | None]] = [(b"", 0, None)]
-    lister = _Lister(root, listers, excludes, resume) if listers > 1 else None
+    rows = _Rows(stats if stats is not None else WalkStats(), resume.last_id if resume else 0)
+    stack: list[_Dir] = [(b"", 0, None)]
+    lister = Lister(root, listers, excludes, resume.done if resume else None) if listers > 1 else None
     due = time.monotonic() + batch_seconds
+    try:
+        while stack:
+            rel, depth, dir_row = stack.pop()
+            if resume is not None and rel in resume.done:
+                stack.extend(_resumed_dir(root, rel, depth, dir_row, resume, excludes, rows))
+                listed = False
+            else:
+                stack.extend(_listed_dir(root, rel, depth, dir_row, excludes, rows, lister))
+                listed = True
+            if lister is not None:
+                lister.top_up(stack)
+            if listed and (len(rows.batch) >= BATCH_ROWS or (len(rows.batch) and time.monotonic() >= due)):
+                yield rows.take(on_progress)
+                due = time.monotonic() + batch_seconds
+        if len(rows.batch):
+            yield rows.take(on_progress)
+    finally:
+        if lister is not None:
+            lister.close()
 
-    def make_row(rel: bytes, name_raw: bytes, depth: int, st: os.stat_result | None,
+
+def _listed_dir(root: bytes, rel: bytes, depth: int, dir_row: dict | None, excludes: list[str], rows: _Rows,
+                lister: Lister | None) -> list[_Dir]:
+    """List REL: emit its row and its other children's; its subdirectories, to walk next."""
+    try:
+        children = lister.take(rel) if lister is not None else list_directory(root, rel)
+    except OSError as exc:
+        if dir_row is None:
+            raise
+        children = []
+        if dir_row is not _EXISTING:
+            dir_row["error"] = describe_oserror(exc)
+    if dir_row is not None and dir_row is not _EXISTING:
+        rows.emit_row(dir_row)
+    subdirs: list[_Dir] = []
+    others: list[Child] = []
+    for kid in children:
+        name_raw, st, error, _ = kid
+        child_rel = child_path(rel, name_raw, excludes)
+        if child_rel is None:
+            rows.stats.excluded += 1
+            continue
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            subdirs.append((child_rel, depth + 1, rows.make_row(child_rel, name_raw, depth + 1, st, error)))
+        else:
+            others.append(kid)
+    rows.emit_children(rel, depth + 1, others)
+    rows.stats.done_dirs.append(rel)
+    # Reversed so that directories are listed in name order (the stack is LIFO).
+    subdirs.sort(key=lambda d: d[0], reverse=True)
+    return subdirs
+
+
+def _resumed_dir(root: bytes, rel: bytes, depth: int, dir_row: dict | None, resume: WalkResume,
+                 excludes: list[str], rows: _Rows) -> list[_Dir]:
+    """A directory listed before the interruption: its row if it is not stored, and its
+    subdirectories, to walk next."""
+    # Its row may be gone while its entries stay: a directory finished by the find walk
+    # inside one it had not finished (see scanners/findwalk.py).
+    subdirs, error = _resume_subdirs(root, rel, depth, resume, excludes, rows.make_row)
+    if dir_row is not None and dir_row is not _EXISTING:
+        dir_row["error"] = dir_row["error"] or error
+        rows.emit_row(dir_row)
+    return subdirs
+
+
+class _Rows:
+    """The rows of a walk: the batch being filled, the entry ids, the counts."""
+
+    def __init__(self, stats: WalkStats, last_id: int) -> None:
+        self.stats = stats
+        self.owners = Owners()
+        self.batch = _Batch()
+        self.next_id = last_id
+
+    def make_row(self, rel: bytes, name_raw: bytes, depth: int, st: os.stat_result | None,
                  error: str | None, link_target: str | None = None) -> dict:
         """One entry as a dict (used for directory rows, emitted when they are listed)."""
         path, path_raw = decode(rel)
@@ -225,7 +207,7 @@ def walk(
             "mtime": st.st_mtime_ns // 1000 if st else None,
             "ctime": st.st_ctime_ns // 1000 if st else None,
             "depth": depth,
-            "owner": owners(st.st_uid) if st else None,
+            "owner": self.owners(st.st_uid) if st else None,
             "device": st.st_dev if st else None,
             "inode": st.st_ino if st else None,
             "nlink": st.st_nlink if st else None,
@@ -233,34 +215,24 @@ def walk(
             "error": error,
         }
 
-    def emit_row(row: dict) -> None:
-        nonlocal next_id
-        next_id += 1
-        row["file_id"] = next_id
-        for key, col in batch.cols.items():
+    def emit_row(self, row: dict) -> None:
+        self.next_id += 1
+        row["file_id"] = self.next_id
+        for key, col in self.batch.cols.items():
             col.append(row[key])
-        _count(stats, row["kind"], row["size"], row["error"])
+        _count(self.stats, row["kind"], row["size"], row["error"])
 
-    def emit_children(rel: bytes, depth: int, kids: list[Child]) -> None:
+    def emit_children(self, rel: bytes, depth: int, kids: list[Child]) -> None:
         """Rows of a directory's non-directory children, appended column by column."""
-        nonlocal next_id
         if not kids:
             return
         n = len(kids)
-        parent, parent_raw = decode(rel)
-        prefix = parent + "/" if rel else ""
-        raw_prefix = rel + b"/" if rel else b""
-        names, paths, paths_raw = [], [], []
-        for name_raw, _, _, _ in kids:
-            name, bad = decode(name_raw)
-            names.append(name)
-            paths.append(prefix + name)
-            paths_raw.append(raw_prefix + name_raw if (bad is not None or parent_raw is not None) else None)
+        parent, names, paths, paths_raw = _child_paths(rel, kids)
         sts = [k[1] for k in kids]
         kinds = [kind_of(st.st_mode) if st is not None else "other" for st in sts]
-        cols = batch.cols
-        cols["file_id"].extend(range(next_id + 1, next_id + 1 + n))
-        next_id += n
+        cols = self.batch.cols
+        cols["file_id"].extend(range(self.next_id + 1, self.next_id + 1 + n))
+        self.next_id += n
         cols["path"].extend(paths)
         cols["path_raw"].extend(paths_raw)
         cols["parent"].extend([parent] * n)
@@ -268,147 +240,60 @@ def walk(
         cols["extension"].extend([extension_of(name) if kind in ("file", "symlink") else None
                                   for name, kind in zip(names, kinds)])
         cols["kind"].extend(kinds)
-        cols["size"].extend([st.st_size if st is not None else None for st in sts])
-        cols["allocated"].extend([st.st_blocks * 512 if st is not None and _HAS_BLOCKS else None for st in sts])
-        cols["mtime"].extend([st.st_mtime_ns // 1000 if st is not None else None for st in sts])
-        cols["ctime"].extend([st.st_ctime_ns // 1000 if st is not None else None for st in sts])
+        _stat_columns(cols, sts, self.owners)
         cols["depth"].extend([depth] * n)
-        cols["owner"].extend([owners(st.st_uid) if st is not None else None for st in sts])
-        cols["device"].extend([st.st_dev if st is not None else None for st in sts])
-        cols["inode"].extend([st.st_ino if st is not None else None for st in sts])
-        cols["nlink"].extend([st.st_nlink if st is not None else None for st in sts])
         cols["link_target"].extend([k[3] for k in kids])
         cols["error"].extend([k[2] for k in kids])
-        stats.entries += n
-        for kind, count in Counter(kinds).items():
-            stats.by_kind[kind] = stats.by_kind.get(kind, 0) + count
-        sizes = [st.st_size for st, kind in zip(sts, kinds) if kind == "file"]
-        stats.files += len(sizes)
-        stats.bytes += sum(sizes)
-        stats.errors += sum(1 for k in kids if k[2])
+        _count_children(self.stats, kids, sts, kinds)
 
-    try:
-        while stack:
-            rel, depth, dir_row = stack.pop()
-            if resume is not None and rel in resume.done:
-                # Its row may be gone while its entries stay: a directory finished by the
-                # find walk inside one it had not finished (see scanners/findwalk.py).
-                subdirs, error = _resume_subdirs(root, rel, depth, resume, excludes, make_row)
-                if dir_row is not None and dir_row is not _EXISTING:
-                    dir_row["error"] = dir_row["error"] or error
-                    emit_row(dir_row)
-                stack.extend(subdirs)
-                if lister is not None:
-                    lister.top_up(stack)
-                continue
-            try:
-                children = lister.take(rel) if lister is not None else list_directory(root, rel)
-            except OSError as exc:
-                if dir_row is None:
-                    raise
-                children = []
-                if dir_row is not _EXISTING:
-                    dir_row["error"] = describe_oserror(exc)
-            if dir_row is not None and dir_row is not _EXISTING:
-                emit_row(dir_row)
-            subdirs, others = [], []
-            for kid in children:
-                name_raw, st, error, target = kid
-                child_rel = child_path(rel, name_raw, excludes)
-                if child_rel is None:
-                    stats.excluded += 1
-                    continue
-                if st is not None and stat.S_ISDIR(st.st_mode):
-                    subdirs.append((child_rel, depth + 1, make_row(child_rel, name_raw, depth + 1, st, error)))
-                else:
-                    others.append(kid)
-            emit_children(rel, depth + 1, others)
-            stats.done_dirs.append(rel)
-            # Reversed so that directories are listed in name order (the stack is LIFO).
-            subdirs.sort(key=lambda d: d[0], reverse=True)
-            stack.extend(subdirs)
-            if lister is not None:
-                lister.top_up(stack)
-            if len(batch) >= BATCH_ROWS or (len(batch) and time.monotonic() >= due):
-                if on_progress:
-                    on_progress(stats.entries, stats.bytes)
-                yield batch.to_arrow()
-                due = time.monotonic() + batch_seconds
-        if len(batch):
-            if on_progress:
-                on_progress(stats.entries, stats.bytes)
-            yield batch.to_arrow()
-    finally:
-        if lister is not None:
-            lister.close()
+    def take(self, on_progress: Callable[[int, int], None] | None) -> pa.RecordBatch:
+        """The batch filled so far (reported to ON_PROGRESS); the next one starts empty."""
+        if on_progress:
+            on_progress(self.stats.entries, self.stats.bytes)
+        return self.batch.to_arrow()
 
 
-class _Lister:
-    """Lists directories ahead of the walk in worker threads (network shares).
+def _child_paths(rel: bytes, kids: list[Child]) -> tuple[str, list[str], list[str], list[bytes | None]]:
+    """REL as text, and its children's names and paths (text, and exact bytes where a name
+    is not UTF-8)."""
+    parent, parent_raw = decode(rel)
+    prefix = parent + "/" if rel else ""
+    raw_prefix = rel + b"/" if rel else b""
+    names: list[str] = []
+    paths: list[str] = []
+    paths_raw: list[bytes | None] = []
+    for name_raw, _, _, _ in kids:
+        name, bad = decode(name_raw)
+        names.append(name)
+        paths.append(prefix + name)
+        paths_raw.append(raw_prefix + name_raw if (bad is not None or parent_raw is not None) else None)
+    return parent, names, paths, paths_raw
 
-    A walk consumes directories depth first, one at a time; on a share where each stat is
-    a round trip, the workers list in advance the directories on top of the walk's stack
-    and, as soon as a listing is done, the subdirectories it revealed. At most two
-    listings per worker are queued or running, and at most `keep` are held done but not
-    yet consumed, which bounds memory."""
 
-    def __init__(self, root: bytes, listers: int, excludes: list[str], resume: WalkResume | None) -> None:
-        self.root, self.excludes, self.resume = root, excludes, resume
-        self.pool = ThreadPoolExecutor(max_workers=listers, thread_name_prefix="listage")
-        self.lock = threading.Lock()
-        self.pending: dict[bytes, Future] = {}
-        self.running = 0
-        self.max_running = 2 * listers
-        self.keep = 64 * listers
+def _stat_columns(cols: dict[str, list], sts: list[os.stat_result | None], owners: Owners) -> None:
+    """The columns taken from each child's lstat (None where it failed)."""
+    cols["size"].extend([st.st_size if st is not None else None for st in sts])
+    cols["allocated"].extend([st.st_blocks * 512 if st is not None and _HAS_BLOCKS else None for st in sts])
+    cols["mtime"].extend([st.st_mtime_ns // 1000 if st is not None else None for st in sts])
+    cols["ctime"].extend([st.st_ctime_ns // 1000 if st is not None else None for st in sts])
+    cols["owner"].extend([owners(st.st_uid) if st is not None else None for st in sts])
+    cols["device"].extend([st.st_dev if st is not None else None for st in sts])
+    cols["inode"].extend([st.st_ino if st is not None else None for st in sts])
+    cols["nlink"].extend([st.st_nlink if st is not None else None for st in sts])
 
-    def request(self, rel: bytes) -> bool:
-        """Ask for REL's listing; False when the limits are reached."""
-        with self.lock:
-            if self.running >= self.max_running or len(self.pending) >= self.keep:
-                return False
-            if rel in self.pending or (self.resume is not None and rel in self.resume.done):
-                return True
-            self.running += 1
-            self.pending[rel] = self.pool.submit(self._list, rel)
-            return True
 
-    def _list(self, rel: bytes) -> list[Child]:
-        try:
-            children = list_directory(self.root, rel)
-        finally:
-            with self.lock:
-                self.running -= 1
-        for name_raw, st, _, _ in children:
-            if st is None or not stat.S_ISDIR(st.st_mode):
-                continue
-            child_rel = child_path(rel, name_raw, self.excludes)
-            if child_rel is None:
-                continue
-            if not self.request(child_rel):
-                break
-        return children
-
-    def top_up(self, stack: list) -> None:
-        """Request the listings of the directories the walk takes next."""
-        for rel, _, _ in islice(reversed(stack), self.keep):
-            if not self.request(rel):
-                return
-
-    def take(self, rel: bytes) -> list[Child]:
-        """REL's listing: from a worker if requested, else listed now."""
-        with self.lock:
-            future = self.pending.pop(rel, None)
-        return future.result() if future is not None else list_directory(self.root, rel)
-
-    def close(self) -> None:
-        with self.lock:
-            for future in self.pending.values():
-                future.cancel()
-        self.pool.shutdown(wait=True)
+def _count_children(stats: WalkStats, kids: list[Child], sts: list[os.stat_result | None], kinds: list[str]) -> None:
+    stats.entries += len(kids)
+    for kind, count in Counter(kinds).items():
+        stats.by_kind[kind] = stats.by_kind.get(kind, 0) + count
+    # A "file" kind comes from a stat result: never None there.
+    sizes = [st.st_size for st, kind in zip(sts, kinds) if kind == "file" and st is not None]
+    stats.files += len(sizes)
+    stats.bytes += sum(sizes)
+    stats.errors += sum(1 for k in kids if k[2])
 
 
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
-_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 def _count(stats: WalkStats, kind: str, size: int | None, error: str | None) -> None:
@@ -425,10 +310,11 @@ def _count(stats: WalkStats, kind: str, size: int | None, error: str | None) -> 
 _EXISTING: dict = {}
 
 
-def _resume_subdirs(root: bytes, rel: bytes, depth: int, resume: WalkResume, excludes: list[str], make_row):
+def _resume_subdirs(root: bytes, rel: bytes, depth: int, resume: WalkResume, excludes: list[str],
+                    make_row: Callable[..., dict]) -> tuple[list[_Dir], str | None]:
     """Subdirectories of a directory listed before the interruption, to walk on, and the
     error that keeps it from being read (if any)."""
-    subdirs = []
+    subdirs: list[_Dir] = []
     try:
         fd = open_path(root, rel, directory=True)
     except OSError as exc:

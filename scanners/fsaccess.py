@@ -56,7 +56,7 @@ def open_path(root: bytes, rel: bytes, *, directory: bool = False) -> int:
 
 def describe_oserror(exc: OSError) -> str:
     """A short French description of an OS error, stored in `files.error`."""
-    messages = {
+    messages: dict[int | None, str] = {
         errno.EACCES: "accès refusé",
         errno.EPERM: "opération non permise",
         errno.ENOENT: "disparu pendant le scan",

@@ -89,7 +89,6 @@ def partial_hash_packed(root: bytes, rels: bytes, sizes: bytes) -> tuple[bytes, 
         digest, whole, error = partial_digest(root, rel, size)
         if error:
             errors.append((i, error))
-            digest = bytes(16)
-        digests += digest
+        digests += digest or bytes(16)  # None after an error
         wholes.append(whole)
     return bytes(digests), bytes(wholes), errors

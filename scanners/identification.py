@@ -15,32 +15,23 @@ import shutil
 import stat
 import tempfile
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import magic
 import pyarrow as pa
 
 from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
 from scanners.parallel import map_chunks
+from scanners.schemas import IDENTIFICATION, IDENTIFICATION_SCHEMA, ScannerInfo
 from scanners.siegfried import pygfried
+
+SCANNER = ScannerInfo("identification", (IDENTIFICATION,))
 
 HEAD_BYTES = 16384
 GENERIC_MIMES = {"application/octet-stream", "text/plain", "inode/x-empty", "application/x-empty"}
-
-RESULT_SCHEMA = pa.schema([
-    ("file_id", pa.int64()),
-    ("puid", pa.string()),
-    ("format_name", pa.string()),
-    ("format_version", pa.string()),
-    ("mime", pa.string()),
-    ("id_basis", pa.string()),
-    ("id_warning", pa.string()),
-    ("magic_mime", pa.string()),
-    ("ext_mismatch", pa.bool_()),
-    ("error", pa.string()),
-])
-
 
 @dataclass
 class Candidate:
@@ -101,7 +92,9 @@ def _mismatch(ext: str | None, puid: str | None, warning: str, magic_mime: str |
     if not ext or not magic_mime or magic_mime in GENERIC_MIMES:
         return False
     claimed = mimetypes.types_map.get("." + ext)
-    return bool(claimed) and claimed.split("/")[0] != magic_mime.split("/")[0]
+    if not claimed:
+        return False
+    return claimed.split("/")[0] != magic_mime.split("/")[0]
 
 
 def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
@@ -110,73 +103,102 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
 
     VIEW is where siegfried reads the root (scanners.fsview.preserving_view: a read-only,
     noatime clone, since siegfried opens files without O_NOATIME); ROOT by default."""
-    view = view or root
     heads = map_chunks(executor, lambda c: _read_head(root, c), candidates)
-    to_sf: list[str] = []
+    matches, sf_errors = _siegfried(view or root, candidates, heads, jobs)
+    return _result_batch(candidates, heads, matches, sf_errors)
+
+
+def _siegfried_name(full: bytes) -> str | None:
+    """FULL as siegfried takes it (a UTF-8 string of normal length, no newline), or None."""
+    try:
+        text = full.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if len(full) < LONG_PATH and "\n" not in text else None
+
+
+class _Aliases:
+    """Names siegfried can take for files whose own names it cannot: a symlink of ours
+    (never in the scanned tree) to a descriptor we hold, named with the file's extension
+    so extension matching still works. The descriptor is opened in the view: siegfried's
+    own open of the alias then goes through the view's noatime mount too."""
+
+    def __init__(self, view: bytes) -> None:
+        self.view = view
+        self.fds: list[int] = []
+        self.tmp: str | None = None  # made only when a name needs an alias (rare): a kill leaves none behind
+
+    def name(self, i: int, cand: Candidate) -> str | None:
+        """An alias of CAND (the I-th of its batch), or None when it cannot be opened."""
+        try:
+            fd = open_path(self.view, cand.rel)
+        except OSError:
+            return None
+        self.fds.append(fd)
+        self.tmp = self.tmp or tempfile.mkdtemp(prefix="catalogage-sf-")
+        text = os.path.join(self.tmp, f"{i}.{cand.extension or 'bin'}")
+        os.symlink(f"/proc/self/fd/{fd}", text)
+        return text
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _siegfried(view: bytes, candidates: list[Candidate], heads: list[tuple[str | None, str | None]],
+               jobs: int) -> tuple[list[Mapping[str, Any] | None], list[str | None]]:
+    """Siegfried's first match and its error (if any) for each candidate whose head was read."""
     sf_index: dict[str, int] = {}
-    aliases: list[int] = []
-    tmp: str | None = None  # made only when a name needs an alias (rare): a kill leaves none behind
+    aliases = _Aliases(view)
     try:
         for i, (cand, (_, err)) in enumerate(zip(candidates, heads)):
             if err:
                 continue
-            full = join(view, cand.rel)
-            try:
-                text = full.decode("utf-8")
-                usable = len(full) < LONG_PATH and "\n" not in text
-            except UnicodeDecodeError:
-                usable = False
-            if not usable:
-                # Siegfried takes UTF-8 strings of normal length: give it an alias, a
-                # symlink of ours (never in the scanned tree) to a descriptor we hold,
-                # named with the same extension so extension matching still works. The
-                # descriptor is opened in the view: siegfried's own open of the alias
-                # then goes through the view's noatime mount too.
-                try:
-                    fd = open_path(view, cand.rel)
-                except OSError:
-                    continue
-                aliases.append(fd)
-                tmp = tmp or tempfile.mkdtemp(prefix="catalogage-sf-")
-                text = os.path.join(tmp, f"{i}.{cand.extension or 'bin'}")
-                os.symlink(f"/proc/self/fd/{fd}", text)
-            sf_index[text] = i
-            to_sf.append(text)
-        results = pygfried.identify_many(to_sf, workers=max(1, jobs))["files"] if to_sf else []
+            text = _siegfried_name(join(view, cand.rel)) or aliases.name(i, cand)
+            if text is not None:
+                sf_index[text] = i
+        results = pygfried.identify_many(list(sf_index), workers=max(1, jobs))["files"] if sf_index else []
     finally:
-        for fd in aliases:
-            os.close(fd)
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
-    matches: list[dict | None] = [None] * len(candidates)
+        aliases.close()
+    matches: list[Mapping[str, Any] | None] = [None] * len(candidates)
     sf_errors: list[str | None] = [None] * len(candidates)
     for res in results:
-        i = sf_index.get(res["filename"])
-        if i is None:
+        at = sf_index.get(res["filename"])
+        if at is None:
             continue
         if res.get("matches"):
-            matches[i] = res["matches"][0]
+            matches[at] = res["matches"][0]
         if res.get("errors") and res["errors"] != "empty source":
-            sf_errors[i] = res["errors"]
-    cols: dict[str, list] = {f.name: [] for f in RESULT_SCHEMA}
-    for i, cand in enumerate(candidates):
-        magic_mime, err = heads[i]
-        m = matches[i] or {}
+            sf_errors[at] = res["errors"]
+    return matches, sf_errors
+
+
+def _warning(match: Mapping[str, Any], sf_error: str | None) -> str:
+    """Siegfried's warning, with its parse error if any: an error about the format (a
+    truncated ZIP, say), not about reading the file, so the file stays in duplicates."""
+    warning = match.get("warning") or ""
+    if sf_error:
+        return f"{warning}; erreur siegfried : {sf_error}" if warning else f"erreur siegfried : {sf_error}"
+    return warning
+
+
+def _result_batch(candidates: list[Candidate], heads: list[tuple[str | None, str | None]],
+                  matches: list[Mapping[str, Any] | None], sf_errors: list[str | None]) -> pa.RecordBatch:
+    cols: dict[str, list] = {f.name: [] for f in IDENTIFICATION_SCHEMA}
+    for cand, (magic_mime, err), match, sf_error in zip(candidates, heads, matches, sf_errors):
+        m = match or {}
         puid = m.get("id") or None
-        warning = m.get("warning") or ""
+        warning = _warning(m, sf_error)
         cols["file_id"].append(cand.file_id)
         cols["puid"].append(puid)
         cols["format_name"].append(m.get("format") or None)
         cols["format_version"].append(m.get("version") or None)
         cols["mime"].append(m.get("mime") or None)
         cols["id_basis"].append(m.get("basis") or None)
-        # A siegfried parse error (a truncated ZIP, say) is about the format, not about
-        # reading the file: it goes with the warning, and the file stays in duplicates.
-        if sf_errors[i]:
-            warning = f"{warning}; erreur siegfried : {sf_errors[i]}" if warning else f"erreur siegfried : {sf_errors[i]}"
         cols["id_warning"].append(warning or None)
         cols["magic_mime"].append(magic_mime)
         cols["ext_mismatch"].append(None if err else _mismatch(cand.extension, puid, warning, magic_mime))
         cols["error"].append(err)
-    return pa.RecordBatch.from_pydict(cols, schema=RESULT_SCHEMA)
-
+    return pa.RecordBatch.from_pydict(cols, schema=IDENTIFICATION_SCHEMA)

@@ -24,11 +24,18 @@ import os
 import stat
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
 
 from catalogue.errors import CatalogueError, DiskFullError
+from scanners.schemas import MAIL_FOLDERS, MAIL_FOLDERS_SCHEMA, MAIL_FORMATS, MAIL_FORMATS_SCHEMA, ScannerInfo
 from scanners.siegfried import pygfried
+
+SCANNER = ScannerInfo("mail", (MAIL_FOLDERS, MAIL_FORMATS))
 
 ID_BATCH = 256
 MESSAGE_HEADERS = ("From", "Sender", "To", "Date", "Subject", "Message-ID")
@@ -69,7 +76,7 @@ class FolderStats:
         if when is None:
             return
         if when.tzinfo is not None:
-            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            when = when.astimezone(dt.UTC).replace(tzinfo=None)
         self.first_date = when if self.first_date is None else min(self.first_date, when)
         self.last_date = when if self.last_date is None else max(self.last_date, when)
 
@@ -100,7 +107,8 @@ class _Identifier:
     def flush(self) -> None:
         if not self.pending:
             return
-        results = {r["filename"]: r for r in pygfried.identify_many([p for p, _, _ in self.pending])["files"]}
+        identified = pygfried.identify_many([p for p, _, _ in self.pending])["files"]
+        results: dict[str, Any] = {r["filename"]: r for r in identified}
         for path, size, stats in self.pending:
             match = (results.get(path, {}).get("matches") or [{}])[0]
             key = (match.get("id") or "UNKNOWN", match.get("format") or None, match.get("mime") or None)
@@ -136,7 +144,8 @@ def _eml_message(raw: bytes, stats: FolderStats, ident: _Identifier, name: str) 
                 continue
             filename = part.get_filename()
             if part.get_content_disposition() == "attachment" or filename:
-                parts.append((part.get_payload(decode=True) or b"", filename))
+                payload = part.get_payload(decode=True)  # bytes, or None when there is none
+                parts.append((payload if isinstance(payload, bytes) else b"", filename))
     except Exception as exc:  # a malformed message: counted, never fatal
         stats.unreadable_item(name, f"message mal formé ({type(exc).__name__})")
         return
@@ -165,7 +174,7 @@ def _scan_msg_file(path: Path, stats: FolderStats, ident: _Identifier) -> None:
         raise CatalogueError("Lecture des fichiers .msg : installez l'extension « pip install 'catalogage[mail]' ».") \
             from None
     try:
-        msg = extract_msg.openMsg(str(path))
+        msg: Any = extract_msg.openMsg(str(path))  # a message, or another Outlook item (no date: unreadable)
         try:
             when = msg.date
             attachments = [(a.data if isinstance(a.data, bytes) else b"", a.longFilename or a.shortFilename)
@@ -248,7 +257,7 @@ def _sniff_mbox(path: Path) -> bool:
         return False
 
 
-def scan_mail(path: str | Path):
+def scan_mail(path: str | Path) -> Iterator[FolderStats]:
     """Yield one FolderStats per mail folder under `path` (a file or a directory);
     a folder holding no mailbox at all is refused before anything is yielded."""
     root = Path(path)
@@ -265,29 +274,50 @@ def scan_mail(path: str | Path):
         raise CatalogueError(f"{root} : aucune messagerie dans ce dossier (ni mbox, Maildir, .eml, .msg ou .pst).")
 
 
-def _folders(root: Path, ident: _Identifier):
+def to_batches(folders: list[FolderStats], application: str) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """The `mail_folders` and `mail_attachment_formats` rows of the folders `scan_mail` yielded, for APPLICATION."""
+    rows = pa.RecordBatch.from_pylist([
+        {"application": application, "folder": s.folder, "messages": s.messages, "bytes": s.bytes,
+         "first_date": s.first_date, "last_date": s.last_date, "attachments": s.attachments,
+         "attachment_bytes": s.attachment_bytes, "unreadable": s.unreadable, "error": s.describe()}
+        for s in folders], schema=MAIL_FOLDERS_SCHEMA)
+    formats = [{"application": application, "folder": s.folder, "puid": puid, "format_name": name, "mime": mime,
+                "attachments": count, "bytes": s.format_bytes[(puid, name, mime)]}
+               for s in folders for (puid, name, mime), count in sorted(s.formats.items(), key=lambda kv: str(kv[0]))]
+    return rows, pa.RecordBatch.from_pylist(formats, schema=MAIL_FORMATS_SCHEMA)
+
+
+def _folders(root: Path, ident: _Identifier) -> Iterator[FolderStats]:
     if root.is_file():
-        suffix = root.suffix.lower()
-        if suffix == ".pst" or suffix == ".ost":
-            yield from _pst_folders(root, ident)
-            return
-        stats = FolderStats(root.name)
-        if suffix == ".msg":
-            _scan_msg_file(root, stats, ident)
-        elif suffix == ".eml":
-            _eml_message(root.read_bytes(), stats, ident, root.name)
-        elif suffix == ".mbox" or _looks_like_mbox(root):
-            _open_mbox(root, stats, ident)
-        else:
-            raise CatalogueError(f"{root.name} : format de messagerie non reconnu (attendu : mbox, Maildir, "
-                                 "dossier de .eml, .msg ou .pst).")
-        yield stats
-        return
-    if _is_maildir(root):
+        yield from _file_folders(root, ident)
+    elif _is_maildir(root):
         yield from _maildir(root, ident)
+    else:
+        yield from _tree_folders(root, ident)
+
+
+def _file_folders(root: Path, ident: _Identifier) -> Iterator[FolderStats]:
+    """A mailbox in one file: a .pst's folders, or one folder (.msg, .eml, mbox)."""
+    suffix = root.suffix.lower()
+    if suffix == ".pst" or suffix == ".ost":
+        yield from _pst_folders(root, ident)
         return
-    # A folder tree: each folder's .eml and .msg files form a mail folder; each mbox
-    # file and each Maildir is a folder of its own.
+    stats = FolderStats(root.name)
+    if suffix == ".msg":
+        _scan_msg_file(root, stats, ident)
+    elif suffix == ".eml":
+        _eml_message(root.read_bytes(), stats, ident, root.name)
+    elif suffix == ".mbox" or _looks_like_mbox(root):
+        _open_mbox(root, stats, ident)
+    else:
+        raise CatalogueError(f"{root.name} : format de messagerie non reconnu (attendu : mbox, Maildir, "
+                             "dossier de .eml, .msg ou .pst).")
+    yield stats
+
+
+def _tree_folders(root: Path, ident: _Identifier) -> Iterator[FolderStats]:
+    """A folder tree: each folder's .eml and .msg files form a mail folder; each mbox
+    file and each Maildir is a folder of its own."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
         rel = here.relative_to(root).as_posix()

@@ -58,6 +58,22 @@ def test_sqlite_database(cli, tmp_path):
     assert len(ds) == 1 and ds[0][0].startswith("APP-") and ds[0][1:] == ("État civil", 2, "database")
 
 
+def test_scanner_batch_is_the_stored_rows(cli, tmp_path):
+    """scanners.database.to_batch (the scanner's Arrow output) holds what scan-db stores."""
+    from scanners.database import DbOptions, open_engine, scan_tables, to_batch
+
+    app = make_sqlite(tmp_path / "etat-civil.db")
+    db = tmp_path / "c.duckdb"
+    assert cli("scan-db", f"sqlite:///{app}", "--commune", "99401", "--application", "EC", "--db", db).exit_code == 0
+    engine, url, _, _ = open_engine(f"sqlite:///{app}")
+    try:
+        batch = to_batch(scan_tables(engine, url, DbOptions()), "EC")
+    finally:
+        engine.dispose()
+    expected = sorted((tuple(row.values()) for row in batch.to_pylist()), key=lambda row: row[2])
+    assert query(db, f"SELECT {', '.join(batch.schema.names)} FROM db_tables ORDER BY table_name") == expected
+
+
 def test_bad_addresses(cli, tmp_path):
     db = tmp_path / "c.duckdb"
     result = cli("scan-db", f"sqlite:///{tmp_path}/absente.db", "--commune", "1", "--application", "X", "--db", db)
@@ -66,7 +82,8 @@ def test_bad_addresses(cli, tmp_path):
     assert result.exit_code == 1 and result.output.startswith("Erreur : Adresse de base de données invalide")
     result = cli("scan-db", "oracle+cx_oracle://u:p@h/db", "--commune", "1", "--application", "X", "--db", db)
     assert result.exit_code == 1
-    assert result.output == "Erreur : Pilote manquant pour oracle : installez-le avec « pip install 'catalogage[oracle]' ».\n"
+    assert result.output == ("Erreur : Pilote manquant pour oracle : installez-le avec "
+                             "« pip install 'catalogage[oracle]' ».\n")
 
 
 def test_unknown_database_scheme(cli, tmp_path):
@@ -177,11 +194,11 @@ def test_postgresql_database(cli, tmp_path, postgres):
     # the session setting is checked on the superuser below).
     import sqlalchemy as sa
 
-    from scanners.database import DbOptions, _configure
+    from scanners.database import DbOptions, configure_session
 
     engine = sa.create_engine(postgres["url"])
     with engine.connect() as conn:
-        _configure(conn, "postgresql", DbOptions(timeout_s=5))
+        configure_session(conn, "postgresql", DbOptions(timeout_s=5))
         with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
             conn.exec_driver_sql("CREATE TABLE finances.essai (id int)")
     engine.dispose()
@@ -247,12 +264,13 @@ def _folder_state(folder: Path) -> dict[str, tuple[str, int]]:
             for p in sorted(folder.iterdir())}
 
 
-NOT_SQLITE = "ce fichier n'est pas une base SQLite (en-tête « SQLite format 3 » absent ; autre format, ou base chiffrée)."
+NOT_SQLITE = ("ce fichier n'est pas une base SQLite (en-tête « SQLite format 3 » absent ; autre format, "
+              "ou base chiffrée).")
 
 
 @pytest.mark.parametrize("content, reason", [
     (os.urandom(8192), NOT_SQLITE),
-    ("Liste des agents\nDupont;Jean\n".encode(), NOT_SQLITE),
+    (b"Liste des agents\nDupont;Jean\n", NOT_SQLITE),
     (b"", "fichier vide (0 octet), aucune table à inventorier."),
 ], ids=["octets-aleatoires", "texte", "vide"])
 def test_not_a_sqlite_file(cli, tmp_path, content, reason):

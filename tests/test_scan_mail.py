@@ -40,7 +40,7 @@ def message(when: dt.datetime, subject: str, attachments: list[tuple[str, bytes,
 
 
 def _utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.timezone.utc)
+    return dt.datetime(*args, tzinfo=dt.UTC)
 
 
 def make_mailboxes(root):
@@ -73,7 +73,8 @@ def test_mailboxes(cli, tmp_path):
         assert result.exit_code == 0, result.output
     folders = {(r[0], r[1]): r[2:] for r in query(db, "SELECT application, folder, messages, first_date, last_date, "
                                                       "attachments, unreadable, error FROM mail_folders")}
-    assert folders[("Archives mbox", "archives.mbox")][:4] == (2, dt.datetime(2018, 1, 2, 9), dt.datetime(2019, 6, 7, 10), 1)
+    assert folders[("Archives mbox", "archives.mbox")][:4] == (2, dt.datetime(2018, 1, 2, 9),
+                                                               dt.datetime(2019, 6, 7, 10), 1)
     assert folders[("Maildir", "Boîte de réception")][0] == 1
     assert folders[("Maildir", "Envoyés")][:2] == (1, dt.datetime(2023, 5, 5, 12))
     urba = folders[("Dossier eml", "Urbanisme")]
@@ -90,6 +91,20 @@ def test_mailboxes(cli, tmp_path):
     # Each mailbox is a dataset.
     assert {r[0] for r in query(db, "SELECT path FROM datasets WHERE source = 'mail'")} == {
         "Archives mbox", "Maildir", "Dossier eml"}
+
+
+def test_scanner_batches_are_the_stored_rows(cli, tmp_path):
+    """scanners.mail.to_batches (the scanner's Arrow output) holds what scan-mail stores."""
+    from scanners.mail import scan_mail, to_batches
+
+    root = make_mailboxes(tmp_path / "mails") / "eml"
+    db = tmp_path / "c.duckdb"
+    assert cli("scan-mail", root, "--commune", "99501", "--application", "Courrier", "--db", db).exit_code == 0
+    folders, formats = to_batches(list(scan_mail(root)), "Courrier")
+    for batch, table in ((folders, "mail_folders"), (formats, "mail_attachment_formats")):
+        columns = ", ".join(batch.schema.names)
+        assert query(db, f"SELECT {columns} FROM {table} ORDER BY ALL") == sorted(
+            tuple(row.values()) for row in batch.to_pylist())
 
 
 def test_unknown_or_missing_mailbox(cli, tmp_path):
