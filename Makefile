@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-all sysdeps testdeps benchdeps bench clean lock
+.PHONY: demo test test-all check sysdeps testdeps benchdeps bench clean lock
 
 # System libraries the Python packages need: libmagic (python-magic), Pango (WeasyPrint).
 # As root with apt-get (CI), they are installed; otherwise one French line says how.
@@ -63,7 +63,14 @@ testdeps: sysdeps
 demo: sysdeps $(VENV)/.installed
 	$(VENV)/bin/catalogue demo --out demo
 
-test: testdeps $(VENV)/.installed
+# Habits first (DESIGN.md §3, §5): lint and import order, no function above radon's « C »
+# (ruff C901 at 20), types, one-way layers; then the tests.
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: testdeps check $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
 
 test-all: testdeps $(VENV)/.installed

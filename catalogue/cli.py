@@ -94,7 +94,8 @@ def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_dep
         summary = scan_to_bundle(root, commune, bundle, nom=nom, jobs=jobs, listers=listages, readers=lectures,
                                  excludes=list(excludes),
                                  dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
-                                 resume_only=reprendre, identify=not sans_identification, find_duplicates=not sans_doublons)
+                                 resume_only=reprendre, identify=not sans_identification,
+                                 find_duplicates=not sans_doublons)
         _print_summary(summary)
         click.echo(f"Lot écrit : {bundle} (à charger avec « catalogue ingest »).")
         return
@@ -321,8 +322,8 @@ def grid_import(files, commune, partiel, db):
     for r in results:
         for line in r.warnings:
             click.echo(f"Attention : {line}")
-        for line in r.problems:
-            click.echo(line)
+        for problem in r.problems:
+            click.echo(str(problem))
         if r.import_id is None:
             click.echo(f"{r.path.name} : aucune modification (réponses identiques à celles déjà importées) ; "
                        f"{french_int(r.unqualified)} jeu(x) encore à qualifier.")

@@ -15,7 +15,8 @@ grids, roadmap and reports all use it.
 from __future__ import annotations
 
 import csv
-from typing import IO, Any, Iterable
+from collections.abc import Iterable
+from typing import IO, Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

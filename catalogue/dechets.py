@@ -20,7 +20,8 @@ MATCH_TYPES = {"name_glob", "path_glob", "name_regex", "extension", "empty_file"
 NEEDS_PATTERN = {"name_glob", "path_glob", "name_regex", "extension"}
 APPLIES_TO = {"file", "directory", "symlink", "other", "any"}
 CONFIDENCES = {"certain", "à vérifier"}
-COLUMNS = ["rule_id", "libelle", "categorie", "applies_to", "match_type", "motifs", "confiance", "justification", "source"]
+COLUMNS = ["rule_id", "libelle", "categorie", "applies_to", "match_type", "motifs", "confiance", "justification",
+           "source"]
 
 
 def load_dechet_rules(path: Path | None = None) -> pa.Table:

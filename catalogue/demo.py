@@ -40,7 +40,7 @@ def run_demo(out: str, *, quiet: bool = False, pdf: bool = True) -> DemoResult:
     from catalogue.appscans import scan_db, scan_mailbox
     from data.sample.applications import make_finance_db, make_mailbox
 
-    for k, (code, nom, _) in enumerate(communes):
+    for k, (code, _nom, _) in enumerate(communes):
         apps = out_dir / "applications" / code
         finance = make_finance_db(apps / "gestion-financiere.db", seed=100 + k)
         result.applications.append(scan_db(f"sqlite:///{finance.resolve()}", code, "Gestion financière", db=str(db)))

@@ -8,7 +8,6 @@ from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_int
 from catalogue.store import connect, default_db_path
 
-
 # Statement types `catalogue sql` runs, as DuckDB's parser classifies them. SELECT covers
 # WITH, FROM-first, VALUES, DESCRIBE, SHOW and SUMMARIZE. Everything else is refused,
 # EXPLAIN too (EXPLAIN ANALYZE runs its statement) and PRAGMA, CALL, SET (settings).
@@ -69,8 +68,9 @@ def catalogue_status(db: str | None) -> list[str]:
         for code, nom in communes:
             files, size = con.execute(
                 "SELECT count(*), coalesce(sum(size), 0) FROM files_current WHERE commune = ? AND kind = 'file'",
-                [code]).fetchone()
-            lines.append(f"  {code} {nom} : {french_int(files)} fichiers, {french_bytes(size)} (derniers scans terminés)")
+                [code]).fetchall()[0]
+            lines.append(f"  {code} {nom} : {french_int(files)} fichiers, {french_bytes(size)} "
+                         "(derniers scans terminés)")
         scans = con.execute(
             """SELECT scan_id, commune, source, root, status, started_at, files, bytes, errors
                FROM scans ORDER BY scan_id""").fetchall()

@@ -9,7 +9,7 @@ import struct
 
 
 def _filetime(when: dt.datetime) -> int:
-    epoch = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(1601, 1, 1, tzinfo=dt.UTC)
     return int((when - epoch).total_seconds() * 10_000_000)
 
 

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 
 import duckdb
 import pyarrow as pa

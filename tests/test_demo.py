@@ -12,7 +12,7 @@ from tests.conftest import query
 
 def _fingerprint(root):
     items = []
-    for dirpath, dirnames, names in os.walk(root):
+    for dirpath, _dirnames, names in os.walk(root):
         for name in sorted(names):
             p = os.path.join(dirpath, name)
             with open(p, "rb") as fh:

@@ -77,7 +77,7 @@ def make_mailbox(root: Path, seed: int) -> Path:
         archive.unlink()
     box = mailbox.mbox(str(archive))
     for _ in range(rng.randint(30, 60)):
-        when = dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=rng.randrange(5 * 525600))
+        when = dt.datetime(2015, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randrange(5 * 525600))
         entry = mailbox.mboxMessage(_message(rng, when, rng.random() < 0.3))
         entry.set_from("MAILER-DAEMON", when.timetuple())  # deterministic separator line
         box.add(entry)
@@ -87,6 +87,6 @@ def make_mailbox(root: Path, seed: int) -> Path:
     sent = md.add_folder("Envoyés")
     for folder in (md, sent):
         for _ in range(rng.randint(15, 30)):
-            when = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=rng.randrange(6 * 525600))
+            when = dt.datetime(2020, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randrange(6 * 525600))
             folder.add(_message(rng, when, rng.random() < 0.3))
     return root

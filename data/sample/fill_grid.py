@@ -104,7 +104,7 @@ def _answers(rng: random.Random, commune: str, service: str, activity: str, code
         answers["valeur_patrimoniale"] = ("Forte" if code in {"ADM-DELIB", "EC-REG", "URB-PLU", "COM-PHOTO", "COM-BULL"}
                                           else rng.choice(["Moyenne", "Faible", "Aucune"]))
     answers["signature"] = "Oui" if code in SIGNED else rng.choice(["Non", "Non", "Ne sait pas"])
-    answers["donnees_personnelles"] = PERSONAL.get(code, "Non")
+    answers["donnees_personnelles"] = PERSONAL.get(code or "", "Non")
     if code in APPLICATIONS:
         answers.update(environnement="Application métier", application=APPLICATIONS[code])
     else:

@@ -15,7 +15,7 @@ import os
 import random
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from data.sample import formats
@@ -47,7 +47,7 @@ LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "
 def _when(rng: random.Random, year_from: int, year_to: int) -> float:
     year = rng.randint(year_from, year_to)
     dt = datetime(year, rng.randint(1, 12), rng.randint(1, 28), rng.randint(8, 18), rng.randint(0, 59),
-                  tzinfo=timezone.utc)
+                  tzinfo=UTC)
     return dt.timestamp()
 
 
@@ -96,7 +96,7 @@ def _document(rng: random.Random, folder: Path, stem: str, service: str, activit
         person = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
         att = ("piece-jointe.pdf", formats.pdf(title, lines[:2]), "application/pdf") if rng.random() < 0.4 else None
         data = formats.eml(title, "mairie@demo.invalid", f"{person} <contact@demo.invalid>", "\n".join(lines),
-                           datetime.fromtimestamp(mtime, timezone.utc), att)
+                           datetime.fromtimestamp(mtime, UTC), att)
     else:
         data = formats.zip_of({f"{stem}-{i}.txt": "\n".join(lines).encode() for i in range(3)})
     return _write(folder / f"{stem}.{kind}", data, mtime)
