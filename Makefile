@@ -61,7 +61,7 @@ testdeps: sysdeps
 	$(call ensure_packages,$(TEST_TOOLS_PRESENT),$(TEST_PACKAGES))
 
 demo: sysdeps $(VENV)/.installed
-	$(VENV)/bin/catalogue demo --out demo
+	$(VENV)/bin/catalogue demo --out demo $(if $(wildcard ../shared/seda/seda-2.2),--schemas-seda ../shared/seda)
 
 # Habits first (DESIGN.md §3, §5): lint and import order, no function above radon's « C »
 # (ruff C901 at 20), types, one-way layers; then the tests.

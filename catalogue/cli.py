@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from functools import wraps
+from pathlib import Path
 
 import click
 import duckdb
@@ -263,12 +264,14 @@ def status(db):
 @click.option("--out", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Dossier où créer le territoire de démonstration et son catalogue.")
 @click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
+@click.option("--schemas-seda", "seda_xsd", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="Dossier des schémas SEDA (seda-2.2/, w3c/) pour vérifier les paquets de transfert.")
 @user_errors
-def demo(out, quiet):
+def demo(out, quiet, seda_xsd):
     """Générer le territoire de démonstration et dérouler toute la chaîne."""
     from catalogue.demo import run_demo
 
-    result = run_demo(out, quiet=quiet)
+    result = run_demo(out, quiet=quiet, seda_xsd=seda_xsd)
     for summary in result.scans:
         _print_summary(summary)
     for app in result.applications:
@@ -279,6 +282,9 @@ def demo(out, quiet):
         click.echo(f"Rapports — {produced.label} :")
         for path in produced.files:
             click.echo(f"  {path}")
+    click.echo(f"Paquets de transfert SEDA de l'année ({french_int(len(result.sips))}), {result.sip_check} :")
+    for sip in result.sips:
+        click.echo(f"  {sip}")
     click.echo(f"Catalogue de démonstration : {out}/catalogue.duckdb")
     click.echo(f"Pour l'interroger : catalogue sql --db {out}/catalogue.duckdb \"SELECT * FROM volumes\"")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalogue.errors import CatalogueError
 from catalogue.scan import ScanSummary, run_scan
 
 
@@ -18,9 +19,11 @@ class DemoResult:
     filled: list[Path] = field(default_factory=list)
     reports: list = field(default_factory=list)
     applications: list = field(default_factory=list)
+    sips: list[Path] = field(default_factory=list)
+    sip_check: str = ""  # how the SIPs were checked against the SEDA schema, in French
 
 
-def run_demo(out: str, *, quiet: bool = False, pdf: bool = True) -> DemoResult:
+def run_demo(out: str, *, quiet: bool = False, pdf: bool = True, seda_xsd: Path | None = None) -> DemoResult:
     from data.sample.fill_grid import fill_grid
     from data.sample.generate import generate
     from grids.export import export_grid
@@ -67,4 +70,34 @@ def run_demo(out: str, *, quiet: bool = False, pdf: bool = True) -> DemoResult:
     for code, _, _ in communes:
         result.reports.append(report_commune(str(db), code, reports_dir / code, pdf=pdf))
     result.reports.append(report_territory(str(db), reports_dir, pdf=pdf))
+    _first_year_sips(result, communes[0][0], out_dir / "sip" / communes[0][0], seda_xsd, quiet)
     return result
+
+
+def _first_year_sips(result: DemoResult, commune: str, out_dir: Path, seda_xsd: Path | None, quiet: bool) -> None:
+    """The SEDA packages of the datasets one commune transfers this year, checked against
+    the SEDA XSD when its folder is given (the project's ../shared/seda in `make demo`)."""
+    import datetime as dt
+
+    from catalogue.roadmap import build_roadmap
+    from catalogue.sae.package import SipOptions, build_sips
+    from catalogue.sae.validate import sip_errors
+    from catalogue.store import connect
+
+    year = dt.date.today().year
+    con = connect(result.db, read_only=True)
+    try:
+        ids = [e.facts.dataset_id for e in build_roadmap(con, commune, year)
+               if e.sip_command and e.target_year == year]
+    finally:
+        con.close()
+    options = SipOptions(contract="CONTRAT-DEMO", out_dir=out_dir, replace=True, quiet=quiet)
+    result.sips = [part.path for r in build_sips(str(result.db), ids, options) for part in r.parts]
+    if seda_xsd is None:
+        result.sip_check = "non vérifiés (aucun dossier de schémas SEDA donné : --schemas-seda)"
+        return
+    for sip in result.sips:
+        errors = sip_errors(sip, seda_xsd, options.seda)
+        if errors:
+            raise CatalogueError(f"{sip} ne respecte pas le schéma SEDA {options.seda} : {errors[0]}")
+    result.sip_check = f"valides selon le schéma SEDA {options.seda} ({seda_xsd})"

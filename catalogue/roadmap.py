@@ -35,6 +35,7 @@ from catalogue.errors import CatalogueError
 from catalogue.formatting import french_number
 from catalogue.rulefiles import rules_path
 from grids import spec
+from grids.reader import ADDED_PREFIX
 
 
 class Kind(Enum):
@@ -103,10 +104,15 @@ class RoadmapEntry:
         return self.action.label(self.target_year)
 
     @property
+    def packable(self) -> bool:
+        """Whether a scan measured its files (a row a référent added to the grid has none to pack)."""
+        return not self.facts.dataset_id.startswith(ADDED_PREFIX)
+
+    @property
     def sip_command(self) -> str | None:
         """For a dataset to transfer, the command that builds its SEDA package; CONTRAT is
         the SAE's ingest contract, which only the archivist knows."""
-        if self.kind is not Kind.TRANSFER:
+        if self.kind is not Kind.TRANSFER or not self.packable:
             return None
         return f"catalogue sip {self.facts.dataset_id} --contrat CONTRAT -o sip/{self.facts.commune}"
 

@@ -35,9 +35,38 @@ def demo_run(tmp_path_factory):
 
     from catalogue.cli import main
 
+    from tests.saedata import SHARED
+
     out = tmp_path_factory.mktemp("demo-run") / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"], catch_exceptions=False)
+    xsd = ["--schemas-seda", str(SHARED / "seda")] if (SHARED / "seda").is_dir() else []
+    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet", *xsd], catch_exceptions=False)
     return out, result
+
+
+def test_demo_builds_and_validates_the_first_years_sips(demo_run):
+    """`make demo` ends with the SEDA packages one commune transfers this year, each one
+    checked against the plain XSD, and the roadmap annex gives the command for each."""
+    import csv
+    import zipfile
+
+    from catalogue.sae.validate import sip_errors
+    from tests.saedata import need_shared
+
+    out, result = demo_run
+    assert result.exit_code == 0, result.output
+    sips = sorted((out / "sip" / "99001").glob("*.zip"))
+    assert len(sips) >= 3
+    shared = need_shared()
+    assert "valides selon le schéma SEDA 2.2" in result.output
+    for sip in sips:
+        assert sip_errors(sip, shared / "seda", "2.2") == []
+        assert "manifest.xml" in zipfile.ZipFile(sip).namelist()
+    with open(out / "rapports" / "99001" / "feuille-de-route-99001.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    commands = {r["identifiant"]: r["commande_sip"] for r in rows if r["commande_sip"]}
+    assert {sip.stem for sip in sips} <= set(commands)
+    assert all(c == f"catalogue sip {i} --contrat CONTRAT -o sip/99001" for i, c in commands.items())
+    assert not any(r["identifiant"].startswith("AJ-") and r["commande_sip"] for r in rows)
 
 
 def test_demo_command(demo_run):
