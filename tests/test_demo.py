@@ -34,7 +34,6 @@ def demo_run(tmp_path_factory):
     from click.testing import CliRunner
 
     from catalogue.cli import main
-
     from tests.saedata import SHARED
 
     out = tmp_path_factory.mktemp("demo-run") / "demo"
