@@ -354,15 +354,6 @@ def sign_docx(docx: bytes, pki: SigningPki, signing_time: datetime = SIGNING_TIM
 
     with zipfile.ZipFile(io.BytesIO(docx)) as zf:
         parts = {name: zf.read(name) for name in zf.namelist()}
-    time_prop = etree.Element(_q(DS_NS, "SignatureProperties"), nsmap={"ds": DS_NS})
-    prop = etree.SubElement(time_prop, _q(DS_NS, "SignatureProperty"), Target="#idPackageSignature")
-    stamp = etree.SubElement(prop, _q(_MDSSI, "SignatureTime"), nsmap={"mdssi": _MDSSI})
-    etree.SubElement(stamp, _q(_MDSSI, "Format")).text = "YYYY-MM-DDThh:mm:ssTZD"
-    etree.SubElement(stamp, _q(_MDSSI, "Value")).text = signing_time.strftime("%Y-%m-%dT%H:%M:%SZ")
-    signature = _manifest_signature({"/" + n: c for n, c in parts.items()}, pki, xades=False,
-                                    signing_time=signing_time, extra=[time_prop])
-    signature.set("Id", "idPackageSignature")
-    parts["_xmlsignatures/sig1.xml"] = etree.tostring(signature, xml_declaration=True, encoding="UTF-8")
     parts["_xmlsignatures/origin.sigs"] = b""
     parts["_xmlsignatures/_rels/origin.sigs.rels"] = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -378,6 +369,17 @@ def sign_docx(docx: bytes, pki: SigningPki, signing_time: datetime = SIGNING_TIM
         '<Override PartName="/_xmlsignatures/sig1.xml" '
         'ContentType="application/vnd.openxmlformats-package.digital-signature-xmlsignature+xml"/></Types>'
     )).encode("utf-8")
+    time_prop = etree.Element(_q(DS_NS, "SignatureProperties"), nsmap={"ds": DS_NS})
+    prop = etree.SubElement(time_prop, _q(DS_NS, "SignatureProperty"), Target="#idPackageSignature")
+    stamp = etree.SubElement(prop, _q(_MDSSI, "SignatureTime"), nsmap={"mdssi": _MDSSI})
+    etree.SubElement(stamp, _q(_MDSSI, "Format")).text = "YYYY-MM-DDThh:mm:ssTZD"
+    etree.SubElement(stamp, _q(_MDSSI, "Value")).text = signing_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Signed last, over every part but the signature's own (as Office does).
+    covered = {"/" + n: c for n, c in parts.items() if not n.startswith("_xmlsignatures/")}
+    signature = _manifest_signature(covered, pki, xades=False,
+                                    signing_time=signing_time, extra=[time_prop])
+    signature.set("Id", "idPackageSignature")
+    parts["_xmlsignatures/sig1.xml"] = etree.tostring(signature, xml_declaration=True, encoding="UTF-8")
     order = ["[Content_Types].xml"] + [n for n in parts if n != "[Content_Types].xml"]
     return _zip([(n, parts[n]) for n in order])
 
@@ -397,3 +399,19 @@ def sign_odf(odf: bytes, pki: SigningPki, signing_time: datetime = SIGNING_TIME)
     parts["META-INF/documentsignatures.xml"] = etree.tostring(wrapper, xml_declaration=True, encoding="UTF-8")
     order = ["mimetype"] + [n for n in parts if n != "mimetype"]
     return _zip([(n, parts[n]) for n in order], stored_first=True)
+
+
+def timestamp_pdf(pdf: bytes, pki: SigningPki, gen_time: datetime = SIGNING_TIME) -> bytes:
+    """The PDF with a document time stamp (/Type /DocTimeStamp, /SubFilter /ETSI.RFC3161)
+    by pyHanko, from the test TSA at GEN_TIME: what a PAdES-LTA signature ends with."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    key_der = pki.tsa_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+    stamper = DummyTimeStamper(tsa_cert=_asn1_cert(pki.tsa_cert), tsa_key=asn1_keys.PrivateKeyInfo.load(key_der),
+                               fixed_dt=gen_time)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    out = signers.PdfTimeStamper(timestamper=stamper).timestamp_pdf(writer, "sha256")
+    return out.getvalue()

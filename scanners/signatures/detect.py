@@ -17,6 +17,7 @@ MIN_SIZE = 64  # smaller than any signature (a bare RSA-2048 signature alone is 
 HEAD_BYTES = 4096
 
 CMS_EXTENSIONS = frozenset({"p7s", "p7m", "p7b", "p7c", "pkcs7", "p7", "cms"})
+SIGNATURE_EXTENSIONS = frozenset({"p7s", "p7m", "pkcs7"})  # a name that promises a signature (.p7b/.p7c: certificates)
 TIMESTAMP_EXTENSIONS = frozenset({"tsr", "tst"})
 CANDIDATE_EXTENSIONS = (
     {"pdf", "xml", "xades", "pem", "sig", "zip"} | CMS_EXTENSIONS | TIMESTAMP_EXTENSIONS
@@ -52,7 +53,7 @@ def _expected(ext: str | None) -> str | None:
     """The kind a name promises, so that a broken file of that name is reported."""
     if ext in TIMESTAMP_EXTENSIONS:
         return "timestamp"
-    if ext in CMS_EXTENSIONS:
+    if ext in SIGNATURE_EXTENSIONS:
         return "cades"
     return None
 
@@ -71,7 +72,7 @@ def detect_open(fd: int, name: str, size: int | None = None) -> SignatureInfo | 
     head = src.read(0, HEAD_BYTES)
     ext = extension_of(name)
     if looks_like_cms(head):  # before PDF: an enveloping .p7m often holds one
-        return detect_cms(src, head, _expected(ext) or "cades", signed_names_for(name))
+        return detect_cms(src, head, _expected(ext), signed_names_for(name))
     if b"%PDF-" in head[:1024]:
         return detect_pdf(src)
     if head.startswith(b"PK\x03\x04"):

@@ -51,6 +51,7 @@ DC = "http://purl.org/dc/elements/1.1/"
 _SIGNATURE = f"{{{DS}}}Signature"
 _MARKERS = tuple(DS.encode(codec) for codec in ("ascii", "utf-16-le", "utf-16-be"))
 _START_TAG = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?Signature[\s>/]")
+_XMLNS = re.compile(rb"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']([^"']*)["']""")
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _DIGESTS = {"http://www.w3.org/2000/09/xmldsig#sha1": "sha1", "http://www.w3.org/2001/04/xmlenc#sha256": "sha256",
             "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
@@ -256,8 +257,11 @@ def _tail_signatures(src: Source, head: bytes, namespaces: dict[str, str]) -> li
         return []  # UTF-16: the byte search below does not apply
     tail_start, tail = src.tail(TAIL_BYTES)
     for m in _START_TAG.finditer(tail):
-        prefix = (m.group(1) or b"").decode("ascii", "replace")
-        if namespaces.get(prefix) == DS or (not prefix and DS.encode() in tail[m.start():m.start() + 200]):
+        prefix = m.group(1) or b""
+        start_tag = tail[m.start():tail.find(b">", m.start()) + 1]
+        declared = re.search(rb"xmlns%s\s*=\s*[\"']([^\"']*)[\"']" % (b":" + prefix if prefix else b""), start_tag)
+        uri = declared.group(1).decode("utf-8", "replace") if declared else namespaces.get(prefix.decode("ascii"))
+        if uri == DS:
             break
     else:
         return []
@@ -276,19 +280,27 @@ def detect_xml(src: Source, head: bytes) -> SignatureInfo | None:
     size = src.size
     first = src.read(0, HEAD_BYTES) if len(head) < min(size, HEAD_BYTES) else head[:HEAD_BYTES]
     tail = src.tail(TAIL_BYTES)[1] if size > HEAD_BYTES else b""
-    if not any(marker in first or marker in tail for marker in _MARKERS):
+    in_head = any(marker in first for marker in _MARKERS)
+    if not in_head and not any(marker in tail for marker in _MARKERS):
         return None
-    collector = _Collector()
     whole = size <= HEAD_BYTES
-    outcome = _feed(_pieces(first), collector, final=whole)
-    sigs = collector.signatures
+    sigs: list[XmlSignature] = []
     error = None
-    if outcome == BOMB:
-        error = BOMB
-    elif outcome == "malformed" and any(not s.complete for s in sigs) and whole:
-        error = "signature XML illisible (XML mal formé ou tronqué)"
-    if not sigs and not whole and outcome != BOMB:
-        sigs = _tail_signatures(src, first, collector.namespaces)
+    namespaces: dict[str, str] | None = None
+    if in_head:
+        collector = _Collector()
+        outcome = _feed(_pieces(first), collector, final=whole)
+        sigs, namespaces = collector.signatures, collector.namespaces
+        if outcome == BOMB:
+            error = BOMB
+        elif outcome == "malformed" and whole and any(not s.complete for s in sigs):
+            error = "signature XML illisible (XML mal formé ou tronqué)"
+    if not sigs and not whole and error != BOMB:
+        if namespaces is None:  # the head names no signature: its declarations, without parsing it
+            namespaces = {}
+            for m in _XMLNS.finditer(first):
+                namespaces.setdefault(m.group(1).decode("ascii"), m.group(2).decode("utf-8", "replace"))
+        sigs = _tail_signatures(src, first, namespaces)
     if not sigs:
         return SignatureInfo(kind="xmldsig", count=0, error=error) if error else None
     kind = "xades" if any(s.xades for s in sigs) else "xmldsig"
