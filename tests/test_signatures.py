@@ -109,24 +109,49 @@ def test_pdf_with_two_signatures(tmp_path, pki, pdf_bytes):
     assert (info.kind, info.count) == ("pades", 2)  # one PAdES signature makes the file PAdES
 
 
+def _with_annex(pdf: bytes, size: int) -> bytes:
+    """PDF with a file of SIZE random bytes attached in an incremental update (after signing,
+    an update that does not name the signature)."""
+    from pyhanko.pdf_utils.embed import EmbeddedFileObject, FileSpec, embed_file
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    annex = EmbeddedFileObject.from_file_data(writer, os.urandom(size), mime_type="application/octet-stream")
+    embed_file(writer, FileSpec(file_spec_string="annexe.bin", embedded_data=annex))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_pdf_updated_after_signing_is_still_signed(tmp_path, pki, pdf_bytes):
+    """An annex of 400 KB attached after signing: the last 64 KB name no signature, but the
+    file was updated (/Prev), so a longer tail is looked at."""
+    data = _with_annex(signing.sign_pdf(pdf_bytes, pki), 400_000)
+    assert b"/Sig" not in data[-pdf_module.TAIL_BYTES:] and b"/Prev" in data[-pdf_module.TAIL_BYTES:]
+    info = detect(_write(tmp_path, "annexe.pdf", data))
+    assert (info.kind, info.count) == ("pades", 1)
+    _assert_signer(info)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="needs Linux /proc/self/io")
+def test_unsigned_pdf_costs_one_small_read(tmp_path):
+    lines = [f"Ligne {i} : " + hashlib.sha256(str(i).encode()).hexdigest() for i in range(30_000)]
+    path = _write(tmp_path, "plan.pdf", signing.simple_pdf(lines, compress=False))
+    assert path.stat().st_size > 2_000_000
+    before = _bytes_read()
+    assert detect(path) is None
+    assert _bytes_read() - before < 100_000  # its head and last 64 KB
+
+
 def test_large_pdf_signature_before_the_tail_is_counted(tmp_path, pki, monkeypatch):
     """The first signature lies further back than the tail window: the later one, in the
     tail, triggers the search of the rest of the file."""
-    monkeypatch.setattr(pdf_module, "TAIL_BYTES", 64 * 1024)
     monkeypatch.setattr(pdf_module, "CHUNK_BYTES", 50_000)  # several chunks
     lines = [f"Ligne {i} : " + hashlib.sha256(str(i).encode()).hexdigest() for i in range(6000)]
     big = signing.simple_pdf(lines, compress=False)
     first = signing.sign_pdf(big, pki)
-    from pyhanko.pdf_utils.embed import EmbeddedFileObject, FileSpec, embed_file
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(first))  # an annex attached after the first signature
-    annex = EmbeddedFileObject.from_file_data(writer, os.urandom(200_000), mime_type="application/octet-stream")
-    embed_file(writer, FileSpec(file_spec_string="annexe.bin", embedded_data=annex))
-    grown = io.BytesIO()
-    writer.write(grown)
-    second = signing.sign_pdf(grown.getvalue(), pki, field_name="Signature2")
-    assert second.find(b"/ByteRange") < len(second) - 64 * 1024  # the first one is out of the tail
+    second = signing.sign_pdf(_with_annex(first, 200_000), pki, field_name="Signature2")
+    assert second.find(b"/ByteRange") < len(second) - pdf_module.TAIL_BYTES  # the first one is out of the tail
     info = detect(_write(tmp_path, "gros.pdf", second))
     assert (info.kind, info.count) == ("pades", 2)
 
@@ -232,6 +257,37 @@ def test_large_enveloping_p7m_reads_only_its_signer_infos(tmp_path, pki):
     assert (info.kind, info.count, info.signing_time) == ("cades", 1, SIGNED_AT)
     _assert_signer(info)
     assert peak < 2_000_000, peak  # the 9 MB content was skipped, not loaded
+
+
+def _ber_indefinite(der: bytes, chunk: int) -> bytes:
+    """The same SignedData in BER as streaming tools write it: indefinite lengths and the
+    content in CHUNK-byte pieces of a constructed OCTET STRING."""
+    from asn1crypto import cms, core
+
+    info = cms.ContentInfo.load(der)
+    signed = info["content"]
+    content = signed["encap_content_info"]["content"].native
+
+    def indefinite(tag: int, *parts: bytes) -> bytes:
+        return bytes([tag, 0x80]) + b"".join(parts) + b"\x00\x00"
+
+    pieces = b"".join(core.OctetString(content[i:i + chunk]).dump() for i in range(0, len(content), chunk))
+    encap = indefinite(0x30, signed["encap_content_info"]["content_type"].dump(),
+                       indefinite(0xA0, indefinite(0x24, pieces)))
+    body = signed["version"].dump() + signed["digest_algorithms"].dump() + encap + \
+        signed["certificates"].dump() + signed["signer_infos"].dump()
+    return indefinite(0x30, info["content_type"].dump(), indefinite(0xA0, indefinite(0x30, body)))
+
+
+@pytest.mark.parametrize("size", [50_000, cms_module.WHOLE_LIMIT + 500_000])
+def test_ber_indefinite_length_p7m(tmp_path, pki, size):
+    """Small: asn1crypto reads the BER whole; large: the headers are walked to skip the
+    content's chunks."""
+    data = _ber_indefinite(signing.cms_signature(os.urandom(size), pki, detached=False), 65_536)
+    assert data[1] == 0x80
+    info = detect(_write(tmp_path, "flux.p7m", data))
+    assert (info.kind, info.count, info.signing_time) == ("cades", 1, SIGNED_AT)
+    _assert_signer(info)
 
 
 def test_timestamp_token_and_response(tmp_path, pki, pdf_bytes):
@@ -353,6 +409,13 @@ def test_detached_xades_names_its_document(tmp_path, pki):
     ref.set("URI", "acte%202024.pdf")  # the digest no longer matches: detection does not verify
     info = detect(_write(tmp_path, "acte.xml", etree.tostring(signed)))
     assert info.signed_names == ("acte 2024.pdf",)
+
+
+def test_xml_in_an_unreadable_encoding_is_reported(tmp_path, pki):
+    signed = signing.sign_xml(DOC, pki).replace(b"encoding='UTF-8'", b"encoding='x-inconnu'")
+    info = detect(_write(tmp_path, "etrange.xml", signed))
+    assert (info.kind, info.count) == ("xmldsig", 0)
+    assert info.error == "signature XML illisible (encodage non pris en charge)"
 
 
 def _bytes_read() -> int:
@@ -485,7 +548,50 @@ def test_truncated_asic_is_reported(tmp_path, pki, pdf_bytes):
     assert info.error == "conteneur ASiC illisible (répertoire ZIP introuvable)"
 
 
+def test_asic_member_without_a_name(tmp_path, pki, pdf_bytes):
+    """A damaged directory may hold a member with an empty name (zipfile's is_dir() fails on it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("mimetype", signing.ASIC_S_MIME)
+        zf.writestr(zipfile.ZipInfo(""), pdf_bytes)
+        zf.writestr("META-INF/signature.p7s", signing.cms_signature(pdf_bytes, pki))
+    info = detect(_write(tmp_path, "sans-nom.asics", out.getvalue()))
+    assert (info.kind, info.count, info.signed_names) == ("asic-s", 1, ())
+    _assert_signer(info)
+
+
 # --- The contract ----------------------------------------------------------------------
+
+def test_mutated_signed_files_never_raise(tmp_path, pki, pdf_bytes):
+    """Random damage (cuts, flipped bytes, overwritten runs) to every kind of signed file:
+    detect answers (signed, unsigned or an error sentence) and never raises, nor falls
+    back on its last-resort "erreur inattendue"."""
+    import random
+
+    samples = {
+        "a.pdf": signing.sign_pdf(pdf_bytes, pki), "a.pdf.p7s": signing.cms_signature(pdf_bytes, pki),
+        "a.p7m": signing.cms_signature(pdf_bytes, pki, detached=False),
+        "a.pem": signing.cms_signature(pdf_bytes, pki, pem=True), "a.tsr": signing.timestamp_response(pdf_bytes, pki),
+        "a.xml": signing.sign_xml(DOC, pki), "b.xml": signing.sign_xml(DOC, pki, xades=False),
+        "a.asics": signing.asic_s("a.pdf", pdf_bytes, pki), "a.asice": signing.asic_e({"a.pdf": pdf_bytes}, pki),
+        "a.docx": signing.sign_docx(_docx(), pki), "a.odt": signing.sign_odf(_odt(), pki),
+    }
+    rng = random.Random(17)
+    for round_ in range(1200):
+        name = rng.choice(sorted(samples))
+        data = bytearray(samples[name])
+        roll = rng.random()
+        if roll < 0.3:
+            data = data[:rng.randrange(len(data))]
+        elif roll < 0.8:
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        else:
+            at = rng.randrange(len(data))
+            data[at:at + 300] = rng.randbytes(len(data[at:at + 300]))
+        info = detect(_write(tmp_path, name, bytes(data)))
+        assert info is None or "inattendue" not in (info.error or ""), (round_, name, info.error)
+
 
 @pytest.mark.parametrize(("name", "extension", "size", "puid", "mime", "expected"), [
     ("arrete.pdf", "pdf", 10_000, None, None, True),

@@ -11,7 +11,7 @@ pades, pdf-pkcs7 (PDF signature dictionaries), cades (CMS SignedData), xades, xm
 asic-s, asic-e, ooxml, odf (signatures inside ZIP containers), timestamp (RFC 3161).
 """
 
-from scanners.signatures.detect import detect, detect_open, is_candidate
+from scanners.signatures.dispatch import detect, detect_open, is_candidate
 from scanners.signatures.model import KINDS, SignatureInfo, Signer
 from scanners.signatures.pairing import DetachedPairs, pair_detached, signed_names_for
 

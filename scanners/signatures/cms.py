@@ -32,6 +32,7 @@ WHOLE_LIMIT = 8 << 20     # read a CMS file whole up to this size
 REST_LIMIT = 8 << 20      # certificates + CRLs + signer infos of a large file
 PEM_LIMIT = 16 << 20      # PEM or base64 text (4/3 of the DER)
 MAX_HEADERS = 100_000     # BER headers walked to skip a chunked (indefinite-length) content
+MAX_DEPTH = 32            # nesting of indefinite-length elements (a real one has 2 or 3)
 
 SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
@@ -234,10 +235,10 @@ def _base64_body(src: Source, head: bytes) -> bytes | None:
         return None
 
 
-def _skip(src: Source, off: int, budget: list[int]) -> int:
+def _skip(src: Source, off: int, budget: list[int], depth: int = 0) -> int:
     """Offset just past the BER element at OFF (walking an indefinite-length one)."""
     budget[0] -= 1
-    if budget[0] < 0:
+    if budget[0] < 0 or depth > MAX_DEPTH:
         raise Unreadable("signature CMS trop fragmentée pour être lue")
     head = src.read(off, 16)
     _tag, hlen, length = _header(head, 0)
@@ -247,7 +248,7 @@ def _skip(src: Source, off: int, budget: list[int]) -> int:
     while src.read(pos, 2) != b"\x00\x00":
         if pos >= src.size:
             raise Unreadable("signature tronquée")
-        pos = _skip(src, pos, budget)
+        pos = _skip(src, pos, budget, depth + 1)
     return pos + 2
 
 

@@ -30,6 +30,7 @@ from scanners.signatures.xmldsig import parse_member, signers_of
 
 MEMBER_LIMIT = 8 << 20
 DIRECTORY_LIMIT = 8 << 20
+MAX_MEMBERS = 64   # signature members read in one container (a real one has a few)
 
 ASIC_MIMETYPES = {b"application/vnd.etsi.asic-s+zip": "asic-s", b"application/vnd.etsi.asic-e+zip": "asic-e"}
 ASIC_EXTENSIONS = {"asics": "asic-s", "scs": "asic-s", "asice": "asic-e", "sce": "asic-e"}
@@ -41,6 +42,11 @@ ODF_MIMETYPE = b"application/vnd.oasis.opendocument."
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _EOCD = struct.Struct("<IHHHHIIH")
 _EOCD64 = struct.Struct("<IQHHIIQQQQ")
+
+
+class _BadOffset(OSError):
+    """A ZIP record points before the start of the file: corrupt content, not an I/O error
+    (an OSError because zipfile expects one from seek)."""
 
 
 class _PreadFile(io.RawIOBase):
@@ -58,7 +64,7 @@ class _PreadFile(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._src.size}[whence]
         if base + offset < 0:
-            raise OSError("seek before start")  # what zipfile expects from a real file
+            raise _BadOffset("seek before start")
         self._pos = base + offset
         return self._pos
 
@@ -86,7 +92,9 @@ def _mimetype(head: bytes) -> bytes | None:
 def _directory_size(src: Source) -> int | None:
     """Size of the central directory from the end records (ZIP64 included), or None when
     there are none (not a ZIP, or a truncated one)."""
-    start, end = src.tail(_EOCD.size + 0xFFFF)
+    start, end = src.tail(_EOCD.size + 20)  # no archive comment: the usual case, one small read
+    if end[-_EOCD.size:-_EOCD.size + 4] != b"PK\x05\x06":
+        start, end = src.tail(_EOCD.size + 0xFFFF)
     at = end.rfind(b"PK\x05\x06")
     if at < 0 or at + _EOCD.size > len(end):
         return None
@@ -132,7 +140,8 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         with zf.open(info) as member:
             return member.read(MEMBER_LIMIT + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+            _BadOffset) as exc:
         raise Unreadable(f"membre {info.filename} illisible (archive corrompue)") from exc
 
 
@@ -179,7 +188,7 @@ def detect_zip(src: Source, head: bytes, extension: str | None) -> SignatureInfo
         return SignatureInfo(kind=family or "asic-e", count=0, error=f"conteneur ASiC illisible ({why})")
     try:
         zf = zipfile.ZipFile(_PreadFile(src))
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, _BadOffset):
         if not asic:
             return None
         return SignatureInfo(kind=family or "asic-e", count=0, error="conteneur ASiC illisible (archive ZIP corrompue)")
@@ -190,13 +199,16 @@ def detect_zip(src: Source, head: bytes, extension: str | None) -> SignatureInfo
             return None
         signers: list[Signer] = []
         errors: list[str] = [] if members else ["conteneur ASiC sans signature"]
-        for info in members:
+        for info in members[:MAX_MEMBERS]:
             found, problems = _member_signers(zf, info)
             signers.extend(found)
             errors.extend(problems)
+        if len(members) > MAX_MEMBERS:
+            errors.append(f"{len(members) - MAX_MEMBERS} autres membres de signature non lus")
     names: tuple[str, ...] = ()
     if family == "asic-s":
+        # Not ZipInfo.is_dir(): it fails on an empty name, which a damaged directory may hold.
         names = tuple(glob.escape(i.filename.rsplit("/", 1)[-1]) for i in infos
-                      if i.filename != "mimetype" and not i.filename.upper().startswith("META-INF/")
-                      and not i.is_dir())
+                      if i.filename not in ("", "mimetype") and not i.filename.upper().startswith("META-INF/")
+                      and not i.filename.endswith("/"))
     return summarize(family, signers, error=join_errors(errors), signed_names=names)

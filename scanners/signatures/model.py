@@ -127,13 +127,24 @@ def _cn(name) -> str | None:
     return None
 
 
+def _field(read):
+    """READ() or None when the certificate part it reads is corrupt (asn1crypto parses
+    lazily: a bad name or date raises only when read)."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 — asn1crypto raises ValueError, TypeError, UnicodeDecodeError...
+        return None
+
+
 def signer_from_certificate(cert, signing_time: datetime | None) -> Signer:
-    """Signer with the fields of an asn1crypto Certificate (None: the file did not embed it)."""
+    """Signer with the fields of an asn1crypto Certificate (None: the file did not embed it);
+    a field that cannot be read is None."""
     if cert is None:
         return Signer(signing_time=signing_time)
-    tbs = cert["tbs_certificate"]
-    return Signer(signing_time=signing_time, subject_cn=_cn(tbs["subject"]), issuer_cn=_cn(tbs["issuer"]),
-                  not_after=as_utc(tbs["validity"]["not_after"].native))
+    return Signer(signing_time=signing_time,
+                  subject_cn=_field(lambda: _cn(cert["tbs_certificate"]["subject"])),
+                  issuer_cn=_field(lambda: _cn(cert["tbs_certificate"]["issuer"])),
+                  not_after=_field(lambda: as_utc(cert["tbs_certificate"]["validity"]["not_after"].native)))
 
 
 def is_ca(cert) -> bool:

@@ -9,11 +9,14 @@ A PDF whose text merely contains "/ByteRange", or an empty signature field (/FT 
 without /V), fails these checks and is not signed.
 
 Reading stays bounded: signing appends an incremental update, so the last TAIL_BYTES are
-read first (the whole file when smaller). Only when they show signs of signing
-(/ByteRange, /Sig, /SigFlags, /DocTimeStamp, /DSS) is the rest searched for earlier
-signatures, chunk by chunk, up to SCAN_LIMIT bytes from the end; a signed PDF whose last
-update after signing is larger than TAIL_BYTES and names no signature is missed, and
-signatures more than SCAN_LIMIT from the end are not counted.
+read first (the whole file when smaller). When they show no sign of signing (/ByteRange,
+/Sig, /SigFlags, /DocTimeStamp, /DSS) but the last cross-reference section names a
+previous one (/Prev: the file was updated after it was made, as signing does), the last
+UPDATED_TAIL_BYTES are looked at too. Only a file with such signs is searched for every
+/ByteRange, chunk by chunk, up to SCAN_LIMIT bytes from its end. A PDF updated after
+signing by more than UPDATED_TAIL_BYTES without naming its signature again, or signed
+when it was made far from its end, is missed; signatures more than SCAN_LIMIT from the end
+are not counted.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from scanners.signatures.model import (
     summarize,
 )
 
-TAIL_BYTES = 1 << 20
+TAIL_BYTES = 64 << 10
+UPDATED_TAIL_BYTES = 1 << 20
 SCAN_LIMIT = 256 << 20
 CHUNK_BYTES = 4 << 20
 CONTENTS_LIMIT = 16 << 20   # hex characters of one /Contents (8 MB of CMS)
@@ -47,6 +51,8 @@ _ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)", re.DOTALL)
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 _DOC_TIMESTAMP = re.compile(rb"/Type\s*/DocTimeStamp\b")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
+_STARTXREF = re.compile(rb"startxref\s+(\d+)")
+_PREV = re.compile(rb"/Prev\s+\d+")
 
 PADES = "ETSI.CAdES.detached"
 DOC_TIMESTAMP = "ETSI.RFC3161"
@@ -164,11 +170,30 @@ def _signature_at(src: Source, hit: int) -> PdfSignature | None:
     return sig
 
 
+def _was_updated(src: Source, tail: bytes) -> bool:
+    """True when the last cross-reference section of the file ending with TAIL has a /Prev
+    (in its trailer, or in its dictionary when it is a cross-reference stream), or when
+    TAIL has no readable startxref."""
+    at = tail.rfind(b"startxref")
+    m = _STARTXREF.match(tail, at) if at >= 0 else None
+    if m is None:
+        return True
+    trailer = tail.rfind(b"trailer", 0, at)
+    if trailer >= 0 and _PREV.search(tail, trailer, at):
+        return True
+    section = src.read(int(m.group(1)), 4096)
+    return not section.startswith(b"xref") and _PREV.search(section.split(b"stream", 1)[0]) is not None
+
+
 def signatures(src: Source) -> list[PdfSignature]:
     """Every signature dictionary found, in file order (see the module docstring)."""
     tail_start, tail = src.tail(TAIL_BYTES)
     if _EVIDENCE.search(tail) is None:
-        return []
+        if tail_start == 0 or not _was_updated(src, tail):
+            return []
+        tail_start, tail = src.tail(UPDATED_TAIL_BYTES)
+        if _EVIDENCE.search(tail) is None:
+            return []
     hits = {tail_start + m.start() for m in re.finditer(re.escape(_KEY), tail)}
     if tail_start > 0:
         hits.update(_find_all(src, max(0, src.size - SCAN_LIMIT), tail_start))

@@ -57,6 +57,7 @@ _DIGESTS = {"http://www.w3.org/2000/09/xmldsig#sha1": "sha1", "http://www.w3.org
             "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
             "http://www.w3.org/2001/04/xmlenc#sha512": "sha512"}
 BOMB = "XML refusé : il déclare des entités (risque de « bombe XML »), signature non lue"
+ENCODING = "signature XML illisible (encodage non pris en charge)"
 
 
 @dataclass
@@ -167,7 +168,7 @@ class _Collector:
 
 
 def _feed(chunks: Iterable[bytes], collector: _Collector, *, final: bool) -> str | None:
-    """Parse CHUNKS into COLLECTOR: None, BOMB, or "malformed" when the XML is not
+    """Parse CHUNKS into COLLECTOR: None, BOMB, ENCODING, or "malformed" when the XML is not
     well-formed (expected when the input is cut: FINAL=False does not report the cut)."""
     parser = DefusedXMLParser(target=collector, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     try:
@@ -179,6 +180,8 @@ def _feed(chunks: Iterable[bytes], collector: _Collector, *, final: bool) -> str
         return BOMB
     except (ParseError, RecursionError):
         return "malformed"
+    except (LookupError, ValueError):  # an encoding expat cannot read (unknown, multi-byte)
+        return ENCODING
     return None
 
 
@@ -243,8 +246,8 @@ def parse_member(data: bytes) -> tuple[list[XmlSignature], str | None]:
     """Signatures of a whole XML member of a container, and an error sentence or None."""
     collector = _Collector()
     outcome = _feed(_pieces(data), collector, final=True)
-    if outcome == BOMB:
-        return collector.signatures, BOMB
+    if outcome in (BOMB, ENCODING):
+        return collector.signatures, outcome
     if outcome == "malformed":
         return collector.signatures, "signature XML illisible (XML mal formé)"
     return collector.signatures, None
@@ -291,11 +294,11 @@ def detect_xml(src: Source, head: bytes) -> SignatureInfo | None:
         collector = _Collector()
         outcome = _feed(_pieces(first), collector, final=whole)
         sigs, namespaces = collector.signatures, collector.namespaces
-        if outcome == BOMB:
-            error = BOMB
+        if outcome in (BOMB, ENCODING):
+            error = outcome
         elif outcome == "malformed" and whole and any(not s.complete for s in sigs):
             error = "signature XML illisible (XML mal formé ou tronqué)"
-    if not sigs and not whole and error != BOMB:
+    if not sigs and not whole and error is None:
         if namespaces is None:  # the head names no signature: its declarations, without parsing it
             namespaces = {}
             for m in _XMLNS.finditer(first):

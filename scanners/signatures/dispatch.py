@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
+from functools import partial
 
+from scanners.filesystem import extension_of
 from scanners.signatures.cms import detect_cms, looks_like_cms
 from scanners.signatures.containers import ASIC_EXTENSIONS, ODF_EXTENSIONS, OOXML_EXTENSIONS, detect_zip
 from scanners.signatures.model import SignatureInfo, Source
@@ -30,11 +33,6 @@ CANDIDATE_MIME_PREFIXES = (
     "application/xml", "text/xml", "application/vnd.etsi.asic", "application/zip",
     "application/vnd.openxmlformats-officedocument.", "application/vnd.ms-word.", "application/vnd.ms-excel.",
     "application/vnd.ms-powerpoint.", "application/vnd.oasis.opendocument.")
-
-
-def extension_of(name: str) -> str | None:
-    base, dot, ext = name.rpartition(".")
-    return ext.lower() if dot and base and ext and len(ext) <= 10 and " " not in ext else None
 
 
 def is_candidate(name: str, extension: str | None, size: int, puid: str | None, mime: str | None) -> bool:
@@ -71,18 +69,34 @@ def detect_open(fd: int, name: str, size: int | None = None) -> SignatureInfo | 
     src = Source(fd, size)
     head = src.read(0, HEAD_BYTES)
     ext = extension_of(name)
+    kind, read = _reader(head, ext, name)
+    if read is None:
+        return None
+    try:
+        return read(src)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — last resort: a parser met a case nobody foresaw; the scan goes on
+        return SignatureInfo(kind=kind, count=0, error=f"signature illisible (erreur inattendue {type(exc).__name__})")
+
+
+def _reader(head: bytes, ext: str | None, name: str) -> tuple[str, Callable[[Source], SignatureInfo | None] | None]:
+    """(the kind to report if reading fails, the reader for the format HEAD shows)."""
+    cms = partial(detect_cms, head=head, expected=_expected(ext), signed_names=signed_names_for(name))
     if looks_like_cms(head):  # before PDF: an enveloping .p7m often holds one
-        return detect_cms(src, head, _expected(ext), signed_names_for(name))
-    if b"%PDF-" in head[:1024]:
-        return detect_pdf(src)
-    if head.startswith(b"PK\x03\x04"):
-        return detect_zip(src, head, ext)
+        return _expected(ext) or "cades", cms
+    if head.startswith(b"PK\x03\x04"):  # before PDF: a container may store one uncompressed
+        return ASIC_EXTENSIONS.get(ext or "", "asic-e"), partial(detect_zip, head=head, extension=ext)
+    if head.startswith(b"%PDF-"):
+        return "pdf-pkcs7", detect_pdf
     if _looks_like_xml(head) and not head.lstrip().startswith(b"-----"):
-        return detect_xml(src, head)
+        return "xmldsig", partial(detect_xml, head=head)
+    if b"%PDF-" in head[:1024]:  # readers accept a header after some junk
+        return "pdf-pkcs7", detect_pdf
     if ext in CMS_EXTENSIONS or ext in TIMESTAMP_EXTENSIONS or ext in ("pem", "sig") \
             or head.lstrip().startswith(b"-----BEGIN"):
-        return detect_cms(src, head, _expected(ext), signed_names_for(name))
-    return None
+        return _expected(ext) or "cades", cms
+    return "", None
 
 
 def detect(path: str | bytes | os.PathLike, name: str | None = None) -> SignatureInfo | None:
