@@ -318,7 +318,8 @@ def test_truncated_cms_is_reported(tmp_path, pki, pdf_bytes):
     data = signing.cms_signature(pdf_bytes, pki)
     info = detect(_write(tmp_path, "acte.pdf.p7s", data[: len(data) // 2]))
     assert (info.kind, info.count) == ("cades", 0)
-    assert info.error == f"signature tronquée : {len(data)} octets annoncés, {len(data) // 2} présents"
+    declared, present = (f"{n:,}".replace(",", "\u00a0") for n in (len(data), len(data) // 2))
+    assert info.error == f"signature tronquée : {declared}\u00a0octets annoncés, {present} présents"
     info = detect(_write(tmp_path, "jeton.tst", signing.timestamp_token(pdf_bytes, pki)[:300]))
     assert (info.kind, info.count) == ("timestamp", 0) and info.error.startswith("signature tronquée")
 

@@ -23,7 +23,9 @@ from scanners.signatures.model import (
     Signer,
     Source,
     as_utc,
+    grouped,
     join_errors,
+    octets,
     signer_from_certificate,
     summarize,
 )
@@ -36,7 +38,7 @@ MAX_DEPTH = 32            # nesting of indefinite-length elements (a real one ha
 
 SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
-_PEM_LABELS = (b"PKCS7", b"PKCS #7", b"CMS", b"SIGNED")
+_PEM_LABELS = (b"PKCS7", b"PKCS #7", b"CMS")  # not PGP SIGNATURE / PGP SIGNED MESSAGE
 _BASE64 = re.compile(rb"[A-Za-z0-9+/=\r\n]+")
 
 
@@ -181,7 +183,7 @@ def parse_cms(der: bytes, fallback_time: datetime | None = None) -> CmsContent |
         return None
     tag, hlen, length = _header(der, 0)
     if length is not None and hlen + length > len(der):
-        raise Unreadable(f"signature tronquée : {hlen + length} octets annoncés, {len(der)} présents")
+        raise Unreadable(f"signature tronquée : {octets(hlen + length)} annoncés, {grouped(len(der))} présents")
     try:
         if _header(der, hlen)[0] == 0x30:  # TimeStampResp: status first, then the token
             resp = tsp.TimeStampResp.load(der)
@@ -212,7 +214,7 @@ def _pem_body(src: Source, head: bytes) -> bytes | None:
     if m is None or not any(label in m.group(1) for label in _PEM_LABELS):
         return None
     if src.size > PEM_LIMIT:
-        raise Unreadable(f"signature PEM trop volumineuse pour être lue ({src.size} octets)")
+        raise Unreadable(f"signature PEM trop volumineuse pour être lue ({octets(src.size)})")
     text = src.read(0, src.size)
     start = text.find(b"\n", text.find(m.group(0))) + 1
     end = text.find(b"-----END", start)
@@ -289,7 +291,8 @@ def _without_content(src: Source) -> bytes:
             continue
         rest += end - start
         if rest > REST_LIMIT:
-            raise Unreadable(f"signature CMS trop volumineuse pour être lue (certificats > {REST_LIMIT} octets)")
+            raise Unreadable("signature CMS trop volumineuse pour être lue "
+                             f"(certificats au-delà de {octets(REST_LIMIT)})")
         parts.append(src.read(start, end - start))
     return _der(0x30, src.read(kids[0][0], kids[0][1] - kids[0][0]) + _der(0xA0, _der(0x30, b"".join(parts))))
 

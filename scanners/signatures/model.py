@@ -75,9 +75,14 @@ def summarize(kind: str, signers: list[Signer], *, error: str | None = None,
         signed_names=signed_names, signers=tuple(ordered))
 
 
+def grouped(n: int) -> str:
+    """N with French digit grouping: « 4 294 967 295 » (no-break spaces)."""
+    return f"{n:,}".replace(",", "\u00a0")
+
+
 def octets(n: int) -> str:
     """N bytes the French way: « 4 294 967 295 octets »."""
-    return f"{n:,}".replace(",", "\u00a0") + "\u00a0octets"
+    return grouped(n) + "\u00a0octets"
 
 
 def join_errors(errors: list[str]) -> str | None:

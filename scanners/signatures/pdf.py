@@ -30,7 +30,9 @@ from scanners.signatures.model import (
     SignatureInfo,
     Signer,
     Source,
+    grouped,
     join_errors,
+    octets,
     parse_pdf_date,
     summarize,
 )
@@ -151,7 +153,8 @@ def _signature_at(src: Source, hit: int) -> PdfSignature | None:
     claimed_time = _claimed_time(text)
     sig.signer = Signer(signing_time=claimed_time)
     if c + d > src.size:
-        sig.errors.append(f"PDF tronqué : la signature couvre {c + d} octets, le fichier en compte {src.size}")
+        sig.errors.append(f"PDF tronqué : la signature couvre {octets(c + d)}, "
+                          f"le fichier en compte {grouped(src.size)}")
     try:
         der = _contents(src, b, c)
         if der is None:
