@@ -128,21 +128,25 @@ def run(root: Path, scan: bool) -> None:
     print(f"is_candidate: {len(entries)} files, {len(chosen)} candidates, {per_call * 1e6:.2f} µs/file "
           f"({1 / per_call:,.0f} files/s)")
     for threads in (1, 2):
-        before, start = _rchar(), time.perf_counter()
+        before, start, cpu = _rchar(), time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(threads) as pool:
             results = list(pool.map(detect, chosen))
         elapsed, read = time.perf_counter() - start, _rchar() - before
+        cpu = time.process_time() - cpu
         found = sum(r is not None for r in results)
         total = sum(os.path.getsize(p) for p in chosen)
         print(f"detect, {threads} thread(s): {len(chosen)} candidates in {elapsed:.2f} s "
-              f"({len(chosen) / elapsed:,.0f} files/s), {found} signed, read {read / 1e6:.1f} MB "
+              f"({len(chosen) / elapsed:,.0f} files/s, CPU {cpu:.2f} s), {found} signed, read {read / 1e6:.1f} MB "
               f"of {total / 1e6:.1f} MB")
     if scan:
         db = Path(tempfile.mkdtemp()) / "bench.duckdb"
         start = time.perf_counter()
+        cpu = os.times()
         subprocess.run([sys.executable, "-m", "catalogue.cli", "scan", str(root), "--commune", "99999", "--db",
                         str(db), "--quiet"], check=True, cwd=HERE.parent)
-        print(f"catalogue scan (complete) of the same {len(entries)} files: {time.perf_counter() - start:.2f} s")
+        after = os.times()
+        print(f"catalogue scan (complete) of the same {len(entries)} files: {time.perf_counter() - start:.2f} s "
+              f"(CPU {after.children_user + after.children_system - cpu.children_user - cpu.children_system:.2f} s)")
 
 
 def main() -> None:
