@@ -1,7 +1,7 @@
 """Detached signatures and the documents they sign, by name, within one folder.
 
-`acte.pdf.p7s` signs `acte.pdf`; `acte.p7s` signs `acte` or `acte.<anything>`; the same
-for .sig, .tsr and .tst. Where the signature itself names its document (an ASiC-S
+`acte.pdf.p7s` signs `acte.pdf` (that name only); `acte.p7s` signs `acte` or
+`acte.<anything>`; the same for .sig, .tsr and .tst. Where the signature itself names its document (an ASiC-S
 container's content, a detached XAdES's references: `SignatureInfo.signed_names`), those
 names are used instead. Names match regardless of case (Windows shares), and an exact
 name wins over a stem match. Pairing is by name only: whether the signature's digest
@@ -30,6 +30,8 @@ def signed_names_for(name: str) -> tuple[str, ...]:
     if not dot or not base or ext.lower() not in DETACHED_EXTENSIONS:
         return ()
     literal = glob.escape(base)
+    if _extension(base) is not None:
+        return (literal,)  # acte.pdf.p7s: the name says which document
     return (literal, literal + ".*")
 
 
