@@ -170,7 +170,7 @@ def pdf_with_empty_signature_field(pdf: bytes, field_name: str = "Signature1") -
 # --- CMS and time stamps ---------------------------------------------------------------
 
 def _signer_info(key: rsa.RSAPrivateKey, cert: x509.Certificate, content_type: str, digest: bytes,
-                 signing_time: datetime | None) -> cms.SignerInfo:
+                 signing_time: datetime | None, *, by_key_id: bool = False) -> cms.SignerInfo:
     asn1_cert = _asn1_cert(cert)
     attrs = [
         cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
@@ -184,10 +184,14 @@ def _signer_info(key: rsa.RSAPrivateKey, cert: x509.Certificate, content_type: s
     signed_attrs = cms.CMSAttributes(attrs)
     # The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4).
     signature = key.sign(signed_attrs.dump(), padding.PKCS1v15(), hashes.SHA256())
+    if by_key_id:  # RFC 5652: the certificate named by its subject key identifier, version 3
+        sid = cms.SignerIdentifier({"subject_key_identifier": asn1_cert.key_identifier})
+    else:
+        sid = cms.SignerIdentifier({"issuer_and_serial_number": cms.IssuerAndSerialNumber({
+            "issuer": asn1_cert.issuer, "serial_number": asn1_cert.serial_number})})
     return cms.SignerInfo({
-        "version": "v1",
-        "sid": cms.SignerIdentifier({"issuer_and_serial_number": cms.IssuerAndSerialNumber({
-            "issuer": asn1_cert.issuer, "serial_number": asn1_cert.serial_number})}),
+        "version": "v3" if by_key_id else "v1",
+        "sid": sid,
         "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
         "signed_attrs": signed_attrs,
         "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"}),
@@ -212,12 +216,13 @@ def _signed_data(content_type: str, content: bytes, signer_infos: list[cms.Signe
 
 
 def cms_signature(data: bytes, pki: SigningPki, *, detached: bool = True, signing_time: datetime | None = SIGNING_TIME,
-                  pem: bool = False, cosigned: bool = False) -> bytes:
+                  pem: bool = False, cosigned: bool = False, by_key_id: bool = False) -> bytes:
     """CAdES-BES SignedData over DATA: detached (a .p7s) or enveloping (a .p7m, DATA inside),
     DER or PEM (`-----BEGIN PKCS7-----`). COSIGNED adds a second SignerInfo by the TSA key
-    an hour later, to have two signers in one file."""
+    an hour later, to have two signers in one file. BY_KEY_ID names the signer's certificate
+    by its subject key identifier instead of issuer and serial number."""
     digest = hashlib.sha256(data).digest()
-    infos = [_signer_info(pki.signer_key, pki.signer_cert, "data", digest, signing_time)]
+    infos = [_signer_info(pki.signer_key, pki.signer_cert, "data", digest, signing_time, by_key_id=by_key_id)]
     certs = [pki.signer_cert, pki.root_cert]
     if cosigned:
         later = signing_time + timedelta(hours=1) if signing_time else None
