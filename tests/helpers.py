@@ -90,3 +90,13 @@ def kill(proc: subprocess.Popen) -> None:
     """SIGKILL a held scan and close its pipes."""
     proc.kill()
     proc.communicate()
+
+
+def budget_share(tmp_path: Path) -> Path:
+    """A small share: one budget, its copy (a duplicate) and a Thumbs.db (a déchet)."""
+    root = tmp_path / "partage"
+    (root / "Finances" / "Budgets").mkdir(parents=True)
+    (root / "Finances" / "Budgets" / "bp2024.csv").write_text("a;b\n1;2\n")
+    (root / "Finances" / "Budgets" / "Copie de bp2024.csv").write_text("a;b\n1;2\n")
+    (root / "Thumbs.db").write_bytes(b"\x00" * 100)
+    return root

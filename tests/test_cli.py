@@ -9,16 +9,12 @@ import sys
 
 import pytest
 
-from tests.helpers import held_scan, query
+from tests.helpers import budget_share, held_scan, query
 
 
 @pytest.fixture
 def scanned(tmp_path, cli):
-    root = tmp_path / "partage"
-    (root / "Finances" / "Budgets").mkdir(parents=True)
-    (root / "Finances" / "Budgets" / "bp2024.csv").write_text("a;b\n1;2\n")
-    (root / "Finances" / "Budgets" / "Copie de bp2024.csv").write_text("a;b\n1;2\n")
-    (root / "Thumbs.db").write_bytes(b"\x00" * 100)
+    root = budget_share(tmp_path)
     db = tmp_path / "c.duckdb"
     result = cli("scan", root, "--commune", "99001", "--nom", "Saint-Aubin", "--db", db, "--quiet")
     assert result.exit_code == 0, result.output

@@ -8,15 +8,12 @@ import hashlib
 import pytest
 
 from tests.conftest import query
+from tests.helpers import budget_share
 
 
 @pytest.fixture
 def catalogue(tmp_path, cli):
-    root = tmp_path / "partage"
-    (root / "Finances" / "Budgets").mkdir(parents=True)
-    (root / "Finances" / "Budgets" / "bp2024.csv").write_text("a;b\n1;2\n")
-    (root / "Finances" / "Budgets" / "Copie de bp2024.csv").write_text("a;b\n1;2\n")
-    (root / "Thumbs.db").write_bytes(b"\x00" * 100)
+    root = budget_share(tmp_path)
     db = tmp_path / "c.duckdb"
     assert cli("scan", root, "--commune", "99001", "--db", db, "--quiet").exit_code == 0
     return db
