@@ -146,3 +146,33 @@ def test_notebook_runs_on_the_demo_catalogue(demo_run, monkeypatch):
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "Saint-Aubin-des-Prés" in text and "99003" in text
     assert "Verser au SAE" in text  # the roadmap table
+
+
+def test_seda_23_sip_links_signed_documents_and_signatures(demo_run, tmp_path):
+    """SEDA 2.3: the parapheur's SIP says which file is a signed document, a signature or a
+    time stamp, and which document a detached signature signs, from the scan's signature
+    phase; the manifest stays valid against the plain XSD."""
+    import re
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+    from catalogue.sae.validate import sip_errors
+    from tests.saedata import need_shared
+
+    out, _ = demo_run
+    db = out / "catalogue.duckdb"
+    [(dataset_id,)] = query(db, "SELECT dataset_id FROM datasets WHERE commune = '99001' AND path LIKE '%/Parapheur'")
+    result = CliRunner().invoke(main, ["sip", dataset_id, "--contrat", "C1", "-o", str(tmp_path), "--seda", "2.3",
+                                       "--db", str(db), "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    sip = tmp_path / f"{dataset_id}.zip"
+    assert sip_errors(sip, need_shared() / "seda", "2.3") == []
+    manifest = zipfile.ZipFile(sip).read("manifest.xml").decode()
+    roles = re.findall(r"<SigningRole>([^<]+)</SigningRole>", manifest)
+    assert {"SignedDocument", "Signature", "Timestamp"} <= set(roles)
+    detached = query(db, """SELECT count(*) FROM files_current
+                            WHERE commune = '99001' AND path LIKE '%/Parapheur/%' AND signature_of IS NOT NULL""")[0][0]
+    assert detached >= 1
+    assert manifest.count("<SignedDocumentReferenceId>") == detached

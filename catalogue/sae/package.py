@@ -32,7 +32,7 @@ from catalogue.errors import CatalogueError, DiskFullError, full_disk_cause
 from catalogue.formatting import french_bytes, french_int
 from catalogue.progress import ScanProgress
 from catalogue.sae.agencies import originating_agency, submission_agency
-from catalogue.sae.manifest import Header, Package, write_manifest
+from catalogue.sae.manifest import Header, Package, Signing, write_manifest
 from catalogue.sae.selection import (
     Dataset,
     LeftOut,
@@ -100,6 +100,7 @@ class _Plan:
     outputs: list[Path]
     left_out_csv: Path
     changed: list[LeftOut] = field(default_factory=list)
+    signing: dict[int, Signing] = field(default_factory=dict)
 
 
 def parse_size(text: str) -> int:
@@ -163,7 +164,29 @@ def _plan(con: duckdb.DuckDBPyConnection, dataset_id: str, options: SipOptions) 
     existing = [p for p in (*outputs, left_out_csv, *previous_outputs(options.out_dir, dataset_id)) if p.exists()]
     if existing and not options.replace:
         raise SaeError(f"{existing[0]} existe déjà : ajoutez --remplacer pour le remplacer ; rien n'a été écrit.")
-    return _Plan(sel, root, parts, outputs, left_out_csv, changed)
+    return _Plan(sel, root, parts, outputs, left_out_csv, changed, signing_links(con, ds))
+
+
+def signing_links(con: duckdb.DuckDBPyConnection, ds: Dataset) -> dict[int, Signing]:
+    """What the signature phase of the scan knows of the dataset's files, as SEDA 2.3
+    SigningInformation: a detached signature or time stamp points at the document it
+    signs; a file that holds its own signature (PAdES, enveloped XAdES, ASiC, OOXML, ODF)
+    is both the signed document and the signature."""
+    rows = con.execute(
+        """SELECT file_id, sig_kind, signature_of FROM files
+           WHERE scan_id = ? AND kind = 'file' AND (sig_kind IS NOT NULL OR signed)""", [ds.scan_id]).fetchall()
+    links: dict[int, Signing] = {}
+    for file_id, kind, signature_of in rows:
+        if kind == "timestamp":
+            roles: tuple[str, ...] = ("Timestamp",)
+        elif kind is not None and signature_of is not None:
+            roles = ("Signature",)
+        elif kind is not None:
+            roles = ("SignedDocument", "Signature")
+        else:
+            roles = ("SignedDocument",)  # signed by a detached signature beside it
+        links[file_id] = Signing(roles, signature_of)
+    return links
 
 
 def _changed_message(dataset_id: str, changed: list[LeftOut]) -> str:
@@ -308,7 +331,8 @@ def _write_plan(plan: _Plan, options: SipOptions, progress: ScanProgress, done: 
             label = f"SIP {ds.dataset_id}" + (f" ({i}/{len(temps)})" if len(temps) > 1 else "")
             with progress.phase(label, total=len(files)) as phase:
                 header = _header(ds, options, now, i, len(temps))
-                write_zip(temp, plan.root, files, _package(ds, header, files, i, len(temps)), phase.advance)
+                write_zip(temp, plan.root, files, _package(ds, header, files, i, len(temps), plan.signing),
+                          phase.advance)
             parts.append(SipPart(plan.outputs[i - 1], len(files), sum(f.size for f in files)))
         write_left_out_csv(csv_temp, plan.selection.left_out)
         for old in previous_outputs(options.out_dir, ds.dataset_id):
@@ -367,9 +391,10 @@ def _header(ds: Dataset, options: SipOptions, now: dt.datetime, part: int, parts
                   originating_agency=originating_agency(ds, options.originating_agency), submission_agency=submission)
 
 
-def _package(ds: Dataset, header: Header, files: list[PackFile], part: int, parts: int) -> Package:
+def _package(ds: Dataset, header: Header, files: list[PackFile], part: int, parts: int,
+             signing: dict[int, Signing]) -> Package:
     title = ds.title + (f" (partie {part} sur {parts})" if parts > 1 else "")
-    return Package(header, title, ds.description(), ds.management(), files)
+    return Package(header, title, ds.description(), ds.management(), files, signing)
 
 
 def write_zip(path: Path, root: bytes, files: Sequence[PackFile], package: Package,

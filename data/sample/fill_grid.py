@@ -28,6 +28,7 @@ ACTIVITY_TYPOLOGY = {
     "Inscriptions": "SCO-INSC", "Cantine": "SCO-REST",
     "Photographies": "COM-PHOTO", "Bulletin municipal": "COM-BULL",
     "Mains courantes": "POL-MC", "Arrêtés de circulation": "POL-CIRC",
+    "Parapheur": "ADM-ARR",  # the maire's signed arrêtés (data/sample/parapheur.py)
 }
 PERSONAL = {"EC-REG": "Oui", "RH-DOSS": "Oui, sensibles", "RH-PAIE": "Oui, sensibles", "ELEC-LIST": "Oui",
             "SCO-INSC": "Oui", "SCO-REST": "Oui", "POL-MC": "Oui, sensibles", "URB-AUT": "Oui"}
@@ -58,8 +59,8 @@ def fill_grid(src: str | Path, dest: str | Path, labels: dict[str, str], *, skip
         parts = emplacement.rstrip("/").split("/")
         service, activity = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
         rng = _rng(commune, dataset_id)
-        if rng.random() < skip_share:
-            continue  # left for a later round
+        if rng.random() < skip_share and activity != "Parapheur":
+            continue  # left for a later round (the signed parapheur is always qualified: the SIP test reads it)
         if str(dataset_id).startswith("APP-"):
             answers = _application_answers(rng, emplacement, labels)
         else:
