@@ -77,6 +77,8 @@ def main() -> None:
 @click.option("--sans-identification", is_flag=True,
               help="Ne pas identifier les formats (inventaire rapide des volumes ; formats « non identifiés »).")
 @click.option("--sans-doublons", is_flag=True, help="Ne pas rechercher les doublons (aucun contenu lu).")
+@click.option("--sans-signatures", is_flag=True,
+              help="Ne pas rechercher les signatures électroniques (PDF, CAdES, XAdES, ASiC, documents bureautiques).")
 @click.option("--reprendre", is_flag=True,
               help="Reprendre le scan interrompu de cette racine (fait d'office ; avec cette option, "
                    "erreur s'il n'y en a aucun).")
@@ -85,7 +87,7 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
 @user_errors
 def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_depth, bundle, sans_identification,
-         sans_doublons, reprendre, recommencer, quiet):
+         sans_doublons, sans_signatures, reprendre, recommencer, quiet):
     """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
     if reprendre and recommencer:
         raise UserError("--reprendre et --recommencer s'excluent : choisissez l'un des deux.")
@@ -96,7 +98,7 @@ def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_dep
                                  excludes=list(excludes),
                                  dataset_depth=dataset_depth, quiet=quiet, restart=recommencer,
                                  resume_only=reprendre, identify=not sans_identification,
-                                 find_duplicates=not sans_doublons)
+                                 find_duplicates=not sans_doublons, signatures=not sans_signatures)
         _print_summary(summary)
         click.echo(f"Lot écrit : {bundle} (à charger avec « catalogue ingest »).")
         return
@@ -105,7 +107,8 @@ def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_dep
     summary = run_scan(root, commune, nom=nom, db=db, jobs=jobs, listers=listages, readers=lectures,
                        excludes=list(excludes),
                        dataset_depth=dataset_depth, quiet=quiet, restart=recommencer, resume_only=reprendre,
-                       identify=not sans_identification, find_duplicates=not sans_doublons)
+                       identify=not sans_identification, find_duplicates=not sans_doublons,
+                       signatures=not sans_signatures)
     _print_summary(summary)
     click.echo(f"Catalogue : {db or default_db_path()}")
 

@@ -312,9 +312,11 @@ def roadmap_order(e: RoadmapEntry) -> tuple:
 FACTS_SQL = """
 WITH risk AS (
     SELECT df.commune, df.dataset_id,
-           sum(df.size) FILTER (WHERE r.risque = 'élevé'
-                                OR (df.size > 0 AND df.error IS NULL AND df.puid IS NULL)) AS high_bytes,
-           sum(df.size) FILTER (WHERE r.risque = 'moyen') AS medium_bytes
+           -- Signature files (.p7s, XAdES, PEM...) are never a risky format: many are UNKNOWN to PRONOM.
+           sum(df.size) FILTER (WHERE (r.risque = 'élevé'
+                                OR (df.size > 0 AND df.error IS NULL AND df.puid IS NULL))
+                                AND df.sig_kind IS NULL) AS high_bytes,
+           sum(df.size) FILTER (WHERE r.risque = 'moyen' AND df.sig_kind IS NULL) AS medium_bytes
     FROM dataset_files df
     LEFT JOIN formats_risque r ON r.puid = coalesce(df.puid, 'UNKNOWN')
     WHERE df.size > 0 AND df.error IS NULL AND ($commune IS NULL OR df.commune = $commune)

@@ -247,6 +247,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE scans ADD COLUMN duplicates_searched BOOLEAN;
         """,
     ),
+    (
+        "0007_signatures",
+        """
+        -- Electronic signatures found by the scan (issue 17); NULL where not examined.
+        ALTER TABLE files ADD COLUMN sig_kind VARCHAR;
+        ALTER TABLE files ADD COLUMN sig_count INTEGER;
+        ALTER TABLE files ADD COLUMN sig_signed_at TIMESTAMP;
+        ALTER TABLE files ADD COLUMN sig_signer VARCHAR;
+        ALTER TABLE files ADD COLUMN sig_issuer VARCHAR;
+        ALTER TABLE files ADD COLUMN sig_not_after TIMESTAMP;
+        ALTER TABLE files ADD COLUMN sig_error VARCHAR;
+        -- A detached signature: the file_id of the document it signs (same scan).
+        ALTER TABLE files ADD COLUMN signature_of BIGINT;
+        -- True: carries a signature or a detached one pairs with it; false: examined, unsigned.
+        ALTER TABLE files ADD COLUMN signed BOOLEAN;
+        """,
+    ),
 ]
 
 

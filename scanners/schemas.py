@@ -57,6 +57,20 @@ IDENTIFICATION_SCHEMA = pa.schema([
     ("error", pa.string()),
 ])
 
+# Signature detection (scanners.signatures, catalogue.scan.signatures): one row per
+# examined file, which updates that file's `files` row (key file_id).
+SIGNATURES_SCHEMA = pa.schema([
+    ("file_id", pa.int64()),
+    ("sig_kind", pa.string()),
+    ("sig_count", pa.int32()),
+    ("sig_signed_at", pa.timestamp("us")),
+    ("sig_signer", pa.string()),
+    ("sig_issuer", pa.string()),
+    ("sig_not_after", pa.timestamp("us")),
+    ("sig_error", pa.string()),
+    ("signed", pa.bool_()),
+])
+
 # A DROID or siegfried CSV inventory (scanners.droid): the walk's columns plus what the
 # export already knows (formats, a hash).
 INVENTORY_SCHEMA = pa.schema(list(WALK_SCHEMA) + [
@@ -104,12 +118,13 @@ class Feed:
 
 WALK = Feed("files", WALK_SCHEMA)
 IDENTIFICATION = Feed("files", IDENTIFICATION_SCHEMA, key="file_id")
+SIGNATURES = Feed("files", SIGNATURES_SCHEMA, key="file_id")
 INVENTORY = Feed("files", INVENTORY_SCHEMA)
 DB_TABLES = Feed("db_tables", DB_TABLES_SCHEMA)
 MAIL_FOLDERS = Feed("mail_folders", MAIL_FOLDERS_SCHEMA)
 MAIL_FORMATS = Feed("mail_attachment_formats", MAIL_FORMATS_SCHEMA)
 
-FEEDS = (WALK, IDENTIFICATION, INVENTORY, DB_TABLES, MAIL_FOLDERS, MAIL_FORMATS)
+FEEDS = (WALK, IDENTIFICATION, SIGNATURES, INVENTORY, DB_TABLES, MAIL_FOLDERS, MAIL_FORMATS)
 # Table name → the feeds that fill it.
 TABLES: dict[str, tuple[Feed, ...]] = {
     table: tuple(feed for feed in FEEDS if feed.table == table) for table in dict.fromkeys(f.table for f in FEEDS)

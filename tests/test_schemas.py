@@ -84,11 +84,11 @@ def test_a_field_without_migration_is_caught(columns):
 def test_registry_lists_every_schema_once():
     declared = {name: value for name, value in vars(schemas).items()
                 if name.endswith("_SCHEMA") and isinstance(value, pa.Schema)}
-    assert sorted(declared) == sorted(["WALK_SCHEMA", "IDENTIFICATION_SCHEMA", "INVENTORY_SCHEMA", "DB_TABLES_SCHEMA",
+    assert sorted(declared) == sorted(["WALK_SCHEMA", "IDENTIFICATION_SCHEMA", "SIGNATURES_SCHEMA", "INVENTORY_SCHEMA", "DB_TABLES_SCHEMA",
                                        "MAIL_FOLDERS_SCHEMA", "MAIL_FORMATS_SCHEMA"])
     assert {id(feed.schema) for feed in FEEDS} == {id(schema) for schema in declared.values()}
     assert {feed for feeds in TABLES.values() for feed in feeds} == set(FEEDS)
-    assert TABLES["files"] == (schemas.WALK, schemas.IDENTIFICATION, schemas.INVENTORY)
+    assert TABLES["files"] == (schemas.WALK, schemas.IDENTIFICATION, schemas.SIGNATURES, schemas.INVENTORY)
     assert schemas.IDENTIFICATION.columns == ["puid", "format_name", "format_version", "mime", "id_basis",
                                               "id_warning", "magic_mime", "ext_mismatch", "error"]
 
@@ -98,7 +98,7 @@ def test_registry_lists_every_schema_once():
 # Every module of scanners/ is a scanner (exports SCANNER, yields batches of a registered
 # schema) or a helper of them: a new module must say which.
 SCANNER_MODULES = {"filesystem": "filesystem", "findwalk": "filesystem", "identification": "identification",
-                   "droid": "droid", "database": "database", "mail": "mail"}
+                   "droid": "droid", "database": "database", "mail": "mail", "signatures": "signatures"}
 HELPER_MODULES = {"schemas", "owners", "listing", "findparse", "fsaccess", "fsview", "hashing", "mounts", "parallel",
                   "siegfried", "sqlitefile"}
 

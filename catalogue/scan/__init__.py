@@ -7,6 +7,7 @@
     reuse       incremental rescans: unchanged files keep their identification and hash
     duplicates  size groups → partial hash → full hash → hard links
     identify    siegfried and libmagic
+    signatures  electronic signatures in candidate files, detached ones paired
     rows        what the phases share to read and write `files` rows
     pipeline    run_scan: the phases in order, Ctrl-C and failures marked on the scan row
 

@@ -52,6 +52,7 @@ class ScanSummary:
     dechets_bytes: int = 0
     reused: int = 0        # unchanged files whose identification and hash came from the previous scan
     hash_reads: int = 0    # files read (partially or fully) to find duplicates
+    signatures_examined: int = 0  # candidate files read for electronic signatures
     resumed: bool = False  # an interrupted scan of the same root was resumed
     by_kind: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase (see phases.PHASES)

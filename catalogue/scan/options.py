@@ -40,6 +40,7 @@ class ScanOptions:
     resume_only: bool = False     # refuse to start a new scan: only resume one
     identify: bool = True
     find_duplicates: bool = True
+    signatures: bool = True       # look for electronic signatures in candidate files
     walker: str = "auto"          # "auto", "find" or "python": for tests and benchmarks
 
     def workers(self, root_b: bytes) -> Workers:
@@ -60,9 +61,10 @@ class Tuning:
     """Sizes and delays of the scan's phases.
 
     `on_event`, when given, is called with the name of each point the scan passes:
-    "walk", "hash", "identify" as each phase begins (even one turned off), "walk-stored"
-    after each walk transaction is committed (from the writer thread), "identify-stored"
-    after each batch of identification results is stored. What it raises stops the scan
+    "walk", "hash", "identify", "signatures" as each phase begins (even one turned off),
+    "walk-stored" after each walk transaction is committed (from the writer thread),
+    "identify-stored" after each batch of identification results is stored,
+    "signatures-stored" after each batch of signature results. What it raises stops the scan
     as if raised there (KeyboardInterrupt: a Ctrl-C)."""
 
     id_batch: int = 512              # files per siegfried call (bounded: aliases hold descriptors)

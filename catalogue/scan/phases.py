@@ -29,9 +29,11 @@ class Phase:
 WALK = Phase("walk", "Parcours de l'arborescence")
 HASH = Phase("hash", "Recherche des doublons")
 IDENTIFY = Phase("identify", "Identification des formats")
+SIGNATURES = Phase("signatures", "Recherche des signatures électroniques")
 # Duplicates before identification: siegfried's memory (and what identification leaves in
 # the Python heap) would otherwise add to the hash phase's (1M files: peak 495 MiB that way).
-PHASES = (WALK, HASH, IDENTIFY)
+# Signatures after identification: its PRONOM ids and MIME types pick the candidates.
+PHASES = (WALK, HASH, IDENTIFY, SIGNATURES)
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Run a filesystem scan into the catalogue: begin or resume its scan row, run the
-phases of `PHASES` in order (walk, duplicates, identification), finish the row and sum up.
+phases of `PHASES` in order (walk, duplicates, identification, signatures), finish the row and sum up.
 
 Each phase streams Arrow batches into DuckDB. Ctrl-C marks the scan 'interrupted', any
 other failure 'failed'; the next scan of the same root resumes it.
@@ -23,8 +23,9 @@ from catalogue.scan.duplicates import find_duplicates
 from catalogue.scan.identify import identify_files
 from catalogue.scan.lifecycle import ScanSummary, fill_summary, finish_scan, marked_on_failure, start_file_scan
 from catalogue.scan.options import ScanOptions, Tuning, Workers, current_tuning, duckdb_memory, memory_is_the_users
-from catalogue.scan.phases import HASH, IDENTIFY, PHASES, WALK, Phase, ScanRun, release_arrow_memory
+from catalogue.scan.phases import HASH, IDENTIFY, PHASES, SIGNATURES, WALK, Phase, ScanRun, release_arrow_memory
 from catalogue.scan.reuse import previous_scan, reuse_previous
+from catalogue.scan.signatures import find_signatures
 from catalogue.scan.walkstore import walk_tree
 from catalogue.store import connect
 from scanners.filesystem import WalkStats
@@ -134,5 +135,14 @@ def _identify(run: ScanRun) -> None:
                         "AND hash IS NOT NULL", [run.scan_id])
 
 
+def _signatures(run: ScanRun) -> None:
+    if not run.opts.signatures:
+        return
+    with ThreadPoolExecutor(max_workers=run.workers.jobs) as pool, \
+            run.progress.phase(SIGNATURES.label) as ph:
+        run.summary.signatures_examined = find_signatures(run, pool, ph)
+
+
 # What each phase of PHASES does, run in that order.
-_STEPS: dict[Phase, Callable[[ScanRun], None]] = {WALK: _walk, HASH: _duplicates, IDENTIFY: _identify}
+_STEPS: dict[Phase, Callable[[ScanRun], None]] = {WALK: _walk, HASH: _duplicates, IDENTIFY: _identify,
+                                                  SIGNATURES: _signatures}

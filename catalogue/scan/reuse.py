@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 
 from catalogue.dbtools import scalar
-from catalogue.scan.rows import ID_COLUMNS
+from catalogue.scan.rows import ID_COLUMNS, SIG_COLUMNS
 
 
 def previous_scan(con: duckdb.DuckDBPyConnection, scan_id: int, commune: str, root: str) -> tuple[int | None, bool]:
@@ -19,6 +19,11 @@ def previous_scan(con: duckdb.DuckDBPyConnection, scan_id: int, commune: str, ro
     return (row[0][0], row[0][1]) if row else (None, False)
 
 
+# A file's own verdict: a document signed only by a detached signature beside it is paired
+# again by this scan (the signature may be gone), so it comes back as examined, unsigned.
+_OWN_SIGNED = "CASE WHEN p.sig_kind IS NOT NULL THEN true WHEN p.signed IS NULL THEN NULL ELSE false END"
+
+
 def reuse_previous(con: duckdb.DuckDBPyConnection, scan_id: int, commune: str, root: str, rows: int) -> int:
     """Copy identification and hash from the previous complete scan of the same root for
     files with the same path, size, mtime and inode, ROWS entries per UPDATE. Returns how
@@ -26,7 +31,7 @@ def reuse_previous(con: duckdb.DuckDBPyConnection, scan_id: int, commune: str, r
     prev, _ = previous_scan(con, scan_id, commune, root)
     if prev is None:
         return 0
-    cols = ID_COLUMNS[:-1] + ["hash"]
+    cols = ID_COLUMNS[:-1] + ["hash"] + SIG_COLUMNS[:-1]
     # First the pairs (new entry, previous entry), keys only: one join. Then the copy, by
     # ranges of the new scan's entries, each joining only its pairs' previous rows (by id:
     # row groups pruned). A range joining the whole previous scan each time took 6 s at
@@ -45,7 +50,7 @@ def reuse_previous(con: duckdb.DuckDBPyConnection, scan_id: int, commune: str, r
     top = con.execute("SELECT max(file_id) FROM _reuse").fetchall()[0][0] or 0
     for low in range(0, top, rows):
         con.execute(
-            f"""UPDATE files SET {", ".join(f"{c} = p.{c}" for c in cols)}, reused = true
+            f"""UPDATE files SET {", ".join(f"{c} = p.{c}" for c in cols)}, signed = {_OWN_SIGNED}, reused = true
                 FROM (SELECT r.file_id AS new_id, p.* FROM _reuse r
                       JOIN files p ON p.scan_id = ? AND p.file_id = r.prev_id
                       WHERE r.file_id > ? AND r.file_id <= ?) p

@@ -48,3 +48,8 @@ def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 # The columns identification fills in `files` (an incremental rescan copies them, but the error).
 ID_COLUMNS = ["puid", "format_name", "format_version", "mime", "id_basis", "id_warning",
               "magic_mime", "ext_mismatch", "error"]
+
+# The columns the signature phase fills in `files` (an incremental rescan copies them;
+# signature_of, which names a file of the same scan, is paired again instead).
+SIG_COLUMNS = ["sig_kind", "sig_count", "sig_signed_at", "sig_signer", "sig_issuer", "sig_not_after", "sig_error",
+               "signed"]

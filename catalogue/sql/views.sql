@@ -158,7 +158,9 @@ CREATE OR REPLACE VIEW datasets AS
 WITH per_parent AS (
     SELECT commune, scan_id, source, root, dataset_depth, parent, depth,
            count(*) AS files, sum(size) AS bytes, min(mtime) AS first_mtime, max(mtime) AS last_mtime,
-           count(*) FILTER (WHERE error IS NOT NULL) AS errors
+           count(*) FILTER (WHERE error IS NOT NULL) AS errors,
+           count(*) FILTER (WHERE signed) AS signed_files, sum(size) FILTER (WHERE signed) AS signed_bytes,
+           min(sig_not_after) AS first_cert_expiry
     FROM files_current
     WHERE kind = 'file'
     GROUP BY commune, scan_id, source, root, dataset_depth, parent, depth
@@ -173,7 +175,12 @@ SELECT fs_dataset_id(commune, root, dataset_path) AS dataset_id,
        min(first_mtime) AS first_mtime,
        max(last_mtime) AS last_mtime,
        CAST(sum(errors) AS BIGINT) AS errors,
-       dataset_location(source, root, dataset_path) AS emplacement
+       dataset_location(source, root, dataset_path) AS emplacement,
+       CAST(sum(signed_files) AS BIGINT) AS signed_files,
+       CAST(coalesce(sum(signed_bytes), 0) AS HUGEINT) AS signed_bytes,
+       CASE WHEN coalesce(sum(bytes), 0) = 0 THEN 0.0
+            ELSE CAST(coalesce(sum(signed_bytes), 0) AS DOUBLE) / sum(bytes) END AS signed_share,
+       min(first_cert_expiry) AS first_cert_expiry
 FROM p
 GROUP BY commune, scan_id, source, root, dataset_path
 UNION ALL
@@ -182,7 +189,9 @@ UNION ALL
 SELECT 'APP-' || upper(substr(md5(s.commune || '|' || s.source || '|' || s.application), 1, 12)) AS dataset_id,
        s.commune, s.scan_id, s.source, s.root, s.application AS path,
        t.objects AS files, t.bytes, t.first_date AS first_mtime, t.last_date AS last_mtime, t.errors,
-       dataset_location(s.source, s.root, s.application) AS emplacement
+       dataset_location(s.source, s.root, s.application) AS emplacement,
+       CAST(0 AS BIGINT) AS signed_files, CAST(0 AS HUGEINT) AS signed_bytes, 0.0 AS signed_share,
+       CAST(NULL AS TIMESTAMP) AS first_cert_expiry
 FROM latest_scans l
 JOIN scans s USING (scan_id)
 JOIN (
@@ -196,6 +205,44 @@ JOIN (
     FROM mail_folders GROUP BY scan_id
 ) t USING (scan_id)
 WHERE s.source IN ('database', 'mail');
+
+-- One row per signed file or detached signature of the latest scans. A detached
+-- signature (paired, or named like one: .p7s, .sig, .tsr, .tst) gives the path of the
+-- document it signs (NULL when missing); a document signed by a detached signature gives
+-- that signature's path (the first by path if several), and, when it carries no signature
+-- of its own, the signature's kind, count, time and certificate.
+CREATE OR REPLACE VIEW signatures AS
+WITH f AS (
+    SELECT * FROM files_current WHERE kind = 'file' AND (sig_kind IS NOT NULL OR signed)
+), by_document AS (
+    SELECT s.scan_id, s.signature_of AS file_id, min(s.path) AS signature_path
+    FROM files_current s
+    WHERE s.signature_of IS NOT NULL
+    GROUP BY s.scan_id, s.signature_of
+), own AS (
+    -- For a document without a signature of its own: its first detached signature's row.
+    SELECT b.scan_id, b.file_id, s.sig_kind, s.sig_count, s.sig_signed_at, s.sig_signer, s.sig_issuer,
+           s.sig_not_after, s.sig_error
+    FROM by_document b
+    JOIN files_current s ON s.scan_id = b.scan_id AND s.path = b.signature_path
+)
+SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.size,
+       coalesce(f.sig_kind, o.sig_kind) AS kind,
+       CASE WHEN f.sig_kind IS NOT NULL THEN f.sig_count ELSE o.sig_count END AS count,
+       CASE WHEN f.sig_kind IS NOT NULL THEN f.sig_signed_at ELSE o.sig_signed_at END AS signed_at,
+       CASE WHEN f.sig_kind IS NOT NULL THEN f.sig_signer ELSE o.sig_signer END AS signer,
+       CASE WHEN f.sig_kind IS NOT NULL THEN f.sig_issuer ELSE o.sig_issuer END AS issuer,
+       CASE WHEN f.sig_kind IS NOT NULL THEN f.sig_not_after ELSE o.sig_not_after END AS not_after,
+       f.sig_error AS error,
+       f.signature_of IS NOT NULL
+           OR (f.sig_kind IS NOT NULL AND lower(coalesce(f.extension, '')) IN ('p7s', 'sig', 'tsr', 'tst'))
+           AS detached,
+       d.path AS document_path,
+       b.signature_path AS document_signed_by
+FROM f
+LEFT JOIN files_current d ON d.scan_id = f.scan_id AND d.file_id = f.signature_of
+LEFT JOIN by_document b ON b.scan_id = f.scan_id AND b.file_id = f.file_id
+LEFT JOIN own o ON o.scan_id = f.scan_id AND o.file_id = f.file_id;
 
 -- Current qualification of each dataset: the latest imported version. Earlier
 -- versions stay in `qualifications` (history), with their import in `grid_imports`.

@@ -11,9 +11,13 @@ pades, pdf-pkcs7 (PDF signature dictionaries), cades (CMS SignedData), xades, xm
 asic-s, asic-e, ooxml, odf (signatures inside ZIP containers), timestamp (RFC 3161).
 """
 
+from scanners.schemas import SIGNATURES, ScannerInfo
+from scanners.signatures.batch import SigCandidate, SigResult, detect_batch, results_batch
 from scanners.signatures.dispatch import detect, detect_open, is_candidate
 from scanners.signatures.model import KINDS, SignatureInfo, Signer
 from scanners.signatures.pairing import DetachedPairs, pair_detached, signed_names_for
 
-__all__ = ["KINDS", "DetachedPairs", "SignatureInfo", "Signer", "detect", "detect_open", "is_candidate",
-           "pair_detached", "signed_names_for"]
+__all__ = ["KINDS", "SCANNER", "DetachedPairs", "SigCandidate", "SigResult", "SignatureInfo", "Signer", "detect",
+           "detect_batch", "detect_open", "is_candidate", "pair_detached", "results_batch", "signed_names_for"]
+
+SCANNER = ScannerInfo("signatures", (SIGNATURES,))

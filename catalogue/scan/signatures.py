@@ -1,0 +1,119 @@
+"""The signature phase: electronic signatures in the candidate files (scanners.signatures),
+read by the scan's worker threads, results written back to `files` in set-based updates;
+then detached signatures are paired with the documents beside them.
+
+Idempotent: it examines the rows still `signed IS NULL` (a killed scan resumes where it
+stopped; a rescan's unchanged files already have their previous results, see reuse.py).
+Files it cannot read keep `signed` NULL and say why in `sig_error`."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow as pa
+
+from catalogue.dbtools import pages, registered
+from catalogue.progress import PhaseProgress
+from catalogue.scan.phases import ScanRun
+from catalogue.scan.rows import SIG_COLUMNS, apply_updates, rel
+from scanners.signatures import SigCandidate, SigResult, detect_batch, is_candidate, pair_detached
+from scanners.signatures.pairing import DETACHED_EXTENSIONS
+
+_TODO = """SELECT file_id, path, path_raw, name, extension, size, puid, coalesce(mime, magic_mime)
+           FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0
+             AND signed IS NULL AND sig_error IS NULL"""
+_BATCH = 256  # files handed to the workers at once
+
+
+def candidates(con, scan_id: int, page_rows: int):
+    """Pages of SigCandidate for the files not examined yet that may hold a signature."""
+    for page in pages(con, _TODO, [scan_id], size=page_rows):
+        yield [SigCandidate(r[0], rel(r[1], r[2]), r[3], r[5]) for r in page
+               if is_candidate(r[3], r[4], r[5], r[6], r[7])]
+
+
+def find_signatures(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress) -> int:
+    """Examine the candidates still unexamined, then pair detached signatures; returns how
+    many files were examined."""
+    staged: list[pa.RecordBatch] = []
+    staged_rows = done = 0
+    names: dict[int, tuple[str, ...]] = {}  # file_id → documents a fresh signature names
+    for page in candidates(run.con, run.scan_id, run.tuning.page_rows):
+        for i in range(0, len(page), _BATCH):
+            part = page[i:i + _BATCH]
+            batch, results = detect_batch(run.root_b, part, executor=pool)
+            staged.append(batch)
+            staged_rows += len(part)
+            names.update(_signed_names(results))
+            ph.advance(len(part), sum(c.size for c in part))
+        if staged_rows >= run.tuning.update_rows:
+            done += _store(run, staged, staged_rows)
+            staged, staged_rows = [], 0
+    if staged:
+        done += _store(run, staged, staged_rows)
+    pair_signatures(run, names)
+    return done
+
+
+def _signed_names(results: list[SigResult]) -> dict[int, tuple[str, ...]]:
+    return {r.file_id: r.info.signed_names for r in results if r.info is not None}
+
+
+def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int) -> int:
+    apply_updates(run.con, run.scan_id, pa.Table.from_batches(staged), SIG_COLUMNS)
+    run.tuning.event("signatures-stored")
+    return rows
+
+
+_PAIR_SCHEMA = pa.schema([("file_id", pa.int64()), ("signature_of", pa.int64())])
+
+
+def pair_signatures(run: ScanRun, names: dict[int, tuple[str, ...]]) -> int:
+    """Pair the scan's detached signatures with their documents, folder by folder: set the
+    signature's `signature_of` and the document's `signed`. NAMES holds what this run's
+    detection read from the signatures (ASiC-S content, XAdES references); signatures
+    reused from the previous scan are paired by name. Returns the pairs made."""
+    con, scan_id = run.con, run.scan_id
+    exts = sorted(DETACHED_EXTENSIONS)
+    with registered(con, "_sig_named", pa.table({"file_id": pa.array(list(names), pa.int64())})):
+        folders = con.execute(
+            f"""SELECT DISTINCT parent FROM files WHERE scan_id = ? AND kind = 'file' AND sig_kind IS NOT NULL
+                AND (extension IN ({", ".join("?" * len(exts))}) OR file_id IN (SELECT file_id FROM _sig_named))""",
+            [scan_id, *exts]).fetchall()
+    sigs: list[int] = []
+    docs: list[int] = []
+    for (parent,) in folders:
+        rows = con.execute("SELECT file_id, path, sig_kind FROM files WHERE scan_id = ? AND kind = 'file' "
+                           "AND parent = ? ORDER BY path", [scan_id, parent]).fetchall()
+        ids = {path: fid for fid, path, _ in rows}
+        given = {path: names[fid] for fid, path, _ in rows if fid in names}
+        # Only files found signed are signatures: an unsigned or unreadable x.p7s signs nothing.
+        unsigned = {path for _, path, kind in rows if kind is None}
+        found = pair_detached([p for p in ids if p not in unsigned or not _named_like_signature(p)], given)
+        seen: set[str] = set()
+        for sig, doc in found.pairs:
+            if sig not in seen:  # signature_of: the first document by path
+                seen.add(sig)
+                sigs.append(ids[sig])
+                docs.append(ids[doc])
+            else:
+                sigs.append(-1)
+                docs.append(ids[doc])
+    if sigs:
+        _apply_pairs(run, sigs, docs)
+    return sum(1 for s in sigs if s >= 0)
+
+
+def _named_like_signature(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return "." in name and name.rsplit(".", 1)[1].lower() in DETACHED_EXTENSIONS
+
+
+def _apply_pairs(run: ScanRun, sigs: list[int], docs: list[int]) -> None:
+    """One UPDATE for the signatures (signature_of), one for the documents (signed)."""
+    table = pa.table([pa.array(sigs, pa.int64()), pa.array(docs, pa.int64())], schema=_PAIR_SCHEMA)
+    with registered(run.con, "_pairs", table):
+        run.con.execute("""UPDATE files SET signature_of = p.signature_of FROM _pairs p
+                           WHERE files.scan_id = ? AND files.file_id = p.file_id""", [run.scan_id])
+        run.con.execute("""UPDATE files SET signed = true FROM (SELECT DISTINCT signature_of AS file_id FROM _pairs) p
+                           WHERE files.scan_id = ? AND files.file_id = p.file_id""", [run.scan_id])
