@@ -23,9 +23,12 @@ KIND_LABELS = {
 EXPIRY_MONTHS = 12
 
 
-def kind_label(kind: str | None, detached: bool) -> str:
-    """« CAdES détachée » for a detached signature file, « PAdES » for a signed PDF…"""
+def kind_label(kind: str | None, detached: bool, by_detached: bool = False) -> str:
+    """« CAdES détachée » for a detached signature file, « PAdES » for a signed PDF, and
+    « Document signé (CAdES détachée) » for a document signed only by a detached signature."""
     label = KIND_LABELS.get(kind or "", kind or "inconnue")
+    if by_detached:
+        return f"Document signé ({kind_label(kind, True)})"
     return f"{label} détachée" if detached and kind in ("cades", "xades", "xmldsig") else label
 
 
@@ -45,32 +48,37 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-# The signatures of the commune with the dataset each file belongs to.
+# The signatures of the commune with the dataset each file belongs to; `by_detached`: a
+# document whose only signature is a detached one beside it.
 SIGNED = """
 WITH s AS (SELECT * FROM signatures WHERE commune = $c)
-SELECT s.*, df.dataset_id
+SELECT s.*, df.dataset_id,
+       coalesce(NOT s.detached AND s.document_signed_by IS NOT NULL AND df.sig_kind IS NULL, false) AS by_detached
 FROM s LEFT JOIN dataset_files df USING (commune, scan_id, file_id)
 """
 
 
 def _by_kind(con: duckdb.DuckDBPyConnection, commune: str) -> list[dict]:
     found = _rows(con, f"""
-        SELECT kind, coalesce(detached, false) AS detached, count(*) AS files, coalesce(sum(size), 0) AS bytes,
-               coalesce(sum(count), 0) AS signatures, count(*) FILTER (WHERE error IS NOT NULL) AS errors
+        SELECT kind, coalesce(detached, false) AS detached, by_detached, count(*) AS files,
+               coalesce(sum(size), 0) AS bytes, coalesce(sum(count), 0) AS signatures, count(*) FILTER (WHERE error IS NOT NULL) AS errors
         FROM ({SIGNED}) GROUP BY ALL ORDER BY bytes DESC, kind, detached""", {"c": commune})
     for r in found:
-        r["label"] = kind_label(r["kind"], r["detached"])
+        r["label"] = kind_label(r["kind"], r["detached"], r["by_detached"])
     return found
 
 
 def _by_dataset(con: duckdb.DuckDBPyConnection, commune: str, limit: int) -> list[dict]:
-    return _rows(con, f"""
+    found = _rows(con, f"""
         SELECT d.dataset_id, d.emplacement, d.bytes, count(*) AS files, coalesce(sum(s.size), 0) AS signed_bytes,
                d.signed_share, CAST(d.first_cert_expiry AS DATE) AS first_cert_expiry,
-               string_agg(DISTINCT s.kind, ', ' ORDER BY s.kind) AS kinds
+               list(DISTINCT s.kind ORDER BY s.kind) FILTER (WHERE NOT s.by_detached) AS kinds
         FROM ({SIGNED}) s JOIN datasets d ON d.commune = $c AND d.dataset_id = s.dataset_id
         GROUP BY ALL ORDER BY first_cert_expiry NULLS LAST, signed_bytes DESC, d.emplacement LIMIT $n""",
-                 {"c": commune, "n": limit})
+                  {"c": commune, "n": limit})
+    for r in found:
+        r["kinds"] = ", ".join(KIND_LABELS.get(k, k) for k in r["kinds"] or [] if k)
+    return found
 
 
 def _expiring(con: duckdb.DuckDBPyConnection, commune: str, today: dt.date, limit: int) -> list[dict]:
@@ -125,9 +133,10 @@ SIGNATURE_ANNEX_COLUMNS = ["identifiant_jeu", "chemin", "type", "detachee", "sig
 def signature_annex_rows(con: duckdb.DuckDBPyConnection, commune: str, batch: int = 10_000) -> Iterator[tuple]:
     """Every signature row of the commune (columns SIGNATURE_ANNEX_COLUMNS), streamed."""
     cur = con.execute(f"""
-        SELECT dataset_id, path, kind, detached, count, size, signed_at, signer, issuer,
+        SELECT dataset_id, path, kind, detached, by_detached, count, size, signed_at, signer, issuer,
                CAST(not_after AS DATE), document_path, document_signed_by, error
         FROM ({SIGNED}) ORDER BY path""", {"c": commune})
     while chunk := cur.fetchmany(batch):
         for row in chunk:
-            yield (row[0], row[1], kind_label(row[2], bool(row[3])), "oui" if row[3] else "non", *row[4:])
+            yield (row[0], row[1], kind_label(row[2], bool(row[3]), bool(row[4])), "oui" if row[3] else "non",
+                   *row[5:])

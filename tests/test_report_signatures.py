@@ -113,6 +113,7 @@ def test_labels_are_french():
     assert kind_label("cades", True) == "CAdES détachée"
     assert kind_label("asic-e", False) == "ASiC-E"
     assert kind_label("timestamp", True) == "Jeton d'horodatage (RFC 3161)"
+    assert kind_label("cades", False, by_detached=True) == "Document signé (CAdES détachée)"
     assert expiry_limit(dt.date(2028, 2, 29)) == dt.date(2029, 2, 28)
     assert expiry_limit(dt.date(2026, 12, 1)) == dt.date(2027, 12, 1)
 
@@ -158,7 +159,7 @@ def test_signature_annex_has_every_row(signed_reports):
     assert orphan["type"] == "CAdES détachée" and orphan["detachee"] == "oui" and orphan["document_signe"] == ""
     paired = next(r for r in found if r["chemin"].endswith("deliberation-1.pdf.p7s"))
     assert paired["document_signe"] == "Actes/Deliberations/deliberation-1.pdf"
-    assert {r["type"] for r in found} == {"PAdES", "CAdES détachée", "CAdES"}
+    assert {r["type"] for r in found} == {"PAdES", "CAdES détachée", "Document signé (CAdES détachée)"}
 
 
 def test_signed_section_in_chromium(signed_reports, tmp_path):
@@ -183,3 +184,37 @@ def test_territory_gives_counts_per_commune_only(signed_reports):
         found = {r["commune"]: r for r in csv.DictReader(fh, delimiter=";")}
     assert (found[CODE]["fichiers_signes"], found[CODE]["certificats_expirant_12_mois"],
             found[CODE]["signatures_detachees_orphelines"]) == ("6", "2", "1")
+
+
+def test_report_of_really_signed_files(tmp_path):
+    """End to end: the demo's parapheur, really signed with a certificate expiring in 100
+    days, and a detached signature whose document is gone, scanned by the real stage."""
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+    from data.sample import signing
+    from data.sample.parapheur import write_parapheur
+
+    expiry = (dt.datetime.now(dt.UTC) + dt.timedelta(days=100)).replace(microsecond=0)
+    pki = signing.make_pki(not_after=expiry)
+    share = tmp_path / "partage"
+    write_parapheur(share / "Direction générale" / "Parapheur", CODE, pki)
+    lost = signing.simple_pdf(["Arrêté disparu"])
+    _write(share / "Direction générale" / "Divers" / "disparu.pdf.p7s", signing.cms_signature(lost, pki))
+    db, out = tmp_path / "c.duckdb", tmp_path / "out"
+    runner = CliRunner()
+    for args in (["scan", str(share), "--commune", CODE, "--db", str(db), "-q"],
+                 ["report", "--commune", CODE, "--no-pdf", "-o", str(out), "--db", str(db)]):
+        result = runner.invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    text = _text(_section((out / f"rapport-{CODE}.html").read_text(encoding="utf-8")))
+    # The dataset's kinds, in French.
+    assert ("ASiC-E, CAdES, OpenDocument (ODF), Office (OOXML), PAdES, Jeton d'horodatage (RFC 3161), XAdES 8 "
+            in text)
+    for label in ("Document signé (CAdES détachée)", "PAdES", "CAdES détachée", "XAdES", "ASiC-E", "OpenDocument (ODF)", "Office (OOXML)",
+                  "Jeton d'horodatage (RFC 3161)"):
+        assert f"{label} " in text, label
+    assert f"{signing.SIGNER_CN} {signing.ROOT_CN} {expiry:%d/%m/%Y}" in text
+    orphans = text.split("Signatures détachées sans leur document")[1]
+    assert "Direction générale/Divers/disparu.pdf.p7s CAdES détachée" in orphans
+    assert "Délibération 2024-002.pdf.p7s" not in orphans
