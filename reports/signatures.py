@@ -61,7 +61,8 @@ FROM s LEFT JOIN dataset_files df USING (commune, scan_id, file_id)
 def _by_kind(con: duckdb.DuckDBPyConnection, commune: str) -> list[dict]:
     found = _rows(con, f"""
         SELECT kind, coalesce(detached, false) AS detached, by_detached, count(*) AS files,
-               coalesce(sum(size), 0) AS bytes, coalesce(sum(count), 0) AS signatures, count(*) FILTER (WHERE error IS NOT NULL) AS errors
+               coalesce(sum(size), 0) AS bytes, coalesce(sum(count), 0) AS signatures,
+               count(*) FILTER (WHERE error IS NOT NULL) AS errors
         FROM ({SIGNED}) GROUP BY ALL ORDER BY bytes DESC, kind, detached""", {"c": commune})
     for r in found:
         r["label"] = kind_label(r["kind"], r["detached"], r["by_detached"])
