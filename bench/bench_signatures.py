@@ -1,6 +1,6 @@
 """Micro-benchmark of signature detection (scanners.signatures), before it joins the scan.
 
-    python bench/bench_signatures.py [--work DIR] [--candidates 2000] [--others 20000] [--scan]
+    python bench/bench_signatures.py [--work DIR] [--candidates 2000] [--others 20000] [--scan] [--paired 3]
 
 Builds a tree of CANDIDATES files a commune share would hold among its signature
 candidates (unsigned PDFs of all sizes, a few of several MB, Office and ODF documents,
@@ -9,6 +9,9 @@ ordinary files (text, images). Then, on a warm cache: `is_candidate` over every 
 `detect` over the candidates (one thread, then two), with the bytes read (/proc rchar).
 With --scan, the complete `catalogue scan` of the same tree, to put the detection time in
 proportion (the issue's target: a full scan at most 5 % slower with detection on).
+With --paired N, the issue's measure itself: N rounds of the complete scan with and
+without the signature phase (--sans-signatures), alternated on the same tree in the same
+run, each into a fresh catalogue; the medians and their ratio.
 """
 
 from __future__ import annotations
@@ -149,19 +152,51 @@ def run(root: Path, scan: bool) -> None:
               f"(CPU {after.children_user + after.children_system - cpu.children_user - cpu.children_system:.2f} s)")
 
 
+def _timed_scan(root: Path, signatures: bool) -> tuple[float, float]:
+    """(wall, CPU) seconds of one complete `catalogue scan` of ROOT into a fresh catalogue."""
+    db = Path(tempfile.mkdtemp()) / "bench.duckdb"
+    extra = [] if signatures else ["--sans-signatures"]
+    cpu, start = os.times(), time.perf_counter()
+    subprocess.run([sys.executable, "-m", "catalogue.cli", "scan", str(root), "--commune", "99999", "--db",
+                    str(db), "--quiet", *extra], check=True, cwd=HERE.parent, stdout=subprocess.DEVNULL)
+    wall, after = time.perf_counter() - start, os.times()
+    return wall, after.children_user + after.children_system - cpu.children_user - cpu.children_system
+
+
+def paired(root: Path, rounds: int) -> None:
+    """The scan with and without the signature phase, alternated, ROUNDS times each."""
+    import statistics
+
+    times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for i in range(rounds):
+        for on in ((False, True) if i % 2 == 0 else (True, False)):  # alternate who goes first
+            times[on].append(_timed_scan(root, on))
+            print(f"round {i + 1}, signatures {'on' if on else 'off'}: {times[on][-1][0]:.2f} s "
+                  f"(CPU {times[on][-1][1]:.2f} s)", flush=True)
+    wall = {on: statistics.median(t[0] for t in times[on]) for on in times}
+    cpu = {on: statistics.median(t[1] for t in times[on]) for on in times}
+    print(f"median of {rounds}: without {wall[False]:.2f} s (CPU {cpu[False]:.2f} s), with {wall[True]:.2f} s "
+          f"(CPU {cpu[True]:.2f} s); ratio wall {wall[True] / wall[False]:.3f}, CPU {cpu[True] / cpu[False]:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--candidates", type=int, default=2000)
     parser.add_argument("--others", type=int, default=20000)
     parser.add_argument("--scan", action="store_true")
+    parser.add_argument("--paired", type=int, default=0, metavar="N",
+                        help="N paired rounds of the full scan with and without signatures")
     args = parser.parse_args()
     root = args.work or Path(tempfile.mkdtemp(prefix="bench-signatures-"))
     if not (root / "service-0").exists():
         start = time.perf_counter()
         build(root, args.candidates, args.others)
         print(f"tree built in {time.perf_counter() - start:.0f} s: {root}")
-    run(root, args.scan)
+    if args.paired:
+        paired(root, args.paired)
+    else:
+        run(root, args.scan)
 
 
 if __name__ == "__main__":

@@ -128,12 +128,15 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         WHERE commune = $c ORDER BY bytes DESC, path LIMIT $n""", cn)
     formats = rows(con, """
         SELECT f.puid, f.format_name, f.format_version, f.files, f.bytes, coalesce(r.risque, 'non évalué') AS risque,
-               r.motif
+               r.motif, f.signature_bytes
         FROM formats f LEFT JOIN formats_risque r USING (puid)
         WHERE f.commune = $c ORDER BY f.bytes DESC, f.puid""", c)
     format_total = sum(f["bytes"] for f in formats) or 1
-    risk = {level: sum(f["bytes"] for f in formats if f["risque"] == level) / format_total
-            for level in ("élevé", "moyen", "faible", "non évalué")}
+    # Signature files (a .tsr or a PEM is often UNKNOWN) are never a risky format: counted as « faible ».
+    signature_elsewhere = sum(f["signature_bytes"] for f in formats if f["risque"] != "faible")
+    risk = {level: (sum(f["bytes"] - (f["signature_bytes"] if level != "faible" else 0)
+                        for f in formats if f["risque"] == level) + (signature_elsewhere if level == "faible" else 0))
+            / format_total for level in ("élevé", "moyen", "faible", "non évalué")}
     duplicate_groups = rows(con, """
         SELECT example_path, copies, size, wasted_bytes FROM duplicates WHERE commune = $c
         ORDER BY wasted_bytes DESC, example_path LIMIT 10""", c)

@@ -11,13 +11,20 @@ from tests.conftest import query
 
 
 def _fingerprint(root):
+    from data.sample.generate import PARAPHEUR
+
     items = []
     for dirpath, _dirnames, names in os.walk(root):
         for name in sorted(names):
             p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            if rel.startswith(PARAPHEUR + os.sep):
+                # Signed with keys made at each run (and PAdES embeds the signing time):
+                # names and dates are fixed, bytes are not.
+                items.append((rel, None, int(os.stat(p).st_mtime)))
+                continue
             with open(p, "rb") as fh:
-                items.append((os.path.relpath(p, root), hashlib.sha256(fh.read()).hexdigest(),
-                              int(os.stat(p).st_mtime)))
+                items.append((rel, hashlib.sha256(fh.read()).hexdigest(), int(os.stat(p).st_mtime)))
     return sorted(items)
 
 
@@ -83,6 +90,18 @@ def test_demo_command(demo_run):
     assert {"Fichiers temporaires", "Fichiers système", "Fichiers vides", "Dossiers vides",
             "Copies de sauvegarde", "Doublons"} <= categories
     assert query(db, "SELECT count(*) > 100 FROM duplicates") == [(True,)]
+    # Each commune's parapheur holds really signed files of each kind, found by the scan.
+    from data.sample.generate import PARAPHEUR
+    from data.sample.parapheur import PARAPHEUR_KINDS
+
+    kinds = {k for k in PARAPHEUR_KINDS.values() if k}
+    for code in ("99001", "99002", "99003"):
+        found = {r[0] for r in query(db, "SELECT DISTINCT kind FROM signatures WHERE commune = ? AND path LIKE ?",
+                                     [code, PARAPHEUR + "/%"])}
+        assert found == kinds, code
+        assert query(db, "SELECT signed_share, first_cert_expiry IS NOT NULL FROM datasets "
+                         "WHERE commune = ? AND path = ?", [code, PARAPHEUR]) == [(1.0, True)], code
+    assert query(db, "SELECT count(*) FROM signatures WHERE detached AND document_path IS NULL") == [(0,)]
     # Datasets are Service/Activité folders, the deep branch included.
     assert query(db, "SELECT max(depth) > 14 FROM files") == [(True,)]
     assert ("Urbanisme/Permis de construire",) in query(db, "SELECT path FROM datasets WHERE commune = '99001'")

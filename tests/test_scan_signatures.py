@@ -191,3 +191,20 @@ def test_scan_keeps_access_times(signed_tree, tmp_path, cli):
     assert result.exit_code == 0, result.output
     assert query(tmp_path / "c.duckdb", "SELECT count(*) FROM files WHERE sig_kind IS NOT NULL")[0][0] >= 8
     assert [str(p) for p in files if os.stat(p).st_atime_ns != old * 10**9] == []
+
+
+def test_the_report_does_not_count_signature_files_as_risky(scanned):
+    from catalogue.store import connect
+    from reports.context import commune_context
+
+    con = connect(scanned, read_only=True)
+    try:
+        risk = commune_context(con, "99801")["risk"]
+        tsr = con.execute("SELECT sum(size) FROM files WHERE puid = 'UNKNOWN' AND sig_kind IS NOT NULL").fetchall()[0][0]
+        unknown_unsigned = con.execute("""SELECT coalesce(sum(size), 0) FROM files WHERE kind = 'file' AND size > 0
+                                          AND coalesce(puid, 'UNKNOWN') = 'UNKNOWN' AND sig_kind IS NULL""").fetchall()[0][0]
+        total = con.execute("SELECT sum(bytes) FROM formats WHERE commune = '99801'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert tsr > 0
+    assert risk["élevé"] == pytest.approx(unknown_unsigned / total)

@@ -9,6 +9,7 @@ Files it cannot read keep `signed` NULL and say why in `sig_error`."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 
 import pyarrow as pa
 
@@ -56,7 +57,10 @@ def find_signatures(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress) -
 
 
 def _signed_names(results: list[SigResult]) -> dict[int, tuple[str, ...]]:
-    return {r.file_id: r.info.signed_names for r in results if r.info is not None}
+    """The documents fresh signatures name; also an empty tuple for a CMS or time-stamp
+    that names none (an enveloping .p7s signs nothing beside it, whatever its name)."""
+    return {r.file_id: r.info.signed_names for r in results
+            if r.info is not None and (r.info.signed_names or r.info.kind in ("cades", "timestamp"))}
 
 
 def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int) -> int:
@@ -75,16 +79,19 @@ def pair_signatures(run: ScanRun, names: dict[int, tuple[str, ...]]) -> int:
     reused from the previous scan are paired by name. Returns the pairs made."""
     con, scan_id = run.con, run.scan_id
     exts = sorted(DETACHED_EXTENSIONS)
+    # The files of every folder holding a detached signature, in one query, folder by folder.
     with registered(con, "_sig_named", pa.table({"file_id": pa.array(list(names), pa.int64())})):
-        folders = con.execute(
-            f"""SELECT DISTINCT parent FROM files WHERE scan_id = ? AND kind = 'file' AND sig_kind IS NOT NULL
-                AND (extension IN ({", ".join("?" * len(exts))}) OR file_id IN (SELECT file_id FROM _sig_named))""",
-            [scan_id, *exts]).fetchall()
+        listed = con.execute(
+            f"""WITH folders AS (
+                    SELECT DISTINCT parent FROM files WHERE scan_id = ? AND kind = 'file' AND sig_kind IS NOT NULL
+                      AND (extension IN ({", ".join("?" * len(exts))}) OR file_id IN (SELECT file_id FROM _sig_named)))
+                SELECT f.parent, f.file_id, f.path, f.sig_kind FROM files f JOIN folders USING (parent)
+                WHERE f.scan_id = ? AND f.kind = 'file' ORDER BY f.parent, f.path""",
+            [scan_id, *exts, scan_id]).fetchall()
     sigs: list[int] = []
     docs: list[int] = []
-    for (parent,) in folders:
-        rows = con.execute("SELECT file_id, path, sig_kind FROM files WHERE scan_id = ? AND kind = 'file' "
-                           "AND parent = ? ORDER BY path", [scan_id, parent]).fetchall()
+    for _parent, group in groupby(listed, key=lambda r: r[0]):
+        rows = [r[1:] for r in group]
         ids = {path: fid for fid, path, _ in rows}
         given = {path: names[fid] for fid, path, _ in rows if fid in names}
         # Only files found signed are signatures: an unsigned or unreadable x.p7s signs nothing.

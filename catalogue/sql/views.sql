@@ -44,7 +44,9 @@ SELECT commune,
        coalesce(max(mime), max(magic_mime)) AS mime,
        count(*) AS files,
        sum(size) AS bytes,
-       count(*) FILTER (WHERE ext_mismatch) AS extension_mismatches
+       count(*) FILTER (WHERE ext_mismatch) AS extension_mismatches,
+       -- Files carrying an electronic signature: never a risky format, whatever their puid.
+       coalesce(sum(size) FILTER (WHERE sig_kind IS NOT NULL), 0) AS signature_bytes
 FROM files_current
 WHERE kind = 'file' AND error IS NULL AND size > 0
 GROUP BY commune, coalesce(puid, 'UNKNOWN');

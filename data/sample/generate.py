@@ -122,7 +122,22 @@ def generate_commune(root: Path, code: str, nom: str, scale: float, seed: int) -
     _plant_duplicates(rng, share, produced)
     _plant_dechets(rng, share, produced)
     _plant_oddities(rng, share)
+    _plant_parapheur(share, code, nom, seed)
     return share
+
+
+# The signed files of the demo (issue 17), under this service: their keys are made at each
+# run, so their bytes are the only part of a share that differs from run to run.
+PARAPHEUR = "Administration générale/Parapheur"
+
+
+def _plant_parapheur(share: Path, code: str, nom: str, seed: int) -> None:
+    from data.sample.parapheur import demo_pki, write_parapheur
+
+    rng = random.Random(f"{seed}-{code}-parapheur")  # its own: the rest of the share stays as it was
+    for path in sorted(write_parapheur(share / PARAPHEUR, code, demo_pki(code, nom))):
+        mtime = _when(rng, 2024, 2025)
+        os.utime(path, (mtime, mtime))
 
 
 def _plant_duplicates(rng: random.Random, share: Path, produced: list[Path]) -> None:

@@ -5,6 +5,7 @@ run to run; names, signers, dates and counts do not."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from data.sample import formats, signing
@@ -20,6 +21,18 @@ PARAPHEUR_KINDS = {
     "Convention 2024-005.odt": "odf",
     "Convention 2024-006.docx": "ooxml",
 }
+
+
+# The demo's signers' certificates: one expiry per commune (the report lists those near it).
+DEMO_EXPIRY = {"99001": datetime(2031, 6, 30, 23, 59, 59, tzinfo=UTC),
+               "99002": datetime(2027, 9, 30, 23, 59, 59, tzinfo=UTC),
+               "99003": datetime(2029, 12, 31, 23, 59, 59, tzinfo=UTC)}
+
+
+def demo_pki(code: str, nom: str) -> signing.SigningPki:
+    """The test PKI of a demo commune: its maire signs, with a fixed expiry."""
+    return signing.make_pki(signer_cn=f"Maire de {nom}",
+                            not_after=DEMO_EXPIRY.get(code, signing.SIGNER_NOT_AFTER))
 
 
 def write_parapheur(folder: Path, commune: str, pki: signing.SigningPki | None = None) -> list[Path]:
