@@ -121,6 +121,8 @@ def _print_summary(s) -> None:
     click.echo(f"  Doublons : {french_int(s.duplicate_groups)} groupes, "
                f"{french_bytes(s.duplicate_wasted)} récupérables")
     click.echo(f"  Déchets : {french_int(s.dechets)} entrées, {french_bytes(s.dechets_bytes)}")
+    if getattr(s, "signed_files", 0):
+        click.echo(f"  Signés électroniquement : {french_int(s.signed_files)} fichiers, {french_bytes(s.signed_bytes)}")
     if getattr(s, "reused", 0):
         click.echo(f"  Inchangés depuis le scan précédent (non relus) : {french_int(s.reused)} fichiers")
     click.echo(f"  Erreurs (entrées illisibles) : {french_int(s.errors)}"

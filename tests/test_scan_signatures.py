@@ -54,6 +54,7 @@ def scanned(signed_tree, tmp_path_factory) -> Path:
     result = CliRunner().invoke(main, ["scan", str(signed_tree), "--commune", "99801", "--db", str(db), "--quiet"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert "  Signés électroniquement : 10 fichiers, " in result.output  # the parapheur's 8, the orphan and the truncated .p7s
     return db
 
 

@@ -53,6 +53,8 @@ class ScanSummary:
     reused: int = 0        # unchanged files whose identification and hash came from the previous scan
     hash_reads: int = 0    # files read (partially or fully) to find duplicates
     signatures_examined: int = 0  # candidate files read for electronic signatures
+    signed_files: int = 0  # files carrying an electronic signature or paired with a detached one
+    signed_bytes: int = 0
     resumed: bool = False  # an interrupted scan of the same root was resumed
     by_kind: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase (see phases.PHASES)
@@ -227,3 +229,5 @@ def fill_summary(con: duckdb.DuckDBPyConnection, summary: ScanSummary) -> None:
         [summary.commune, summary.scan_id]))
     summary.dechets, summary.dechets_bytes = one(con.execute(
         "SELECT count(*), coalesce(sum(size), 0) FROM dechets WHERE scan_id = ?", [summary.scan_id]))
+    summary.signed_files, summary.signed_bytes = one(con.execute(
+        "SELECT count(*), coalesce(sum(size), 0) FROM files WHERE scan_id = ? AND signed", [summary.scan_id]))
