@@ -1,7 +1,7 @@
 """Feuille de route: an action, a priority score and a target year per dataset.
 
 The score is a sum of points whose weights live in catalogue/rules/priorites.csv
-(value, signature, format risk, precarious hosting, personal data past their DUA,
+(value, format risk, precarious hosting, personal data past their DUA,
 volume, readiness); every point given is kept as a reason shown in the report. A weight
 must name a choice of the grid column it scores (grids/spec.py) or a value the roadmap
 derives itself: anything else is refused with its line, never scored 0 in silence.
@@ -17,6 +17,12 @@ Actions:
 - Conservation → « Verser au SAE », Tri → « Verser au SAE (après tri) »; the year
   depends on the score (thresholds in priorites.csv), and a dataset at risk
   (format at high risk, workstation, removable media) goes this year.
+
+Signed data first is a rule, not a weight (eIDAS art. 34: a signature stays verifiable
+only inside the SAE): a dataset to transfer whose signed share, measured by the scan, is
+at least `seuil_signature` in priorites.csv, or whose référent answered « Oui » to
+« Données signées », goes this year and before every unsigned dataset, the earliest
+certificate expiry first.
 The DUA runs from the year of the last modification seen by the scan (or this year
 for a dataset no scan saw).
 """
@@ -83,6 +89,8 @@ class DatasetFacts:
     high_risk_share: float = 0.0
     medium_risk_share: float = 0.0
     answers: dict | None = None  # current qualification, None if not qualified
+    signed_share: float = 0.0  # share of the volume the scan found signed (0 to 1)
+    first_cert_expiry: dt.date | None = None  # earliest signer certificate expiry seen
 
 
 @dataclass
@@ -93,6 +101,7 @@ class RoadmapEntry:
     score: int
     dua_end: int | None
     reasons: list[str] = field(default_factory=list)
+    signed_first: bool = False  # transferred this year, before every unsigned dataset
 
     @property
     def kind(self) -> Kind:
@@ -119,13 +128,14 @@ class RoadmapEntry:
 
 # Criteria scored on a grid answer, by the grid column they read: a weight takes one of
 # that column's choices (grids/spec.py), never a value no référent can pick.
+# A signature is not scored: it is the rule above every score (seuil_signature).
 GRID_CRITERIA = {"valeur_juridique": "valeur_juridique", "valeur_patrimoniale": "valeur_patrimoniale",
-                 "valeur_strategique": "valeur_strategique", "signature": "signature",
-                 "hebergement": "hebergement", "preparation": "priorite"}
+                 "valeur_strategique": "valeur_strategique", "hebergement": "hebergement",
+                 "preparation": "priorite"}
 # Criteria the roadmap derives itself (from the scan, or parameters), with the values it reads.
 DERIVED_CRITERIA: dict[str, tuple[str, ...]] = {
     "format_risque": ("élevé", "moyen"), "donnees_personnelles_dua_echue": ("Oui",), "volume": ("max",),
-    "seuil_versement": ("annee_en_cours", "annee_suivante")}
+    "seuil_versement": ("annee_en_cours", "annee_suivante"), "seuil_signature": ("part_signee_pct",)}
 
 
 def _grid_choices(column: str) -> tuple[str, ...]:
@@ -157,6 +167,12 @@ class Weights:
     def get(self, criterion: str, value) -> int:
         return int(self.points.get((criterion, value), 0))
 
+    def signed_threshold(self) -> float:
+        """Signed share (0 to 1) from which a dataset to keep goes first; the file gives a
+        percentage. Without the row, only a référent's « Oui » puts a dataset first."""
+        pct = self.points.get(("seuil_signature", "part_signee_pct"))
+        return math.inf if pct is None else pct / 100
+
 
 def load_weights(con: duckdb.DuckDBPyConnection) -> Weights:
     """The weights in force, each row checked against WEIGHT_CHOICES.
@@ -164,8 +180,10 @@ def load_weights(con: duckdb.DuckDBPyConnection) -> Weights:
     The table is priorites.csv as loaded at the last writable open, rows in file order:
     a row's line in the file is its rowid + 2 (after the header)."""
     rows = con.execute("SELECT rowid + 2, critere, valeur, points FROM priorites ORDER BY rowid").fetchall()
-    for line, criterion, value, _ in rows:
+    for line, criterion, value, points in rows:
         problem = weight_problem(criterion, value)
+        if not problem and criterion == "seuil_signature" and not 0 < points <= 100:
+            problem = f"seuil_signature {french_number(points, 0)} : un pourcentage entre 0 (exclu) et 100 est attendu"
         if problem:
             raise CatalogueError(f"{rules_path('priorites.csv')}, ligne {line} : {problem}")
     return Weights((criterion, value, points) for _, criterion, value, points in rows)
@@ -189,12 +207,27 @@ VALUE_CRITERIA = (("valeur_juridique", "valeur juridique"), ("valeur_patrimonial
 
 
 def _answer_points(p: _Points, a: dict, w: Weights) -> None:
-    """Values and signature: what the service says of its records."""
+    """Values: what the service says of its records."""
     for key, label in VALUE_CRITERIA:
         if a.get(key):
             p.add(w.get(key, a[key]), f"{label} {a[key].lower()}")
-    if a.get("signature") == "Oui":
-        p.add(w.get("signature", "Oui"), "données signées électroniquement")
+
+
+def _signed(f: DatasetFacts, a: dict, w: Weights) -> bool:
+    """Whether the dataset holds signed data: by the scan's measure, or the référent's word."""
+    return f.signed_share >= w.signed_threshold() or a.get("signature") == "Oui"
+
+
+def _signed_reason(f: DatasetFacts) -> str:
+    """The « Pourquoi » of the signed-first rule, in French."""
+    if f.signed_share > 0:
+        measure = f"{french_number(100 * f.signed_share, 0)} % du volume"
+    else:
+        measure = "selon le service"
+    why = f"données signées électroniquement ({measure}) : versement prioritaire"
+    if f.first_cert_expiry is not None:
+        why += f", certificat expirant le {f.first_cert_expiry.strftime('%d/%m/%Y')}"
+    return why
 
 
 def _format_points(p: _Points, f: DatasetFacts, w: Weights) -> bool:
@@ -260,7 +293,20 @@ def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntr
     precarious = _hosting_points(p, a, w)
     _later_points(p, f, a, w, expired=dua_end is not None and dua_end <= this_year)
     action, year = _decide(a, w, p.total, risky_format or precarious, dua_end, this_year)
-    return RoadmapEntry(f, action, year, p.total, dua_end, p.reasons)
+    first = action.kind is Kind.TRANSFER and _signed(f, a, w)
+    if first:
+        year = this_year
+        p.reasons.insert(0, _signed_reason(f))
+    return RoadmapEntry(f, action, year, p.total, dua_end, p.reasons, signed_first=first)
+
+
+def roadmap_order(e: RoadmapEntry) -> tuple:
+    """Signed data first, earliest certificate expiry first (unknown expiry last); then
+    the highest score."""
+    if e.signed_first:
+        expiry = e.facts.first_cert_expiry
+        return (0, expiry is None, expiry or dt.date.max, -e.score, e.facts.emplacement)
+    return (1, False, dt.date.max, -e.score, e.facts.emplacement)
 
 
 FACTS_SQL = """
@@ -277,7 +323,8 @@ WITH risk AS (
     GROUP BY ALL
 ), scanned AS (
     SELECT d.dataset_id, d.commune, d.emplacement, d.bytes, year(d.last_mtime) AS last_year,
-           coalesce(r.high_bytes, 0) AS high_bytes, coalesce(r.medium_bytes, 0) AS medium_bytes
+           coalesce(r.high_bytes, 0) AS high_bytes, coalesce(r.medium_bytes, 0) AS medium_bytes,
+           coalesce(d.signed_share, 0) AS signed_share, CAST(d.first_cert_expiry AS DATE) AS first_cert_expiry
     FROM datasets d LEFT JOIN risk r USING (commune, dataset_id)
     WHERE $commune IS NULL OR d.commune = $commune
 )
@@ -285,6 +332,7 @@ SELECT coalesce(s.dataset_id, q.dataset_id) AS dataset_id, coalesce(s.commune, q
        coalesce(s.emplacement, q.emplacement) AS emplacement,
        coalesce(s.bytes, CAST(q.volume_annuel_go * 1e9 AS BIGINT), 0) AS bytes,
        s.last_year, coalesce(s.high_bytes, 0) AS high_bytes, coalesce(s.medium_bytes, 0) AS medium_bytes,
+       coalesce(s.signed_share, 0) AS signed_share, s.first_cert_expiry,
        q.dataset_id IS NOT NULL AS qualified, s.dataset_id IS NULL AS unscanned,
        q.* EXCLUDE (dataset_id, commune, emplacement)
 FROM scanned s
@@ -309,17 +357,18 @@ def load_facts(con: duckdb.DuckDBPyConnection, commune: str | None = None) -> li
             high_risk_share=(r["high_bytes"] / total) if total and not r["unscanned"] else 0.0,
             medium_risk_share=(r["medium_bytes"] / total) if total and not r["unscanned"] else 0.0,
             answers=r if r["qualified"] else None,
+            signed_share=float(r["signed_share"]), first_cert_expiry=r["first_cert_expiry"],
         ))
     return facts
 
 
 def build_roadmap(con: duckdb.DuckDBPyConnection, commune: str | None = None,
                   this_year: int | None = None) -> list[RoadmapEntry]:
-    """Roadmap entries, highest score first, for one commune or the whole territory."""
+    """Roadmap entries, signed data first then highest score, for one commune or the territory."""
     this_year = this_year or dt.date.today().year
     weights = load_weights(con)
     entries = [score_and_action(f, weights, this_year) for f in load_facts(con, commune)]
-    return sorted(entries, key=lambda e: (-e.score, e.facts.emplacement))
+    return sorted(entries, key=roadmap_order)
 
 
 def plan_by_year(entries: list[RoadmapEntry]) -> list[dict]:

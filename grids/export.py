@@ -73,7 +73,7 @@ WITH df AS (
     GROUP BY dataset_id
 )
 SELECT d.dataset_id, d.source, d.root, d.path, d.files, d.bytes, d.first_mtime, d.last_mtime,
-       s.duplicate_bytes, s.dechet_bytes, f.formats, y.per_year
+       s.duplicate_bytes, s.dechet_bytes, f.formats, y.per_year, d.signed_files, d.signed_share
 FROM datasets d
 LEFT JOIN shares s USING (dataset_id)
 LEFT JOIN fmt f USING (dataset_id)
@@ -126,6 +126,7 @@ def _prefilled_row(stats: dict, commune: str) -> dict:
         "formats": _formats_text(stats["formats"], total),
         "part_doublons": (stats["duplicate_bytes"] or 0) / total if total else None,
         "part_dechets": (stats["dechet_bytes"] or 0) / total if total else None,
+        "part_signee": stats["signed_share"] or 0.0,
         "croissance": _growth_text(stats["per_year"]),
     }
 
@@ -147,6 +148,9 @@ def grid_rows(con: duckdb.DuckDBPyConnection, commune: str) -> list[dict]:
         row["etat"] = spec.ETAT_QUALIFIE if previous else spec.ETAT_NOUVEAU
         if previous:
             row.update(_answers(previous, referentiel))
+        if (stats["signed_files"] or 0) > 0 and row.get("signature") in (None, "Ne sait pas"):
+            # The scan settles the question; the référent can still answer otherwise.
+            row["signature"] = "Oui"
         rows.append(row)
     # Answers are never dropped: a dataset gone from the latest scan, or one the
     # référent added, stays in the grid with its values.

@@ -233,6 +233,8 @@ class GridReader:
         dataset_id = row.text("dataset_id").upper()
         _check_identity(row, dataset_id, known_ids, seen)
         filled = {k: row.raw[k] for k in FILL_KEYS if k in row.raw and not is_blank(row.raw[k])}
+        if _only_proposed(row, filled):
+            filled = {}
         if not filled:
             _unanswered(row, dataset_id)
             return None
@@ -312,6 +314,15 @@ def _check_identity(row: _RowCheck, dataset_id: str, known_ids: set[str], seen: 
         row.add(f"identifiant « {dataset_id} » déjà présent ligne {seen[dataset_id]}", "dataset_id")
     else:
         seen[dataset_id] = row.number
+
+
+def _only_proposed(row: _RowCheck, filled: dict[str, Any]) -> bool:
+    """Whether the only answer is the « Oui » the export proposed where the scan found
+    signatures: the row is still unanswered, not a started row with missing values."""
+    if list(filled) != ["signature"] or spec.fold(row.text("signature")) != "oui":
+        return False
+    share = row.raw.get("part_signee")
+    return isinstance(share, (int, float)) and share > 0
 
 
 def _unanswered(row: _RowCheck, dataset_id: str) -> None:

@@ -11,9 +11,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Bump when columns change in a way an older import could not read.
-TEMPLATE_VERSION = "1"
-SUPPORTED_VERSIONS = ("1",)
+# Bump when columns change; every earlier version listed here still imports.
+# 2: « Part signée (scan) », and « Données signées » proposed « Oui » when the scan found signatures.
+TEMPLATE_VERSION = "2"
+SUPPORTED_VERSIONS = ("1", "2")
 GRID_FORMAT = "catalogage-grille"
 
 SHEET_GUIDE = "Mode d'emploi"
@@ -80,6 +81,9 @@ PREFILLED = [
            "percent", prefilled=True, width=10),
     Column("part_dechets", "Part de déchets", "Part du volume repérée comme déchets (temporaires, vides, copies…).",
            "percent", prefilled=True, width=10),
+    Column("part_signee", "Part signée (scan)", "Part du volume que le scan a trouvée signée électroniquement "
+           "(PAdES, CAdES, XAdES, ASiC…). Si elle n'est pas nulle, « Données signées » est proposé à « Oui ».",
+           "percent", prefilled=True, width=10),
     Column("croissance", "Volume par année", "Volume par année de dernière modification : la croissance "
            "du jeu de données.", prefilled=True, width=36),
 ]
@@ -105,7 +109,8 @@ TO_FILL = [
     Column("valeur_patrimoniale", "Valeur patrimoniale / historique", "Intéresseront-ils l'histoire de la commune "
            "ou ses habitants dans 50 ans ?", "choice", VALEURS, required=True, width=14),
     Column("signature", "Données signées électroniquement", "Les documents portent-ils une signature électronique "
-           "(parapheur, actes transmis au contrôle de légalité) ?", "choice", OUI_NON_NSP, required=True, width=14),
+           "(parapheur, actes transmis au contrôle de légalité) ? « Oui » est proposé quand le scan en a trouvé ; "
+           "corrigez si besoin.", "choice", OUI_NON_NSP, required=True, width=14),
     Column("donnees_personnelles", "Données à caractère personnel", "Contiennent-ils des données personnelles ? "
            "« Oui, sensibles » : santé, opinions, infractions, numéro de sécurité sociale…", "choice",
            DONNEES_PERSONNELLES, required=True, width=14),

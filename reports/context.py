@@ -18,6 +18,7 @@ import duckdb
 
 from catalogue.roadmap import Kind, RoadmapEntry, build_roadmap, plan_by_year
 from grids import spec
+from reports.signatures import signature_counts, signatures_section
 
 TOP = 15
 TABLE_ROWS = 100  # rows of a long table in HTML and PDF; the annexes hold them all
@@ -193,6 +194,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         "actions": _action_totals(roadmap), "bordereau_datasets": bordereau_datasets[:TABLE_ROWS],
         "bordereau_dechets": bordereau_dechets, "referentiel": referentiel, "footprint": footprint(con, wasted),
         "counts": counts, "table_rows": TABLE_ROWS,
+        "signatures": signatures_section(con, commune, dt.date.today(), TABLE_ROWS),
         # Every row, for the CSV/XLSX annexes only (templates show the bounded lists above).
         "annexes": {"roadmap": roadmap, "bordereau_datasets": bordereau_datasets},
     }
@@ -247,6 +249,7 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
             "code": code, "nom": info["nom"], "figures": figures, "flow": yearly_flow(growth_rows, this_year),
             "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
             "verser_octets": sum(e.facts.bytes for e in entries if e.kind is Kind.TRANSFER),
+            "signatures": signature_counts(con, code, dt.date.today()),
         })
     plan = plan_by_year(roadmap)
     total = {k: sum(c["figures"][k] for c in communes)
@@ -255,6 +258,8 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
     total["flow"] = sum(c["flow"] for c in communes)
     total["qualified"] = sum(c["qualification"]["qualified"] for c in communes)
     total["verser_octets"] = sum(c["verser_octets"] for c in communes)
+    for key in ("files", "bytes", "expiring", "orphans"):
+        total[f"signed_{key}"] = sum(c["signatures"][key] for c in communes)
     labels = [f"{c['nom']} ({c['code']})" for c in communes]
     ctx = {
         "this_year": this_year, "generated": dt.date.today(), "communes": communes, "total": total, "plan": plan,

@@ -30,6 +30,7 @@ from catalogue.store import connect
 from reports import charts
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
 from reports.safetext import visible_controls
+from reports.signatures import SIGNATURE_ANNEX_COLUMNS, signature_annex_rows
 
 
 @dataclass
@@ -107,6 +108,16 @@ def _datasets_csv(path: Path, con, commune: str) -> Path:
     return path
 
 
+def _signatures_csv(path: Path, con, commune: str) -> Path:
+    """Every signed file and detached signature (the report's tables stop after TABLE_ROWS)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csvsafe.writer(fh, delimiter=";")
+        w.writerow(SIGNATURE_ANNEX_COLUMNS)
+        w.writerows(signature_annex_rows(con, commune))
+    return path
+
+
 def _bordereau_xlsx(path: Path, ctx: dict) -> Path:
     from openpyxl import Workbook
 
@@ -154,10 +165,12 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
         ctx = commune_context(con, commune, this_year)
         out = Path(out_dir)
         datasets = _datasets_csv(out / f"jeux-de-donnees-{commune}.csv", con, commune)
+        signatures = _signatures_csv(out / f"signatures-{commune}.csv", con, commune)
     finally:
         con.close()
     files = _write_html_pdf(environment(templates), "rapport_commune.html", ctx, out / f"rapport-{commune}", pdf)
     files.append(datasets)
+    files.append(signatures)
     files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["annexes"]["roadmap"]))
     files.append(_bordereau_xlsx(out / f"bordereau-elimination-{commune}.xlsx", ctx))
     return ReportFiles(f"{ctx['commune']['nom']} ({commune})", files)
@@ -176,10 +189,13 @@ def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["commune", "nom", "fichiers", "volume_octets", "croissance_annuelle_octets", "doublons_octets",
-                    "dechets_octets", "jeux_de_donnees", "jeux_qualifies", "a_verser_octets"])
+                    "dechets_octets", "jeux_de_donnees", "jeux_qualifies", "a_verser_octets", "fichiers_signes",
+                    "volume_signe_octets", "certificats_expirant_12_mois", "signatures_detachees_orphelines"])
         for c in ctx["communes"]:
             f = c["figures"]
             w.writerow([c["code"], c["nom"], f["files"], f["bytes"], c["flow"], f["duplicate_bytes"],
-                        f["dechet_bytes"], f["datasets"], c["qualification"]["qualified"], c["verser_octets"]])
+                        f["dechet_bytes"], f["datasets"], c["qualification"]["qualified"], c["verser_octets"],
+                        c["signatures"]["files"], c["signatures"]["bytes"], c["signatures"]["expiring"],
+                        c["signatures"]["orphans"]])
     files.append(path)
     return ReportFiles("Synthèse territoriale", files)

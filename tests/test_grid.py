@@ -300,7 +300,7 @@ def test_unknown_template_version_is_refused(cli, db, tmp_path):
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 1
     assert result.output == ("Erreur : grille-remplie.xlsx : version de modèle « 99 » inconnue (versions prises en "
-                             "charge : 1) ; exportez une nouvelle grille.\n")
+                             "charge : 1, 2) ; exportez une nouvelle grille.\n")
 
 
 def test_workbook_that_is_not_a_grid_is_refused(cli, db, tmp_path):

@@ -246,8 +246,10 @@ def test_roadmap_actions_follow_the_rules(weights):
     assert (low.action, low.target_year, low.label) == (Action.TRANSFER, 2028, "Verser au SAE")
     high = score_and_action(_facts(dict(ANSWERS, valeur_juridique="Forte", valeur_patrimoniale="Forte",
                                         signature="Oui")), weights, year)
-    assert high.target_year == 2026 and high.score >= 80
-    assert "données signées électroniquement (+20)" in high.reasons
+    assert high.target_year == 2026 and high.score >= 60
+    # A signature is no longer points but the rule that puts the dataset first.
+    assert high.signed_first and not any("(+20)" in r for r in high.reasons)
+    assert high.reasons[0] == "données signées électroniquement (selon le service) : versement prioritaire"
     middle = score_and_action(_facts(dict(ANSWERS, valeur_juridique="Forte", valeur_patrimoniale="Moyenne")),
                               weights, year)
     assert 35 <= middle.score < 60 and middle.target_year == 2027

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 from click.testing import CliRunner
 
 from catalogue.cli import main
 from catalogue.errors import CatalogueError
-from catalogue.roadmap import DERIVED_CRITERIA, GRID_CRITERIA, WEIGHT_CHOICES, Action, Kind, build_roadmap, load_weights
+from catalogue.roadmap import (
+    DERIVED_CRITERIA,
+    GRID_CRITERIA,
+    WEIGHT_CHOICES,
+    Action,
+    DatasetFacts,
+    Kind,
+    build_roadmap,
+    load_weights,
+    roadmap_order,
+    score_and_action,
+)
 from catalogue.rulefiles import load_rule_file, rules_path
 from catalogue.store import connect
 from grids import spec
@@ -52,8 +65,13 @@ BAD_ROWS = [
     (("valeur_juridique", "Très forte"),
      "valeur « Très forte » inconnue pour le critère valeur_juridique (attendu : Forte, Moyenne, Faible, Aucune)"),
     (("valeur juridique", "Forte"), "critère « valeur juridique » inconnu (attendu : valeur_juridique, "
-                                    "valeur_patrimoniale, valeur_strategique, signature, hebergement, preparation, "
-                                    "format_risque, donnees_personnelles_dua_echue, volume, seuil_versement)"),
+                                    "valeur_patrimoniale, valeur_strategique, hebergement, preparation, "
+                                    "format_risque, donnees_personnelles_dua_echue, volume, seuil_versement, "
+                                    "seuil_signature)"),
+    (("signature", "Oui"), "critère « signature » inconnu (attendu : valeur_juridique, "
+                           "valeur_patrimoniale, valeur_strategique, hebergement, preparation, "
+                           "format_risque, donnees_personnelles_dua_echue, volume, seuil_versement, "
+                           "seuil_signature)"),
 ]
 
 
@@ -84,7 +102,9 @@ def test_unknown_weight_is_one_french_line_in_report(catalogue_db, tmp_path):
 def test_shipped_weights_load(catalogue_db):
     _, con = catalogue_db
     weights = load_weights(con)
-    assert weights.get("signature", "Oui") == 20 and weights.get("valeur_juridique", "Aucune") == 0
+    assert weights.get("valeur_juridique", "Forte") == 30 and weights.get("valeur_juridique", "Aucune") == 0
+    assert weights.get("signature", "Oui") == 0  # a rule, not a weight
+    assert weights.signed_threshold() == 0.10
 
 
 @pytest.mark.parametrize("source, root, path, expected", [
@@ -123,3 +143,85 @@ def test_read_only_open_sees_this_versions_views(tmp_path):
         assert "emplacement" not in [d[0] for d in stored.execute("SELECT * FROM datasets LIMIT 0").description]
     finally:
         stored.close()
+
+
+# --- Signed data first: a rule above every score -------------------------------------
+
+def _answers(**over) -> dict:
+    a = {"valeur_juridique": "Faible", "valeur_patrimoniale": "Faible", "valeur_strategique": "Aucune",
+         "signature": "Non", "hebergement": "Serveur de fichiers", "donnees_personnelles": "Non",
+         "dua_annees": 10, "sort_final": "Conservation", "priorite": "Basse"}
+    a.update(over)
+    return a
+
+
+def _plan(con, facts: list[DatasetFacts], year: int = 2026):
+    weights = load_weights(con)
+    return sorted((score_and_action(f, weights, year) for f in facts), key=roadmap_order)
+
+
+def test_signed_arretes_go_before_an_unsigned_plu_of_strong_value(catalogue_db):
+    """Before, a signature weighed 20 points, less than one « Forte »: the unsigned PLU came first."""
+    _, con = catalogue_db
+    plu = DatasetFacts("D-PLU", "99301", "/srv/Urbanisme/PLU", bytes=10**9, last_year=2025,
+                       answers=_answers(valeur_juridique="Forte", valeur_patrimoniale="Forte",
+                                        valeur_strategique="Forte", priorite="Haute"))
+    arretes = DatasetFacts("D-ARR", "99301", "/srv/Arretes", bytes=10**6, last_year=2025, signed_share=0.8,
+                           first_cert_expiry=dt.date(2027, 3, 4), answers=_answers())
+    plan = _plan(con, [plu, arretes])
+    assert [e.facts.dataset_id for e in plan] == ["D-ARR", "D-PLU"]
+    assert plan[1].score > plan[0].score  # the order is the rule's, not the score's
+    first = plan[0]
+    assert first.signed_first and first.kind is Kind.TRANSFER and first.target_year == 2026
+    assert first.reasons[0] == ("données signées électroniquement (80 % du volume) : versement prioritaire, "
+                                "certificat expirant le 04/03/2027")
+    assert not plan[1].signed_first
+
+
+def test_signed_datasets_ordered_by_earliest_certificate_expiry(catalogue_db):
+    _, con = catalogue_db
+    late = DatasetFacts("D-LATE", "99301", "/a", signed_share=1.0, first_cert_expiry=dt.date(2030, 1, 1),
+                        answers=_answers(valeur_juridique="Forte"))
+    soon = DatasetFacts("D-SOON", "99301", "/b", signed_share=0.5, first_cert_expiry=dt.date(2026, 6, 30),
+                        answers=_answers())
+    unknown = DatasetFacts("D-UNK", "99301", "/c", answers=_answers(signature="Oui", valeur_juridique="Forte",
+                                                                    valeur_patrimoniale="Forte"))
+    plain = DatasetFacts("D-PLAIN", "99301", "/d", answers=_answers(valeur_juridique="Forte",
+                                                                    valeur_patrimoniale="Forte"))
+    plan = _plan(con, [unknown, plain, late, soon])
+    assert [e.facts.dataset_id for e in plan] == ["D-SOON", "D-LATE", "D-UNK", "D-PLAIN"]
+    assert plan[2].reasons[0] == "données signées électroniquement (selon le service) : versement prioritaire"
+    assert plan[3].target_year == 2026  # 60 points: this year too, but after the signed ones
+
+
+def test_signed_threshold_read_from_the_rules_file(catalogue_db):
+    _, con = catalogue_db
+    facts = DatasetFacts("D-1", "99301", "/a", signed_share=0.15, answers=_answers())
+    assert _plan(con, [facts])[0].signed_first  # 15 % >= shipped 10 %
+    con.execute("UPDATE priorites SET points = 20 WHERE critere = 'seuil_signature'")
+    entry = _plan(con, [facts])[0]
+    assert not entry.signed_first and entry.target_year == 2028  # low score: in two years
+    assert not any("signées" in r for r in entry.reasons)
+
+
+def test_signed_threshold_must_be_a_percentage(catalogue_db):
+    _, con = catalogue_db
+    con.execute("UPDATE priorites SET points = 150 WHERE critere = 'seuil_signature'")
+    line = next(n for n, text in enumerate(rules_path("priorites.csv").read_text(encoding="utf-8").splitlines(),
+                                             start=1) if text.startswith("seuil_signature,"))
+    with pytest.raises(CatalogueError) as err:
+        load_weights(con)
+    assert str(err.value) == (f"{rules_path('priorites.csv')}, ligne {line} : seuil_signature 150 : "
+                              "un pourcentage entre 0 (exclu) et 100 est attendu")
+
+
+@pytest.mark.parametrize("answers", [_answers(sort_final="Destruction", signature="Oui", dua_annees=5),
+                                     _answers(sort_final=None, signature="Oui")])
+def test_signed_dataset_not_to_keep_is_not_transferred(catalogue_db, answers):
+    """The rule applies to data to keep: a signed dataset to destroy (or not yet sorted) is not transferred."""
+    _, con = catalogue_db
+    facts = DatasetFacts("D-1", "99301", "/a", last_year=2010, signed_share=1.0,
+                         first_cert_expiry=dt.date(2026, 1, 1), answers=answers)
+    entry = _plan(con, [facts])[0]
+    assert entry.kind is not Kind.TRANSFER and not entry.signed_first
+    assert not any("signées" in r for r in entry.reasons)
