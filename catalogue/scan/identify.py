@@ -15,7 +15,7 @@ from catalogue.scan.rows import ID_COLUMNS, apply_updates, rel
 from scanners.fsview import preserving_view
 from scanners.identification import Candidate, identify_batch
 
-_TODO = """SELECT file_id, path, path_raw, size, epoch_us(mtime), extension
+_PENDING_SQL = """SELECT file_id, path, path_raw, size, epoch_us(mtime), extension
            FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0
              AND reused IS NOT TRUE AND magic_mime IS NULL AND puid IS NULL"""
 
@@ -27,7 +27,7 @@ def identify_files(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress) ->
     staged_rows = 0
     done = 0
     with preserving_view(run.root_b) as view:
-        for page in pages(con, _TODO, [run.scan_id], size=tuning.page_rows):
+        for page in pages(con, _PENDING_SQL, [run.scan_id], size=tuning.page_rows):
             cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
             for i in range(0, len(cands), tuning.id_batch):
                 part = cands[i:i + tuning.id_batch]

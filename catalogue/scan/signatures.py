@@ -20,7 +20,7 @@ from catalogue.scan.rows import SIG_COLUMNS, apply_updates, rel
 from scanners.signatures import SigCandidate, SigResult, detect_batch, is_candidate, pair_detached
 from scanners.signatures.pairing import DETACHED_EXTENSIONS
 
-_TODO = """SELECT file_id, path, path_raw, name, extension, size, puid, coalesce(mime, magic_mime)
+_PENDING_SQL = """SELECT file_id, path, path_raw, name, extension, size, puid, coalesce(mime, magic_mime)
            FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0
              AND signed IS NULL AND sig_error IS NULL"""
 _BATCH = 256  # files handed to the workers at once
@@ -28,7 +28,7 @@ _BATCH = 256  # files handed to the workers at once
 
 def candidates(con, scan_id: int, page_rows: int):
     """Pages of SigCandidate for the files not examined yet that may hold a signature."""
-    for page in pages(con, _TODO, [scan_id], size=page_rows):
+    for page in pages(con, _PENDING_SQL, [scan_id], size=page_rows):
         yield [SigCandidate(r[0], rel(r[1], r[2]), r[3], r[5]) for r in page
                if is_candidate(r[3], r[4], r[5], r[6], r[7])]
 
