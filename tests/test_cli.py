@@ -158,3 +158,27 @@ def test_ctrl_c_marks_scan_interrupted(tmp_path):
     assert query(db, "SELECT count(*) FROM files")[0][0] == 40 * 50 + 40
     # Interrupted scans are history, not figures.
     assert query(db, "SELECT count(*) FROM datasets") == [(0,)]
+
+
+def test_sql_wide_results_fold(scanned, cli, monkeypatch):
+    """Past six columns, or wider than the terminal, one block per record instead of a table."""
+    _, db = scanned
+    monkeypatch.setenv("COLUMNS", "100")
+    sql = "SELECT path, kind, size, extension, depth, name, commune FROM files WHERE name = 'Thumbs.db'"
+    result = cli("sql", sql, "--db", db)
+    assert result.exit_code == 0
+    assert result.output == ("── ligne 1 ──\n"
+                             "path      : Thumbs.db\n"
+                             "kind      : file\n"
+                             "size      : 100\n"
+                             "extension : db\n"
+                             "depth     : 1\n"
+                             "name      : Thumbs.db\n"
+                             "commune   : 99001\n"
+                             "1 ligne(s), une fiche par ligne (résultat trop large pour un tableau : "
+                             "--format csv pour un tableur)\n")
+    # Six narrow columns stay a table; the same, too wide for a 40-column terminal, fold.
+    narrow = "SELECT kind, size, extension, depth, name, commune FROM files WHERE name = 'Thumbs.db'"
+    assert "┃ kind" in cli("sql", narrow, "--db", db).output
+    monkeypatch.setenv("COLUMNS", "40")
+    assert cli("sql", narrow, "--db", db).output.startswith("── ligne 1 ──\nkind      : file\n")
