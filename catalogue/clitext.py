@@ -243,8 +243,10 @@ def french_usage_message(exc: click.UsageError) -> str:
 
 
 def in_french(exc: click.UsageError) -> click.UsageError:
-    """EXC reworded in French, or EXC when it already is."""
-    if isinstance(exc, FrenchUsageError):
+    """EXC with options named as typed: a bad or missing parameter is reworded; any other
+    usage error is already French (its text went through the catalogue) and keeps its own
+    display (a bare `catalogue` prints the help)."""
+    if not isinstance(exc, click.BadParameter):
         return exc
     return FrenchUsageError(french_usage_message(exc), ctx=exc.ctx)
 
@@ -288,7 +290,7 @@ class FrenchGroup(click.Group):
     def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as exc:
+        except click.BadParameter as exc:
             raise in_french(exc) from None
 
     def invoke(self, ctx: click.Context):
@@ -298,7 +300,7 @@ class FrenchGroup(click.Group):
             quiet_matplotlib()
         try:
             return super().invoke(ctx)
-        except click.UsageError as exc:
+        except click.BadParameter as exc:
             raise in_french(exc) from None
         except Exception as exc:
             replacement = last_resort(exc)

@@ -116,3 +116,11 @@ def test_every_click_message_is_translated():
         for field in ("{default}", "{message}", "{name", "{value", "{param_hint}", "{filename"):
             if field in msgid:
                 assert field in french, (msgid, french)
+
+
+def test_bare_command_prints_help():
+    for args in ((), ("grid",)):
+        result = run(*args)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("Utilisation : catalogue ") and "Erreur" not in result.stderr
+        assert "Commandes :" in result.stderr
