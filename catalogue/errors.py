@@ -139,6 +139,9 @@ def os_error_line(exc: OSError) -> str:
     if name is None:
         return f"erreur du système : {reason}."
     target = os.fsdecode(name)
+    if exc.errno == errno.EEXIST and os.path.exists(target) and not os.path.isdir(target):
+        # mkdir(exist_ok=True) on a file: an output folder named like an existing file.
+        reason = "c'est un fichier, pas un dossier"
     if exc.filename2 is not None:
         target += f" → {os.fsdecode(exc.filename2)}"
     return f"accès impossible à {target} : {reason}."

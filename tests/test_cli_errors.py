@@ -61,6 +61,9 @@ def test_output_folder_under_a_file(catalogue, tmp_path):
     result = _run("report", "--commune", "99001", "--no-pdf", "-o", target, "--db", catalogue)
     assert result.returncode == 1
     assert result.stderr == f"Erreur : accès impossible à {target} : un élément du chemin n'est pas un dossier.\n"
+    result = _run("grid", "export", "--commune", "99001", "-o", tmp_path / "fichier.txt" / "g.xlsx", "--db", catalogue)
+    assert result.returncode == 1
+    assert result.stderr == f"Erreur : accès impossible à {tmp_path / 'fichier.txt'} : c'est un fichier, pas un dossier.\n"
 
 
 @needs_permissions
