@@ -226,7 +226,7 @@ def network_section(work: Path, delay_ms: float) -> list[str]:
         with tempfile.TemporaryDirectory(dir=work) as tmp:
             for listers in (1, 8, 32):
                 rows[f"catalogue scan --listages {listers}"] = measure(
-                    [sys.executable, "-m", "catalogue.cli", "scan", str(mnt), "--commune", "BENCH", "--db",
+                    [sys.executable, "-m", "catalogue.cli", "scan", str(mnt), "--commune", "99999", "--db",
                      str(Path(tmp) / f"l{listers}.duckdb"), "--quiet", "--sans-identification", "--sans-doublons",
                      "--listages", str(listers)])
     finally:

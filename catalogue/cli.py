@@ -8,12 +8,14 @@ from functools import wraps
 from pathlib import Path
 
 import click
-import duckdb
 
-from catalogue import __version__
-from catalogue.errors import CatalogueError, disk_full
+from catalogue import __version__, clitext
+from catalogue.clierrors import UserError, user_error
 from catalogue.formatting import french_bytes, french_int
 from catalogue.store import default_db_path
+from catalogue.validation import COMMUNE, check_commune_name
+
+clitext.install()
 
 
 def db_option(func):
@@ -24,33 +26,27 @@ def db_option(func):
     )(func)
 
 
-class UserError(click.ClickException):
-    """A library error shown to the user: « Erreur : » then the French message, exit 1."""
-
-    def show(self, file=None) -> None:
-        click.echo(f"Erreur : {self.format_message()}", file=file or sys.stderr)
-
-
 def user_errors(func):
-    """Library errors become a one-line French message and exit code 1."""
+    """Library, OS and DuckDB errors become a one-line French message and exit code 1."""
     @wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except CatalogueError as exc:
-            raise UserError(str(exc)) from None
-        except duckdb.OutOfMemoryException:
-            raise UserError("Mémoire insuffisante pour DuckDB : augmentez CATALOGUE_MEMOIRE_DUCKDB "
-                            "(par ex. 1GB) et relancez la même commande, qui reprendra le scan.") from None
-        except (duckdb.Error, OSError) as exc:
-            full = disk_full(exc, kwargs.get("db") or default_db_path())
-            if full is None:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            error = user_error(exc, kwargs.get("db"))
+            if error is None:
                 raise
-            raise UserError(str(full)) from None
+            raise error from None
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+renommer_option = click.option("--renommer", is_flag=True,
+                               help="Renommer la collectivité déjà enregistrée sous un autre nom (avec --nom).")
+
+
+@click.group(cls=clitext.FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, message="catalogue %(version)s")
 def main() -> None:
     """Catalogage : inventaire des données numériques d'un territoire avant versement au SAE."""
@@ -58,8 +54,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("root", type=click.Path(file_okay=True, dir_okay=True, path_type=str))
-@click.option("--commune", required=True, help="Code de la collectivité (par ex. code INSEE).")
+@click.option("--commune", required=True, type=COMMUNE,
+              help="Code INSEE de la commune (5 caractères, 2A/2B pour la Corse) ou SIREN (9 chiffres).")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
+@renommer_option
 @db_option
 @click.option("--jobs", type=click.IntRange(1, 256), default=None,
               help="Nombre de tâches parallèles pour l'identification et les empreintes (défaut : nombre de cœurs).")
@@ -86,11 +84,13 @@ def main() -> None:
               help="Ne pas reprendre un scan interrompu de la même racine : repartir de zéro.")
 @click.option("--quiet", "-q", is_flag=True, help="Ne pas afficher la progression.")
 @user_errors
-def scan(root, commune, nom, db, jobs, listages, lectures, excludes, dataset_depth, bundle, sans_identification,
-         sans_doublons, sans_signatures, reprendre, recommencer, quiet):
+def scan(root, commune, nom, renommer, db, jobs, listages, lectures, excludes, dataset_depth, bundle,
+         sans_identification, sans_doublons, sans_signatures, reprendre, recommencer, quiet):
     """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
     if reprendre and recommencer:
         raise UserError("--reprendre et --recommencer s'excluent : choisissez l'un des deux.")
+    if not bundle:
+        check_commune_name(db, commune, nom, renommer)
     if bundle:
         from catalogue.bundle import scan_to_bundle
 
@@ -131,17 +131,19 @@ def _print_summary(s) -> None:
 
 @main.command("scan-db")
 @click.argument("url")
-@click.option("--commune", required=True, help="Code de la collectivité.")
+@click.option("--commune", required=True, type=COMMUNE, help="Code INSEE ou SIREN de la collectivité.")
 @click.option("--application", required=True, help="Nom de l'application métier (ex. « État civil »).")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
+@renommer_option
 @click.option("--delai", type=click.IntRange(1, 86400), default=60, show_default=True,
               help="Durée maximale de chaque requête, en secondes.")
 @click.option("--seuil-estimation", type=click.IntRange(0), default=1_000_000, show_default=True,
               help="Au-delà de ce nombre de lignes estimé par le moteur, garder l'estimation au lieu de compter.")
 @db_option
 @user_errors
-def scan_db(url, commune, application, nom, delai, seuil_estimation, db):
+def scan_db(url, commune, application, nom, renommer, delai, seuil_estimation, db):
     """Inventorier une base de données métier en lecture seule (tables, lignes, volumes, périodes)."""
+    check_commune_name(db, commune, nom, renommer)
     from catalogue.appscans import scan_db as run
 
     r = run(url, commune, application, nom=nom, db=db, timeout_s=delai, exact_threshold=seuil_estimation)
@@ -156,13 +158,15 @@ def scan_db(url, commune, application, nom, delai, seuil_estimation, db):
 
 @main.command("scan-mail")
 @click.argument("path", type=click.Path(path_type=str))
-@click.option("--commune", required=True, help="Code de la collectivité.")
+@click.option("--commune", required=True, type=COMMUNE, help="Code INSEE ou SIREN de la collectivité.")
 @click.option("--application", required=True, help="Nom de la messagerie (ex. « Messagerie de la mairie »).")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
+@renommer_option
 @db_option
 @user_errors
-def scan_mail(path, commune, application, nom, db):
+def scan_mail(path, commune, application, nom, renommer, db):
     """Inventorier une messagerie (mbox, Maildir, .eml, .msg, .pst) : volumes, dates, pièces jointes."""
+    check_commune_name(db, commune, nom, renommer)
     from catalogue.appscans import scan_mailbox
 
     r = scan_mailbox(path, commune, application, nom=nom, db=db)
@@ -176,12 +180,14 @@ def scan_mail(path, commune, application, nom, db):
 
 @main.command("import-droid")
 @click.argument("csv_file", type=click.Path(dir_okay=False))
-@click.option("--commune", required=True, help="Code de la collectivité inventoriée.")
+@click.option("--commune", required=True, type=COMMUNE, help="Code INSEE ou SIREN de la collectivité inventoriée.")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
+@renommer_option
 @db_option
 @user_errors
-def import_droid(csv_file, commune, nom, db):
+def import_droid(csv_file, commune, nom, renommer, db):
     """Importer un inventaire DROID ou siegfried (CSV) comme un scan de partage."""
+    check_commune_name(db, commune, nom, renommer)
     from catalogue.appscans import import_inventory
 
     r = import_inventory(csv_file, commune, nom=nom, db=db)
@@ -243,13 +249,23 @@ def sql(query, fmt, db):
     elif fmt == "json":
         click.echo(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str, indent=2))
     else:
+        from shutil import get_terminal_size
+
         from rich.console import Console
         from rich.table import Table
 
+        from catalogue.query import cell, folded, is_wide
+
+        if is_wide(columns, rows, get_terminal_size().columns):
+            for line in folded(columns, rows):
+                click.echo(line)
+            click.echo(f"{french_int(len(rows))} ligne(s), une fiche par ligne (résultat trop large pour un "
+                       "tableau : --format csv pour un tableur)")
+            return
         table = Table(*columns)
         for r in rows:
             # markup=False: a file named "[bold]x" must print as is.
-            table.add_row(*[("" if v is None else str(v)) for v in r])
+            table.add_row(*[cell(v) for v in r])
         Console(markup=False, highlight=False, emoji=False).print(table)
         click.echo(f"{french_int(len(rows))} ligne(s)")
 

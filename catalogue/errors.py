@@ -1,5 +1,7 @@
 """Errors the library raises; the CLI turns each into a one-line French message."""
 
+import errno
+
 
 class CatalogueError(Exception):
     """A user-facing problem: its message is French, one line, and shown as is."""
@@ -77,3 +79,69 @@ def _size_on_disk(db: str | None) -> int:
         except OSError:
             pass
     return total
+
+
+class CommuneCodeError(CatalogueError):
+    """A commune code that is neither an INSEE code nor a SIREN."""
+
+
+class CommuneRenameError(CatalogueError):
+    """A scan names an existing commune differently without --renommer."""
+
+
+# DuckDB's exception classes (by name, so that this module imports nothing) → what went
+# wrong, in French; DuckDB's own English detail follows it in the messages.
+DUCKDB_REASONS = {
+    "ParserException": "la requête n'est pas du SQL valide",
+    "CatalogException": "table, vue, colonne ou fonction inconnue (voir docs/schema.md)",
+    "BinderException": "colonne inconnue ou types incompatibles",
+    "ConversionException": "une valeur ne peut pas être convertie",
+    "InvalidInputException": "donnée ou paramètre invalide",
+    "OutOfRangeException": "valeur hors limites",
+    "PermissionException": "accès refusé (seul le catalogue peut être lu)",
+    "IOException": "erreur de lecture ou d'écriture du catalogue",
+    "ConstraintException": "contrainte du catalogue non respectée",
+    "TransactionException": "transaction interrompue",
+    "InterruptException": "opération interrompue",
+    "OutOfMemoryException": "mémoire insuffisante",
+    "NotImplementedException": "opération non prise en charge par DuckDB",
+}
+
+# errno → French reason, for the OSError a user meets (output folder, HOME, a share).
+OS_REASONS = {
+    errno.EPERM: "opération non permise", errno.ENOENT: "fichier ou dossier introuvable",
+    errno.EIO: "erreur d'entrée-sortie du disque", errno.EACCES: "permission refusée",
+    errno.EEXIST: "existe déjà", errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EISDIR: "c'est un dossier", errno.EMFILE: "trop de fichiers ouverts", errno.ENOSPC: "disque plein",
+    errno.EROFS: "système de fichiers en lecture seule", errno.ENAMETOOLONG: "nom trop long",
+    errno.ENOTEMPTY: "dossier non vide", errno.ETIMEDOUT: "délai d'attente dépassé (partage réseau ?)",
+    errno.ESTALE: "descripteur de fichier périmé (partage réseau démonté ?)", errno.EDQUOT: "quota disque dépassé",
+}
+
+
+def duckdb_detail(exc: BaseException) -> str:
+    """DuckDB's first line for EXC (its English detail), without trailing blanks."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def duckdb_reason(exc: BaseException) -> str:
+    """A French sentence saying what kind of DuckDB error EXC is."""
+    return DUCKDB_REASONS.get(type(exc).__name__, "DuckDB n'a pas pu exécuter l'opération")
+
+
+def os_error_line(exc: OSError) -> str:
+    """One French line for an OSError: the file it names and why, in French."""
+    import os
+
+    reason = OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+    name = exc.filename
+    if name is None:
+        return f"erreur du système : {reason}."
+    target = os.fsdecode(name)
+    if exc.errno == errno.EEXIST and os.path.exists(target) and not os.path.isdir(target):
+        # mkdir(exist_ok=True) on a file: an output folder named like an existing file.
+        reason = "c'est un fichier, pas un dossier"
+    if exc.filename2 is not None:
+        target += f" → {os.fsdecode(exc.filename2)}"
+    return f"accès impossible à {target} : {reason}."

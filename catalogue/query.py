@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, duckdb_detail, duckdb_reason
 from catalogue.formatting import french_bytes, french_int
 from catalogue.store import connect, default_db_path
 
@@ -46,8 +46,10 @@ def run_query(db: str | None, query: str) -> tuple[list[str], list[tuple]]:
             return [], []
         return [d[0] for d in cur.description], cur.fetchall()
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CatalogueError(f"Requête refusée : {first}") from None
+        # A French sentence for the kind of error, DuckDB's own detail after it: that
+        # detail names the column or the token at fault, which an analyst needs.
+        raise CatalogueError(f"Requête refusée : {duckdb_reason(exc)} ; détail de DuckDB : {duckdb_detail(exc)}") \
+            from None
     finally:
         con.close()
 
@@ -83,3 +85,35 @@ def catalogue_status(db: str | None) -> list[str]:
         return lines
     finally:
         con.close()
+
+
+# Past this many columns, or wider than the terminal, a table wraps every cell into
+# unreadable slivers: `catalogue sql` prints one block per record instead.
+WIDE_COLUMNS = 6
+
+
+def cell(value: object) -> str:
+    """A value as `catalogue sql` prints it (NULL as nothing)."""
+    return "" if value is None else str(value)
+
+
+def is_wide(columns: list[str], rows: list[tuple], width: int) -> bool:
+    """True when a table of ROWS would not fit WIDTH characters or has too many columns."""
+    if len(columns) > WIDE_COLUMNS:
+        return True
+    widths = [len(c) for c in columns]
+    for row in rows:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(cell(value)))
+    # A boxed table spends three characters per column on borders and padding, plus one.
+    return sum(widths) + 3 * len(columns) + 1 > width
+
+
+def folded(columns: list[str], rows: list[tuple]) -> list[str]:
+    """ROWS one record per block: a « ligne N » rule, then « colonne : valeur » lines."""
+    pad = max((len(c) for c in columns), default=0)
+    lines: list[str] = []
+    for number, row in enumerate(rows, 1):
+        lines.append(f"── ligne {french_int(number)} ──")
+        lines.extend(f"{name.ljust(pad)} : {cell(value)}" for name, value in zip(columns, row))
+    return lines

@@ -49,7 +49,12 @@ def test_sql_errors_are_one_line(scanned, cli, tmp_path):
     _, db = scanned
     result = cli("sql", "SELEC 1", "--db", db)
     assert result.exit_code == 1
-    assert result.output.startswith("Erreur : Requête refusée : Parser Error: syntax error at or near \"SELEC\"")
+    assert result.output == ("Erreur : Requête refusée : la requête n'est pas du SQL valide ; "
+                             "détail de DuckDB : Parser Error: syntax error at or near \"SELEC\"\n")
+    result = cli("sql", "SELECT nope FROM files", "--db", db)
+    assert result.exit_code == 1
+    assert result.output.startswith("Erreur : Requête refusée : colonne inconnue ou types incompatibles ; "
+                                    "détail de DuckDB : Binder Error: Referenced column \"nope\" not found")
     assert len(result.output.splitlines()) == 1
     result = cli("sql", "DELETE FROM files", "--db", db)
     assert result.exit_code == 1 and "Requête refusée" in result.output
@@ -128,7 +133,7 @@ def test_exclude(tmp_path, cli):
     (root / "garde.txt").write_text("x")
     (root / "jette.iso").write_text("x")
     db = tmp_path / "c.duckdb"
-    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--exclude", "*.iso", "--exclude", "iso")
+    result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet", "--exclude", "*.iso", "--exclude", "iso")
     assert "exclues : 2" in result.output
     assert query(db, "SELECT path FROM files") == [("garde.txt",)]
     assert query(db, "SELECT excludes, excluded FROM scans") == [(["*.iso", "iso"], 2)]
@@ -144,7 +149,7 @@ def test_ctrl_c_marks_scan_interrupted(tmp_path):
     db = tmp_path / "c.duckdb"
     # Ctrl-C once the walk and the duplicates are stored, as identification begins (the
     # progress display on: an interruption must not leave a traceback in it either).
-    proc = held_scan("scan", root, "--commune", "C1", "--db", db, event="identify")
+    proc = held_scan("scan", root, "--commune", "99001", "--db", db, event="identify")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)
@@ -153,3 +158,27 @@ def test_ctrl_c_marks_scan_interrupted(tmp_path):
     assert query(db, "SELECT count(*) FROM files")[0][0] == 40 * 50 + 40
     # Interrupted scans are history, not figures.
     assert query(db, "SELECT count(*) FROM datasets") == [(0,)]
+
+
+def test_sql_wide_results_fold(scanned, cli, monkeypatch):
+    """Past six columns, or wider than the terminal, one block per record instead of a table."""
+    _, db = scanned
+    monkeypatch.setenv("COLUMNS", "100")
+    sql = "SELECT path, kind, size, extension, depth, name, commune FROM files WHERE name = 'Thumbs.db'"
+    result = cli("sql", sql, "--db", db)
+    assert result.exit_code == 0
+    assert result.output == ("── ligne 1 ──\n"
+                             "path      : Thumbs.db\n"
+                             "kind      : file\n"
+                             "size      : 100\n"
+                             "extension : db\n"
+                             "depth     : 1\n"
+                             "name      : Thumbs.db\n"
+                             "commune   : 99001\n"
+                             "1 ligne(s), une fiche par ligne (résultat trop large pour un tableau : "
+                             "--format csv pour un tableur)\n")
+    # Six narrow columns stay a table; the same, too wide for a 40-column terminal, fold.
+    narrow = "SELECT kind, size, extension, depth, name, commune FROM files WHERE name = 'Thumbs.db'"
+    assert "┃ kind" in cli("sql", narrow, "--db", db).output
+    monkeypatch.setenv("COLUMNS", "40")
+    assert cli("sql", narrow, "--db", db).output.startswith("── ligne 1 ──\nkind      : file\n")

@@ -67,7 +67,7 @@ def test_duplicate_groups_equal_brute_force(tmp_path, cli):
     root = _make_tree(tmp_path / "arbre")
     expected = _reference(root)
     db = tmp_path / "c.duckdb"
-    assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--jobs", "2").exit_code == 0
+    assert cli("scan", root, "--commune", "99001", "--db", db, "--quiet", "--jobs", "2").exit_code == 0
     members = defaultdict(set)
     for h, path in query(db, "SELECT hash, path FROM duplicate_files"):
         members[h].add(path)
@@ -104,7 +104,7 @@ def test_only_colliding_files_are_fully_hashed(tmp_path, cli):
     (root / "x.bin").write_bytes(base)
     (root / "y.bin").write_bytes(base[:50_000] + b"Z" + base[50_001:])
     db = tmp_path / "c.duckdb"
-    assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet").exit_code == 0
+    assert cli("scan", root, "--commune", "99001", "--db", db, "--quiet").exit_code == 0
     rows = dict(query(db, "SELECT name, hash FROM files"))
     # Unique sizes are never read for hashing; same head+tail collided and got a full hash.
     assert rows["seul.bin"] is None and rows["autre-taille.bin"] is None
@@ -118,7 +118,7 @@ def test_worker_processes_find_the_same_groups(tmp_path, cli):
     db = tmp_path / "c.duckdb"
     # Processes from the first candidate on; many tasks per page, packed.
     with tuned(Tuning(process_min_files=0, chunk_files=7)):
-        result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet", "--lectures", "2",
+        result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet", "--lectures", "2",
                      "--sans-identification")
     assert result.exit_code == 0, result.output
     members = defaultdict(set)
@@ -167,7 +167,7 @@ def test_a_file_changed_after_hashing_leaves_its_group(tmp_path, cli):
 
     db = tmp_path / "c.duckdb"
     with tuned(Tuning(on_event=change_before_identification)):
-        result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet")
+        result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
     assert result.exit_code == 0, result.output
     assert query(db, "SELECT name, error, hash IS NULL FROM files WHERE name = 'c.txt'") == [
         ("c.txt", "modifié pendant le scan", True)]

@@ -36,7 +36,7 @@ def identified(tmp_path_factory):
     # A PDF disguised as a Word file: identified by its bytes, flagged as a mismatch.
     (root / "deguise.doc").write_bytes(formats.pdf("Déguisé", ["x"]))
     db = root.parent / (root.name + ".duckdb")
-    result = CliRunner().invoke(main, ["scan", str(root), "--commune", "C1", "--db", str(db), "--quiet"])
+    result = CliRunner().invoke(main, ["scan", str(root), "--commune", "99001", "--db", str(db), "--quiet"])
     assert result.exit_code == 0, result.output
     return {r[0]: r[1:] for r in query(db, "SELECT name, puid, mime, magic_mime, ext_mismatch, format_name FROM files")}
 
@@ -64,7 +64,7 @@ def test_format_error_is_a_warning_not_a_read_error(tmp_path, cli):
     (root / "a.zip").write_bytes(broken)
     (root / "b.zip").write_bytes(broken)
     db = tmp_path / "c.duckdb"
-    assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet").exit_code == 0
+    assert cli("scan", root, "--commune", "99001", "--db", db, "--quiet").exit_code == 0
     rows = query(db, "SELECT error, id_warning FROM files")
     assert all(error is None and "erreur siegfried" in warning for error, warning in rows)
     assert query(db, "SELECT copies FROM duplicates") == [(2,)]

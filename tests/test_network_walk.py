@@ -62,7 +62,7 @@ def test_unreadable_folder_with_many_listers(tmp_path, cli):
     try:
         for listers in ("1", "8"):
             proc = subprocess.run(unprivileged(catalogue_cmd() + [
-                "scan", str(root), "--commune", "C1", "--db", str(dbdir / f"{listers}.duckdb"),
+                "scan", str(root), "--commune", "99001", "--db", str(dbdir / f"{listers}.duckdb"),
                 "--quiet", "--listages", listers, "--sans-identification"]), capture_output=True, text=True)
             assert proc.returncode == 0, proc.stderr
     finally:
@@ -122,7 +122,7 @@ def test_latency_bound_share_is_listed_concurrently(tmp_path, cli):
         with _latency_mount(source, tmp_path / f"partage-lent-{listers}", tmp_path / f"{listers}.json") as mnt:
             assert is_network(filesystem_type(mnt)) and default_listers(mnt) == 32
             db = tmp_path / f"{listers}.duckdb"
-            result = cli("scan", mnt, "--commune", "C1", "--db", db, "--quiet", "--listages", listers,
+            result = cli("scan", mnt, "--commune", "99001", "--db", db, "--quiet", "--listages", listers,
                          "--sans-identification", "--sans-doublons")
             assert result.exit_code == 0, result.output
             results[listers] = query(db, "SELECT path, kind, size, mtime, inode FROM files ORDER BY path")

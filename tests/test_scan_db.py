@@ -76,11 +76,11 @@ def test_scanner_batch_is_the_stored_rows(cli, tmp_path):
 
 def test_bad_addresses(cli, tmp_path):
     db = tmp_path / "c.duckdb"
-    result = cli("scan-db", f"sqlite:///{tmp_path}/absente.db", "--commune", "1", "--application", "X", "--db", db)
+    result = cli("scan-db", f"sqlite:///{tmp_path}/absente.db", "--commune", "99001", "--application", "X", "--db", db)
     assert result.exit_code == 1 and result.output == f"Erreur : Base SQLite introuvable : {tmp_path}/absente.db\n"
-    result = cli("scan-db", "pas une adresse", "--commune", "1", "--application", "X", "--db", db)
+    result = cli("scan-db", "pas une adresse", "--commune", "99001", "--application", "X", "--db", db)
     assert result.exit_code == 1 and result.output.startswith("Erreur : Adresse de base de données invalide")
-    result = cli("scan-db", "oracle+cx_oracle://u:p@h/db", "--commune", "1", "--application", "X", "--db", db)
+    result = cli("scan-db", "oracle+cx_oracle://u:p@h/db", "--commune", "99001", "--application", "X", "--db", db)
     assert result.exit_code == 1
     assert result.output == ("Erreur : Pilote manquant pour oracle : installez-le avec "
                              "« pip install 'catalogage[oracle]' ».\n")
@@ -88,11 +88,11 @@ def test_bad_addresses(cli, tmp_path):
 
 def test_unknown_database_scheme(cli, tmp_path):
     db = tmp_path / "c.duckdb"
-    result = cli("scan-db", "foo://bar", "--commune", "1", "--application", "X", "--db", db)
+    result = cli("scan-db", "foo://bar", "--commune", "99001", "--application", "X", "--db", db)
     assert result.exit_code == 1
     assert result.output == ("Erreur : Type de base « foo » non pris en charge ; adresses acceptées : sqlite://…, "
                              "postgresql://…, mysql://…, mariadb://…, mssql://…, oracle://….\n")
-    result = cli("scan-db", "postgresql+nodriver://u@h/base", "--commune", "1", "--application", "X", "--db", db)
+    result = cli("scan-db", "postgresql+nodriver://u@h/base", "--commune", "99001", "--application", "X", "--db", db)
     assert result.exit_code == 1
     assert result.output == ("Erreur : Pilote « nodriver » inconnu pour postgresql : écrivez postgresql://… pour le "
                              "pilote par défaut.\n")

@@ -109,11 +109,11 @@ def test_scanner_batches_are_the_stored_rows(cli, tmp_path):
 
 def test_unknown_or_missing_mailbox(cli, tmp_path):
     db = tmp_path / "c.duckdb"
-    result = cli("scan-mail", tmp_path / "absente", "--commune", "1", "--application", "X", "--db", db)
+    result = cli("scan-mail", tmp_path / "absente", "--commune", "99001", "--application", "X", "--db", db)
     assert result.exit_code == 1 and result.output == f"Erreur : Messagerie introuvable : {tmp_path / 'absente'}\n"
     odd = tmp_path / "notes.bin"
     odd.write_bytes(b"\x00\x01 pas une messagerie")
-    result = cli("scan-mail", odd, "--commune", "1", "--application", "X", "--db", db)
+    result = cli("scan-mail", odd, "--commune", "99001", "--application", "X", "--db", db)
     assert result.exit_code == 1
     assert result.output == ("Erreur : notes.bin : format de messagerie non reconnu (attendu : mbox, Maildir, "
                              "dossier de .eml, .msg ou .pst).\n")

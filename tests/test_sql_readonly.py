@@ -72,7 +72,8 @@ def test_select_reaches_no_other_file(catalogue, tmp_path, cli):
     secret.write_text("mot de passe\nhunter2\n")
     result = cli("sql", f"SELECT * FROM read_csv('{secret}')", "--db", catalogue)
     assert result.exit_code == 1
-    assert result.output.startswith("Erreur : Requête refusée : Permission Error: Cannot access file")
+    assert result.output.startswith("Erreur : Requête refusée : accès refusé (seul le catalogue peut être lu) ; "
+                                    "détail de DuckDB : Permission Error: Cannot access file")
     assert "hunter2" not in result.output and len(result.output.splitlines()) == 1
 
 

@@ -33,7 +33,7 @@ def test_special_entries_are_recorded_and_never_opened(tmp_path, cli):
     except PermissionError:
         has_device = False
     db = tmp_path / "c.duckdb"
-    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet")
+    result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
     sock.close()
     assert result.exit_code == 0, result.output
     rows = _rows(db)
@@ -58,7 +58,7 @@ def test_odd_names_round_trip_byte_for_byte(tmp_path, cli):
     for name in names:
         (root / os.fsdecode(name)).write_bytes(b"contenu " + name)
     db = tmp_path / "c.duckdb"
-    assert cli("scan", root, "--commune", "C1", "--db", db, "--quiet").exit_code == 0
+    assert cli("scan", root, "--commune", "99001", "--db", db, "--quiet").exit_code == 0
     stored = query(db, "SELECT path, path_raw FROM files WHERE kind = 'file'")
     restored = {bytes(raw) if raw is not None else path.encode("utf-8") for path, raw in stored}
     assert restored == set(names)
@@ -120,7 +120,7 @@ def test_long_paths_and_deep_trees(tmp_path, cli, deep_root):
     os.close(twin)
     os.close(fd)
     db = tmp_path / "c.duckdb"
-    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet")
+    result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
     assert result.exit_code == 0, result.output
     (depth, length, error, puid), = query(
         db, "SELECT depth, strlen(path), error, puid FROM files WHERE name = 'feuille.txt'")
@@ -136,7 +136,7 @@ def test_directory_with_100000_entries(tmp_path, cli):
     for i in range(100_000):
         (big / f"f{i:06d}").touch()
     db = tmp_path / "c.duckdb"
-    result = cli("scan", root, "--commune", "C1", "--db", db, "--quiet")
+    result = cli("scan", root, "--commune", "99001", "--db", db, "--quiet")
     assert result.exit_code == 0, result.output
     assert query(db, "SELECT count(*) FROM files WHERE kind = 'file'") == [(100_000,)]
     assert query(db, "SELECT files FROM volumes WHERE directory = 'gros'") == [(100_000,)]
@@ -157,7 +157,7 @@ def test_unreadable_directory_and_file_are_recorded(tmp_path):
     dbdir.mkdir()
     db = dbdir / "c.duckdb"
     try:
-        proc = subprocess.run(unprivileged(catalogue_cmd() + ["scan", str(root), "--commune", "C1",
+        proc = subprocess.run(unprivileged(catalogue_cmd() + ["scan", str(root), "--commune", "99001",
                                                                "--db", str(db), "--quiet"]),
                               capture_output=True, text=True)
     finally:
@@ -200,11 +200,11 @@ def test_file_vanishing_or_changing_after_listing(tmp_path):
 
 def test_root_missing_or_not_a_directory(tmp_path, cli):
     db = tmp_path / "c.duckdb"
-    result = cli("scan", tmp_path / "absent", "--commune", "C1", "--db", db)
+    result = cli("scan", tmp_path / "absent", "--commune", "99001", "--db", db)
     assert result.exit_code == 1
     assert result.output == f"Erreur : Le dossier à scanner n'existe pas : {tmp_path / 'absent'}\n"
     (tmp_path / "fichier.txt").write_text("x")
-    result = cli("scan", tmp_path / "fichier.txt", "--commune", "C1", "--db", db)
+    result = cli("scan", tmp_path / "fichier.txt", "--commune", "99001", "--db", db)
     assert result.exit_code == 1
     assert result.output == f"Erreur : Ce chemin n'est pas un dossier : {tmp_path / 'fichier.txt'}\n"
     assert not db.exists()
