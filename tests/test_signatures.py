@@ -316,7 +316,7 @@ def test_certificate_files_are_not_signatures(tmp_path, pki):
 
     bundle = cms.ContentInfo({"content_type": "signed_data", "content": {
         "version": "v1", "digest_algorithms": [], "encap_content_info": {"content_type": "data"},
-        "certificates": [signing._asn1_cert(pki.signer_cert)], "signer_infos": []}}).dump()
+        "certificates": [signing.asn1_cert(pki.signer_cert)], "signer_infos": []}}).dump()
     assert detect(_write(tmp_path, "chaine.p7b", bundle)) is None
 
 
