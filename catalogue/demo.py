@@ -24,8 +24,8 @@ class DemoResult:
 
 
 def run_demo(out: str, *, quiet: bool = False, pdf: bool = True, seda_xsd: Path | None = None) -> DemoResult:
-    from data.sample.fill_grid import fill_grid
-    from data.sample.generate import generate
+    from catalogue.sample.fill_grid import fill_grid
+    from catalogue.sample.generate import generate
     from grids.export import export_grid
     from grids.importer import import_grids
 
@@ -41,7 +41,7 @@ def run_demo(out: str, *, quiet: bool = False, pdf: bool = True, seda_xsd: Path 
 
     # Each commune's business application and mailbox, outside the file share.
     from catalogue.appscans import scan_db, scan_mailbox
-    from data.sample.applications import make_finance_db, make_mailbox
+    from catalogue.sample.applications import make_finance_db, make_mailbox
 
     for k, (code, _nom, _) in enumerate(communes):
         apps = out_dir / "applications" / code

@@ -8,6 +8,7 @@ stays reachable as « builtin:NAME » so that the replacement can extend it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from jinja2 import (
@@ -15,7 +16,6 @@ from jinja2 import (
     ChoiceLoader,
     Environment,
     FileSystemLoader,
-    PackageLoader,
     PrefixLoader,
     TemplateError,
     TemplateNotFound,
@@ -42,8 +42,18 @@ class ReportFiles:
 BUILTIN = "builtin"  # prefix naming a built-in template: {% extends "builtin:rapport_commune.html" %}
 
 
+def builtin_templates() -> Path:
+    """The built-in templates' folder: `reports/templates` in an installed wheel (package
+    data, pyproject.toml maps it to the repository's `templates/`), that folder itself in
+    a source checkout."""
+    packaged = resources.files("reports") / "templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
 def environment(user_templates: str | Path | None = None) -> Environment:
-    builtin = PackageLoader("templates", ".")
+    builtin = FileSystemLoader(str(builtin_templates()))
     loaders: list[BaseLoader] = [FileSystemLoader(str(user_templates))] if user_templates else []
     loaders += [builtin, PrefixLoader({BUILTIN: builtin}, delimiter=":")]
     # finalize: every value a template prints shows bidi controls instead of obeying them.

@@ -2,8 +2,9 @@
 bundle and ends with the bundle an uninterrupted scan writes, leaving no folder behind.
 
 The scan is killed (SIGKILL) at points it signals itself, never after a delay: a launcher
-holds it at an event of its scan (`Tuning.on_event`), or at the bundle's export, prints a
-marker and waits; the test kills it on the marker."""
+holds it at an event of its scan (`Tuning.on_event`: a walk transaction stored, the
+identification starting, the bundle about to be written), prints a marker and waits; the
+test kills it on the marker."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.test_bundle_untrusted import meta_of
 
 LAUNCHER = """
 import os, sys
-import catalogue.bundle, catalogue.cli
+import catalogue.cli
 from catalogue.scan import Tuning, tuned
 
 point = os.environ["KILL_POINT"]
@@ -34,11 +35,10 @@ def pause():
 def on_event(name):
     stored.extend([name] if name == "walk-stored" else [])
     if (point == "parcours" and name == "walk-stored" and len(stored) == 2) \
-            or (point == "identification" and name == "identify"):
+            or (point == "identification" and name == "identify") \
+            or (point == "export" and name == "bundle-export"):
         pause()
 
-if point == "export":
-    catalogue.bundle.export_scan = lambda *args, **kwargs: pause()
 sys.argv[0] = "catalogue"
 with tuned(Tuning(walk_commit_rows=200, on_event=on_event)):  # many walk transactions on a small tree
     catalogue.cli.main()

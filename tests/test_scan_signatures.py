@@ -35,7 +35,7 @@ def signed_tree(tmp_path_factory) -> Path:
     (other / "note.pdf").write_bytes(pdf)
     (other / "champ vide.pdf").write_bytes(signing.pdf_with_empty_signature_field(pdf))
     (other / "texte.pdf").write_bytes(signing.simple_pdf(["/ByteRange [0 10 20 30] /Contents <00>"]))
-    (other / "archive.zip").write_bytes(signing._zip([("a.txt", b"contenu " * 20)]))
+    (other / "archive.zip").write_bytes(signing.zip_members([("a.txt", b"contenu " * 20)]))
     (other / "donnees.xml").write_bytes(b"<?xml version='1.0'?><donnees>" + b"<ligne>x</ligne>" * 20 + b"</donnees>")
     (other / "cle.pem").write_bytes(b"-----BEGIN PKCS7-----\n" + b"n'importe quoi\n" * 10 + b"-----END PKCS7-----\n")
     full = signing.cms_signature(pdf, pki)

@@ -143,16 +143,25 @@ def test_unsigned_pdf_costs_one_small_read(tmp_path):
     assert _bytes_read() - before < 100_000  # its head and last 64 KB
 
 
-def test_large_pdf_signature_before_the_tail_is_counted(tmp_path, pki, monkeypatch):
+def test_large_pdf_signature_before_the_tail_is_counted(tmp_path, pki):
     """The first signature lies further back than the tail window: the later one, in the
-    tail, triggers the search of the rest of the file."""
-    monkeypatch.setattr(pdf_module, "CHUNK_BYTES", 50_000)  # several chunks
+    tail, triggers the search of the rest of the file, in one read or in several."""
+    from scanners.signatures.model import Source
+
     lines = [f"Ligne {i} : " + hashlib.sha256(str(i).encode()).hexdigest() for i in range(6000)]
     big = signing.simple_pdf(lines, compress=False)
     first = signing.sign_pdf(big, pki)
     second = signing.sign_pdf(_with_annex(first, 200_000), pki, field_name="Signature2")
     assert second.find(b"/ByteRange") < len(second) - pdf_module.TAIL_BYTES  # the first one is out of the tail
-    info = detect(_write(tmp_path, "gros.pdf", second))
+    path = _write(tmp_path, "gros.pdf", second)
+    info = detect(path)
+    assert (info.kind, info.count) == ("pades", 2)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert len(second) > 10 * 50_000
+        info = pdf_module.detect_pdf(Source(fd, len(second)), chunk_bytes=50_000)  # several chunks
+    finally:
+        os.close(fd)
     assert (info.kind, info.count) == ("pades", 2)
 
 
@@ -168,15 +177,14 @@ def test_pdf_document_time_stamp(tmp_path, pki, pdf_bytes):
     _assert_signer(info, cn=signing.TSA_CN, not_after=datetime(2035, 1, 1, tzinfo=UTC))
 
 
-def test_byterange_split_across_read_chunks_is_found(tmp_path, monkeypatch):
+def test_byterange_split_across_read_chunks_is_found(tmp_path):
     from scanners.signatures.model import Source
 
-    monkeypatch.setattr(pdf_module, "CHUNK_BYTES", 1000)
     data = b"x" * 995 + b"/ByteRange" + b"y" * 3000 + b"/ByteRange"
     path = _write(tmp_path, "morceaux.bin", data)
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert list(pdf_module._find_all(Source(fd), 0, len(data))) == [995, len(data) - 10]
+        assert list(pdf_module.find_byteranges(Source(fd), 0, len(data), chunk_bytes=1000)) == [995, len(data) - 10]
     finally:
         os.close(fd)
 
@@ -316,7 +324,7 @@ def test_certificate_files_are_not_signatures(tmp_path, pki):
 
     bundle = cms.ContentInfo({"content_type": "signed_data", "content": {
         "version": "v1", "digest_algorithms": [], "encap_content_info": {"content_type": "data"},
-        "certificates": [signing._asn1_cert(pki.signer_cert)], "signer_infos": []}}).dump()
+        "certificates": [signing.asn1_cert(pki.signer_cert)], "signer_infos": []}}).dump()
     assert detect(_write(tmp_path, "chaine.p7b", bundle)) is None
 
 

@@ -20,8 +20,8 @@ from urllib.parse import unquote
 import pytest
 
 from catalogue.sae.manifest import Header, Package, Signing, write_manifest, xml_text
-from catalogue.sae.package import write_zip
 from catalogue.sae.selection import Management, PackFile, RuleRef
+from catalogue.sae.zipwrite import write_zip
 from tests.conftest import can_drop_privileges, catalogue_cmd, query, unprivileged
 from tests.saedata import (
     BUDGETS,
@@ -497,7 +497,7 @@ def test_unwritable_output_one_french_line(cli, sae, tmp_path):
 
 
 def test_member_names_stay_unique():
-    from catalogue.sae.package import member_name
+    from catalogue.sae.layout import member_name
 
     used: set[str] = set()
     files = [PackFile(i, b"", ("Été",), name, 1, 0, None, None, None, None)

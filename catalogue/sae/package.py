@@ -1,28 +1,20 @@
 """`catalogue sip`: one SEDA transfer package (a ZIP: content/… then manifest.xml) per
-dataset, split by size.
+dataset, split by size; this module plans each dataset's packages and writes them.
 
 Everything is checked before anything is written: the datasets are known and qualified
 (retention rule, service), their outputs do not exist (unless `remplacer`), and every file
-to pack still has the size and modification time the scan saw. Files are then opened
-read-only (no atime update where the OS allows), each copied into the ZIP in one pass
-that also computes its SHA-512, chunk by chunk: memory does not grow with file sizes.
-A package is written under a temporary name and renamed when complete; on any failure
-(a full disk included) the partial ZIP is removed.
+to pack still has the size and modification time the scan saw (`freshness`). The files
+are then split into packages and named (`layout`), and each package written (`zipwrite`)
+under a temporary name, renamed when complete; on any failure (a full disk included) the
+partial ZIP is removed.
 """
-
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
-import hashlib
 import os
 import re
 import shutil
-import stat
-import unicodedata
-import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +24,9 @@ from catalogue.errors import CatalogueError, DiskFullError, full_disk_cause
 from catalogue.formatting import french_bytes, french_int
 from catalogue.progress import ScanProgress
 from catalogue.sae.agencies import originating_agency, submission_agency
-from catalogue.sae.manifest import Header, Package, Signing, write_manifest
+from catalogue.sae.freshness import changed_message, check_files
+from catalogue.sae.layout import member_overhead, output_names, previous_outputs, split_parts
+from catalogue.sae.manifest import Header, Package, Signing
 from catalogue.sae.selection import (
     Dataset,
     LeftOut,
@@ -44,16 +38,10 @@ from catalogue.sae.selection import (
     select_files,
     write_left_out_csv,
 )
+from catalogue.sae.zipwrite import output_error, remove_quietly, write_zip
 from catalogue.store import connect
-from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
 
 DEFAULT_MAX = 10_000_000_000  # 10 Go
-CHUNK = 1 << 20
-SHOWN_PROBLEMS = 20
-MEMBER_MAX = 200          # characters of a ZIP member name before it falls back to a short one
-COMPONENT_MAX = 80
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 _UNITS = {"": 1, "o": 1, "b": 1, "k": 10**3, "ko": 10**3, "kb": 10**3, "m": 10**6, "mo": 10**6, "mb": 10**6,
           "g": 10**9, "go": 10**9, "gb": 10**9, "t": 10**12, "to": 10**12, "tb": 10**12}
 
@@ -134,7 +122,7 @@ def build_sips(db: str | None, dataset_ids: Sequence[str], options: SipOptions) 
     return results
 
 
-# --------------------------------------------------------------------------- checks
+# --------------------------------------------------------------------------- plan
 
 
 def _plan(con: duckdb.DuckDBPyConnection, dataset_id: str, options: SipOptions) -> _Plan:
@@ -150,7 +138,7 @@ def _plan(con: duckdb.DuckDBPyConnection, dataset_id: str, options: SipOptions) 
     problems = check_files(root, sel.files)
     changed = [LeftOut(ds.catalogue_path(f), f.size, why) for f, why in problems]
     if changed and not options.skip_changed:
-        raise SaeError(_changed_message(dataset_id, changed))
+        raise SaeError(changed_message(dataset_id, changed))
     if changed:
         bad = {id(f) for f, _ in problems}
         sel.files = [f for f in sel.files if id(f) not in bad]
@@ -187,132 +175,6 @@ def signing_links(con: duckdb.DuckDBPyConnection, ds: Dataset) -> dict[int, Sign
             roles = ("SignedDocument",)  # signed by a detached signature beside it
         links[file_id] = Signing(roles, signature_of)
     return links
-
-
-def _changed_message(dataset_id: str, changed: list[LeftOut]) -> str:
-    lines = [f"{dataset_id} : {french_int(len(changed))} fichier(s) modifié(s), disparu(s) ou illisible(s) depuis "
-             "le scan ; rien n'a été écrit (relancez un scan, ou --ignorer-modifies pour verser les autres) :"]
-    lines += [f"  {c.path} : {c.reason}" for c in changed[:SHOWN_PROBLEMS]]
-    if len(changed) > SHOWN_PROBLEMS:
-        lines.append(f"  … et {french_int(len(changed) - SHOWN_PROBLEMS)} autre(s)")
-    return "\n".join(lines)
-
-
-def check_files(root: bytes, files: Sequence[PackFile]) -> list[tuple[PackFile, str]]:
-    """Files that are no longer as the scan saw them (size, modification time, kind), or
-    that cannot be read: with the reason, in French."""
-    problems = []
-    for f in files:
-        reason = _unlike_scan(root, f)
-        if reason:
-            problems.append((f, reason))
-    return problems
-
-
-def _unlike_scan(root: bytes, f: PackFile) -> str | None:
-    if f.error:
-        return f"illisible lors du scan ({f.error})"
-    try:
-        st = _lstat(root, f.rel)
-    except FileNotFoundError:
-        return "disparu depuis le scan"
-    except OSError as exc:
-        return describe_oserror(exc)
-    full = join(root, f.rel)
-    if len(full) < LONG_PATH and not os.access(full, os.R_OK, effective_ids=os.access in os.supports_effective_ids):
-        return "illisible (accès refusé)"
-    return _compare(f, st)
-
-
-def _compare(f: PackFile, st: os.stat_result) -> str | None:
-    if not stat.S_ISREG(st.st_mode):
-        return "n'est plus un fichier ordinaire"
-    if st.st_size != f.size:
-        return f"modifié depuis le scan (taille {french_int(f.size)} → {french_int(st.st_size)} octets)"
-    if f.mtime_us is not None and st.st_mtime_ns // 1000 != f.mtime_us:
-        return "modifié depuis le scan (date de modification différente)"
-    return None
-
-
-def _lstat(root: bytes, rel: bytes) -> os.stat_result:
-    full = join(root, rel)
-    if len(full) < LONG_PATH:
-        return os.lstat(full)
-    fd = open_path(root, rel)  # a path too long for one syscall: walked by directory
-    try:
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
-
-
-# --------------------------------------------------------------------------- layout
-
-
-def member_overhead(f: PackFile) -> int:
-    """Bytes a file adds besides its content: ZIP headers and its lines in the manifest
-    (generous, so that a package stays under the limit)."""
-    return 2_000 + 8 * (len(f.rel) + len(f.name))
-
-
-def split_parts(files: Sequence[PackFile], max_bytes: int) -> list[list[PackFile]]:
-    """Consecutive runs of FILES (folders stay together as far as size allows) of at most
-    MAX_BYTES each, headers included; a file bigger than that on its own is alone."""
-    parts: list[list[PackFile]] = [[]]
-    used = 10_000  # the manifest's fixed part
-    for f in files:
-        cost = f.size + member_overhead(f)
-        if parts[-1] and used + cost > max_bytes:
-            parts.append([])
-            used = 10_000
-        parts[-1].append(f)
-        used += cost
-    return parts
-
-
-def output_names(out_dir: Path, dataset_id: str, count: int) -> list[Path]:
-    if count == 1:
-        return [out_dir / f"{dataset_id}.zip"]
-    return [out_dir / f"{dataset_id}-partie-{i}-sur-{count}.zip" for i in range(1, count + 1)]
-
-
-def previous_outputs(out_dir: Path, dataset_id: str) -> list[Path]:
-    """Packages an earlier run wrote for this dataset (maybe split differently)."""
-    if not out_dir.is_dir():
-        return []
-    return sorted({*out_dir.glob(f"{dataset_id}.zip"), *out_dir.glob(f"{dataset_id}-partie-*-sur-*.zip")})
-
-
-def safe_component(text: str, keep_extension: bool = False) -> str:
-    """A name every system unzips the same way: ASCII letters, digits, « . _ - », accents
-    folded, the rest « _ », at most COMPONENT_MAX characters (extension kept)."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    name = _UNSAFE.sub("_", folded).strip(".") or "_"  # no hidden file, no « .. », no trailing dot (Windows)
-    if len(name) > COMPONENT_MAX:
-        stem, dot, ext = name.rpartition(".")
-        if keep_extension and dot and 0 < len(ext) <= 10:
-            name = stem[:COMPONENT_MAX - len(ext) - 1] + "." + ext
-        else:
-            name = name[:COMPONENT_MAX]
-    if name.split(".")[0].upper() in _WINDOWS_RESERVED:
-        name = "_" + name
-    return name
-
-
-def member_name(f: PackFile, used: set[str]) -> str:
-    """The file's place in the ZIP: content/ then its folders and name made safe (so the
-    Uri needs no escaping and means the same to every SAE). A name already taken (two
-    names folding alike, case ignored) or too long gets the file's id."""
-    folders = [safe_component(d) for d in f.dirs]
-    name = safe_component(f.name, keep_extension=True)
-    candidates = ["/".join(["content", *folders, name]), "/".join(["content", *folders, f"{f.file_id}_{name}"]),
-                  f"content/{f.file_id}_{name}"]
-    member = next((m for m in candidates if len(m) <= MEMBER_MAX and m.lower() not in used), None)
-    suffix = 1
-    while member is None or member.lower() in used:  # a real file named like a generated name
-        member = f"content/{f.file_id}-{suffix}_{name}"
-        suffix += 1
-    used.add(member.lower())
-    return member
 
 
 # --------------------------------------------------------------------------- writing
@@ -353,20 +215,6 @@ def _write_plan(plan: _Plan, options: SipOptions, progress: ScanProgress, done: 
                      oversized)
 
 
-def remove_quietly(path: Path) -> None:
-    """Remove a partial output if there is one (its folder may not even exist)."""
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def output_error(exc: OSError) -> str:
-    """Why an output could not be written, in French."""
-    reasons = {errno.EACCES: "accès refusé", errno.EPERM: "accès refusé", errno.EROFS: "disque en lecture seule",
-               errno.ENOTDIR: "un élément du chemin n'est pas un dossier", errno.EISDIR: "c'est un dossier",
-               errno.ENAMETOOLONG: "chemin trop long"}
-    return reasons.get(exc.errno or 0) or describe_oserror(exc)
-
-
 def _disk_full(out_dir: Path, dataset_id: str, plan: _Plan, done: list[SipResult]) -> DiskFullError:
     try:
         free = french_bytes(shutil.disk_usage(out_dir).free)
@@ -395,73 +243,3 @@ def _package(ds: Dataset, header: Header, files: list[PackFile], part: int, part
              signing: dict[int, Signing]) -> Package:
     title = ds.title + (f" (partie {part} sur {parts})" if parts > 1 else "")
     return Package(header, title, ds.description(), ds.management(), files, signing)
-
-
-def write_zip(path: Path, root: bytes, files: Sequence[PackFile], package: Package,
-              advance: Callable[..., None] | None = None) -> None:
-    """The package at PATH: every file copied (and digested) into content/…, then the
-    manifest. Members are stored, not compressed: archives' formats mostly are already."""
-    used: set[str] = set()
-    buffer = bytearray(CHUNK)
-    # Beyond 2 GiB of manifest (about a million files) the member needs ZIP64 up front.
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for f in files:
-            f.member = member_name(f, used)
-            f.digest = copy_into(zf, root, f, buffer, advance)
-            if advance:
-                advance(1)
-        with zf.open(_zip_info("manifest.xml", None), "w", force_zip64=len(files) > 500_000) as out:
-            write_manifest(out, package)
-
-
-def _zip_info(name: str, mtime_us: int | None, size: int = 0) -> zipfile.ZipInfo:
-    when = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=mtime_us) if mtime_us is not None \
-        else dt.datetime.now(dt.UTC)
-    year = min(max(when.year, 1980), 2107)  # the range a ZIP header can hold
-    info = zipfile.ZipInfo(name, (year, when.month, when.day, when.hour, when.minute, when.second))
-    info.compress_type = zipfile.ZIP_STORED
-    info.external_attr = (stat.S_IFREG | 0o644) << 16
-    info.file_size = size
-    return info
-
-
-def copy_into(zf: zipfile.ZipFile, root: bytes, f: PackFile, buffer: bytearray,
-              advance: Callable[..., None] | None = None) -> str:
-    """Copy one scanned file into the ZIP as F.member, read once: the SHA-512 is computed on
-    the bytes written. Refused when the file is no longer the one the scan saw, before or
-    during the copy (nothing of it is then left in a package: the caller drops the ZIP)."""
-    if f.member is None:
-        raise AssertionError("member name not set")
-    view = memoryview(buffer)
-    digest = hashlib.sha512()
-    copied = 0
-    try:
-        fd = open_path(root, f.rel)
-    except OSError as exc:
-        raise SaeError(f"{f.display} : {describe_oserror(exc)} pendant la préparation du SIP ; relancez la "
-                       "commande.") from None
-    with open(fd, "rb", buffering=0, closefd=True) as src:
-        before = os.fstat(src.fileno())
-        if (why := _compare(f, before)) is not None:
-            raise SaeError(f"{f.display} : {why} pendant la préparation du SIP ; relancez la commande.")
-        with zf.open(_zip_info(f.member, f.mtime_us, f.size), "w") as dst:
-            while n := _read(src, view, f):
-                chunk = view[:n]
-                digest.update(chunk)
-                dst.write(chunk)
-                copied += n
-                if advance:
-                    advance(0, n)
-        after = os.fstat(src.fileno())
-    if copied != f.size or after.st_mtime_ns != before.st_mtime_ns:
-        raise SaeError(f"{f.display} : modifié pendant la copie dans le SIP ; relancez la commande.")
-    return digest.hexdigest()
-
-
-def _read(src, view: memoryview, f: PackFile) -> int:
-    """Read into VIEW; a failing read of a scanned file (a share gone, a bad sector) names the file."""
-    try:
-        return src.readinto(view) or 0
-    except OSError as exc:
-        raise SaeError(f"{f.display} : {describe_oserror(exc)} pendant la copie dans le SIP ; relancez la "
-                       "commande.") from None

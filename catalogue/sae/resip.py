@@ -25,7 +25,6 @@ from catalogue.errors import CatalogueError, DiskFullError, full_disk_cause
 from catalogue.formatting import french_int
 from catalogue.sae.agencies import originating_agency
 from catalogue.sae.manifest import content_date, folder_spans
-from catalogue.sae.package import output_error, remove_quietly
 from catalogue.sae.selection import (
     Dataset,
     LeftOut,
@@ -36,6 +35,7 @@ from catalogue.sae.selection import (
     select_files,
     write_left_out_csv,
 )
+from catalogue.sae.zipwrite import output_error, remove_quietly
 from catalogue.store import connect
 
 COLUMNS = ["Id", "File", "ParentId", "Content.DescriptionLevel", "Content.Title", "Content.Description",

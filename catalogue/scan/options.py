@@ -64,8 +64,9 @@ class Tuning:
     "walk", "hash", "identify", "signatures" as each phase begins (even one turned off),
     "walk-stored" after each walk transaction is committed (from the writer thread),
     "identify-stored" after each batch of identification results is stored,
-    "signatures-stored" after each batch of signature results. What it raises stops the scan
-    as if raised there (KeyboardInterrupt: a Ctrl-C)."""
+    "signatures-stored" after each batch of signature results, "bundle-export" when a
+    `scan --bundle` is complete and its bundle about to be written. What it raises stops
+    the scan as if raised there (KeyboardInterrupt: a Ctrl-C)."""
 
     id_batch: int = 512              # files per siegfried call (bounded: aliases hold descriptors)
     update_rows: int = 20_000        # rows staged before one UPDATE ... FROM

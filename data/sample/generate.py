@@ -6,7 +6,7 @@ on purpose: duplicates (copies across services, « Copie de … », « (1) »), 
 .tmp, .bak, empty files and folders), old dates (from 1998), a deep branch, and names
 a careless tool would mishandle (accents, apostrophes, `<script>`, `=formula`).
 
-    python -m data.sample.generate OUT_DIR
+    python -m catalogue.sample.generate OUT_DIR
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from data.sample import formats
+from . import formats
 
 COMMUNES = [
     ("99001", "Saint-Aubin-des-Prés", 1.0),
@@ -132,7 +132,7 @@ PARAPHEUR = "Administration générale/Parapheur"
 
 
 def _plant_parapheur(share: Path, code: str, nom: str, seed: int) -> None:
-    from data.sample.parapheur import demo_pki, write_parapheur
+    from .parapheur import demo_pki, write_parapheur
 
     rng = random.Random(f"{seed}-{code}-parapheur")  # its own: the rest of the share stays as it was
     for path in sorted(write_parapheur(share / PARAPHEUR, code, demo_pki(code, nom))):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from data.sample import formats, signing
+from . import formats, signing
 
 # File name → kind the scan must find in it (None: a document signed by a detached signature).
 PARAPHEUR_KINDS = {

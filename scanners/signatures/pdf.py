@@ -72,11 +72,12 @@ class PdfSignature:
     errors: list[str] = field(default_factory=list)
 
 
-def _find_all(src: Source, start: int, end: int) -> Iterator[int]:
-    """Offsets of /ByteRange in [START, END), read CHUNK_BYTES at a time."""
+def find_byteranges(src: Source, start: int, end: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[int]:
+    """Offsets of /ByteRange in [START, END), read CHUNK_BYTES at a time (a key that
+    straddles two chunks is found: each read overlaps the next by the key's length)."""
     pos = start
     while pos < end:
-        n = min(CHUNK_BYTES, end - pos)
+        n = min(chunk_bytes, end - pos)
         chunk = src.read(pos, n + len(_KEY) - 1)
         i = chunk.find(_KEY)
         while 0 <= i < n:
@@ -188,8 +189,9 @@ def _was_updated(src: Source, tail: bytes) -> bool:
     return not section.startswith(b"xref") and _PREV.search(section.split(b"stream", 1)[0]) is not None
 
 
-def signatures(src: Source) -> list[PdfSignature]:
-    """Every signature dictionary found, in file order (see the module docstring)."""
+def signatures(src: Source, chunk_bytes: int = CHUNK_BYTES) -> list[PdfSignature]:
+    """Every signature dictionary found, in file order (see the module docstring); the
+    search beyond the tail reads CHUNK_BYTES at a time."""
     tail_start, tail = src.tail(TAIL_BYTES)
     if _EVIDENCE.search(tail) is None:
         if tail_start == 0 or not _was_updated(src, tail):
@@ -199,7 +201,7 @@ def signatures(src: Source) -> list[PdfSignature]:
             return []
     hits = {tail_start + m.start() for m in re.finditer(re.escape(_KEY), tail)}
     if tail_start > 0:
-        hits.update(_find_all(src, max(0, src.size - SCAN_LIMIT), tail_start))
+        hits.update(find_byteranges(src, max(0, src.size - SCAN_LIMIT), tail_start, chunk_bytes))
     found: dict[int, PdfSignature] = {}
     for hit in sorted(hits):
         sig = _signature_at(src, hit)
@@ -208,9 +210,9 @@ def signatures(src: Source) -> list[PdfSignature]:
     return [found[k] for k in sorted(found)]
 
 
-def detect_pdf(src: Source) -> SignatureInfo | None:
-    """SignatureInfo of a PDF, or None when it holds no signature."""
-    sigs = signatures(src)
+def detect_pdf(src: Source, chunk_bytes: int = CHUNK_BYTES) -> SignatureInfo | None:
+    """SignatureInfo of a PDF, or None when it holds no signature (CHUNK_BYTES: see `signatures`)."""
+    sigs = signatures(src, chunk_bytes)
     regular = [s for s in sigs if not s.doc_timestamp]
     counted = regular or sigs
     if not counted:
