@@ -29,6 +29,7 @@ from catalogue.formatting import french_bytes, french_date, french_int, french_n
 from catalogue.store import connect
 from reports import charts
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
+from reports.projection import write_projection_csv, write_projection_xlsx
 from reports.safetext import visible_controls
 from reports.signatures import SIGNATURE_ANNEX_COLUMNS, signature_annex_rows
 
@@ -177,10 +178,11 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
 
 
 def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
-                     templates: str | Path | None = None, this_year: int | None = None) -> ReportFiles:
+                     templates: str | Path | None = None, this_year: int | None = None,
+                     tenants_file: str | Path | None = None) -> ReportFiles:
     con = connect(db, read_only=True)
     try:
-        ctx = territory_context(con, this_year)
+        ctx = territory_context(con, this_year, Path(tenants_file) if tenants_file else None)
     finally:
         con.close()
     out = Path(out_dir)
@@ -198,4 +200,6 @@ def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
                         c["signatures"]["files"], c["signatures"]["bytes"], c["signatures"]["expiring"],
                         c["signatures"]["orphans"]])
     files.append(path)
+    files.append(write_projection_csv(out / "projection-couts.csv", ctx["projection"]))
+    files.append(write_projection_xlsx(out / "projection-couts.xlsx", ctx["projection"]))
     return ReportFiles("Synthèse territoriale", files)
