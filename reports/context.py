@@ -243,9 +243,10 @@ def _plan_chart(plan: list[dict]) -> Chart | None:
 
 
 def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None,
-                      tenants_file: Path | None = None) -> dict:
+                      tenants_file: Path | None = None, costs_file: Path | None = None) -> dict:
     """Aggregates per commune only: no file or folder name of any commune. TENANTS_FILE maps
-    communes to the SAE's tenants for the cost projection (else each commune is its own)."""
+    communes to the SAE's tenants for the cost projection (else each commune is its own);
+    COSTS_FILE replaces catalogue/rules/couts.csv."""
     this_year = this_year or dt.date.today().year
     communes = []
     roadmap = build_roadmap(con, None, this_year)
@@ -278,7 +279,7 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         "this_year": this_year, "generated": dt.date.today(), "communes": communes, "total": total, "plan": plan,
         "actions": _action_totals(roadmap),
         "footprint": footprint(con, total["wasted_bytes"]),
-        "projection": projection_section(con, roadmap, this_year, tenants_file),
+        "projection": projection_section(con, roadmap, this_year, tenants_file, costs_file),
         "charts": {
             "communes": Chart("stacked_barh", "Volumes mesurés par collectivité (fichiers, hors bases de données "
                               "et messageries)", labels, {

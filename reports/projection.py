@@ -28,9 +28,9 @@ def measured_flows(con: duckdb.DuckDBPyConnection, this_year: int) -> dict[str, 
 
 
 def projection_section(con: duckdb.DuckDBPyConnection, roadmap: list[RoadmapEntry], this_year: int,
-                       tenants_file: Path | None = None) -> dict:
+                       tenants_file: Path | None = None, costs_file: Path | None = None) -> dict:
     """What the section shows; the costs and tenants files are checked before anything is written."""
-    costs = load_costs()
+    costs = load_costs(costs_file)
     names = dict(con.execute("SELECT code, coalesce(nom, code) FROM communes ORDER BY code").fetchall())
     tenants, alone = load_tenants(tenants_file, names)
     tenant_rows = project(transfers(roadmap, this_year, measured_flows(con, this_year)), tenants, costs, this_year)
@@ -40,6 +40,7 @@ def projection_section(con: duckdb.DuckDBPyConnection, roadmap: list[RoadmapEntr
                 share["nom"] = names[share["commune"]]
     return {"locataires": tenant_rows, "couts": costs,
             "fichier_locataires": tenants_file.name if tenants_file else None,
+            "fichier_couts": costs_file.name if costs_file else "catalogue/rules/couts.csv",
             "seuls": [f"{names[c]} ({c})" for c in alone], "premiere_annee": this_year,
             "derniere_annee": this_year + YEARS - 1, "annees_flux": FLOW_YEARS}
 

@@ -179,10 +179,13 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
 
 def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
                      templates: str | Path | None = None, this_year: int | None = None,
-                     tenants_file: str | Path | None = None) -> ReportFiles:
+                     tenants_file: str | Path | None = None, costs_file: str | Path | None = None) -> ReportFiles:
+    """The territorial synthesis; TENANTS_FILE and COSTS_FILE feed its cost projection
+    (reports/projection.py) and are checked before any file is written."""
     con = connect(db, read_only=True)
     try:
-        ctx = territory_context(con, this_year, Path(tenants_file) if tenants_file else None)
+        ctx = territory_context(con, this_year, Path(tenants_file) if tenants_file else None,
+                                Path(costs_file) if costs_file else None)
     finally:
         con.close()
     out = Path(out_dir)
