@@ -1,0 +1,105 @@
+"""Stock and flow: a declared yearly volume is a flow, never a stock; « à verser » is the
+stock (measured and declared) plus the declared flow up to the target year, each part
+kept; on the demo synthesis it never exceeds what was measured and declared."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from catalogue.formatting import french_bytes
+from catalogue.roadmap import Action, DatasetFacts, RoadmapEntry
+from catalogue.stockflow import TransferVolume, plan_by_year, transfer_total, transfer_volume
+from tests.conftest import query
+
+N = 2026
+GO = 10**9
+
+
+def _entry(dataset_id: str, year: int | None, action: Action = Action.TRANSFER, **facts) -> RoadmapEntry:
+    return RoadmapEntry(DatasetFacts(dataset_id, "99001", f"/{dataset_id}", **facts), action, year, 0, None)
+
+
+def test_declared_flow_counts_up_to_the_target_year_only():
+    scanned = _entry("FS-1", N, bytes=3 * GO, source="filesystem")
+    mailbox = _entry("APP-1", N + 1, bytes=GO, source="mail", declared_flow=GO // 2)
+    added = _entry("AJ-1", N + 2, declared_stock=4 * GO, declared_flow=GO)
+    added_now = _entry("AJ-2", N, declared_flow=7 * GO)  # a flow alone is nothing to transfer this year
+    dropped = _entry("FS-2", N, Action.ELIMINATE, bytes=9 * GO)
+    # By hand: 3 Go measured in N; 1 Go measured (a mailbox) + 1 year of 0,5 Go in N+1;
+    # 4 Go declared + 2 years of 1 Go in N+2.
+    assert transfer_volume(added_now, N) == TransferVolume()
+    assert transfer_volume(mailbox, N) == TransferVolume(measured=GO, applications=GO, declared_flow=GO // 2)
+    assert transfer_volume(added, N) == TransferVolume(declared_stock=4 * GO, declared_flow=2 * GO)
+    assert transfer_volume(dropped, N) == TransferVolume()
+    total = transfer_total([scanned, mailbox, added, added_now, dropped], N)
+    assert (total.measured, total.applications, total.declared_stock, total.declared_flow, total.total) == (
+        4 * GO, GO, 4 * GO, 2 * GO + GO // 2, 10 * GO + GO // 2)
+    plan = {p["annee"]: p for p in plan_by_year([scanned, mailbox, added, added_now, dropped], N)}
+    assert {y: (p["verser_jeux"], p["verser_octets"]) for y, p in plan.items()} == {
+        N: (2, 3 * GO), N + 1: (1, GO + GO // 2), N + 2: (1, 6 * GO)}
+    assert (plan[N]["eliminer_jeux"], plan[N]["eliminer_octets"]) == (1, 9 * GO)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """`catalogue demo` run once, reports included."""
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    out = tmp_path_factory.mktemp("demo-stockflow") / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--quiet"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=";"))
+
+
+def _declared(db: Path) -> dict[str, tuple[float, float]]:
+    """Declared stock and yearly flow (bytes) of each qualified dataset, read straight from SQL."""
+    columns = {r[0] for r in query(db, "SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_name = 'qualifications_current'")}
+    stock = "coalesce(volume_stock_go, 0)" if "volume_stock_go" in columns else "0"
+    return {r[0]: (r[1] * 1e9, r[2] * 1e9) for r in query(
+        db, f"SELECT dataset_id, CASE WHEN ajout THEN {stock} ELSE 0 END, coalesce(volume_annuel_go, 0) "
+            "FROM qualifications_current")}
+
+
+def test_demo_a_verser_never_exceeds_measured_and_declared(demo):
+    db, reports = demo / "catalogue.duckdb", demo / "rapports"
+    this_year = dt.date.today().year
+    measured = dict(query(db, "SELECT dataset_id, bytes FROM datasets"))
+    declared = _declared(db)
+    synthesis = {r["commune"]: int(r["a_verser_octets"]) for r in _csv(reports / "synthese-territoriale.csv")}
+    assert len(synthesis) == 3
+    for commune, a_verser in synthesis.items():
+        bound = 0.0
+        for row in _csv(reports / commune / f"feuille-de-route-{commune}.csv"):
+            if row["action"].startswith(Action.TRANSFER.label()):
+                stock, flow = declared.get(row["identifiant"], (0.0, 0.0))
+                years = int(row["annee_cible"]) - this_year
+                assert 0 <= years <= 5
+                bound += measured.get(row["identifiant"], 0) + stock + flow * years
+        assert 0 < a_verser <= bound + 1, commune  # +1: Go → bytes rounding
+    html = (reports / "synthese-territoriale.html").read_text(encoding="utf-8")
+    card = re.search(r'<span class="value">([^<]+)</span><span class="label">à verser au SAE', html)
+    assert card and card.group(1) == french_bytes(sum(synthesis.values()))
+
+
+def test_demo_totals_say_what_they_measure(demo):
+    html = (demo / "rapports" / "synthese-territoriale.html").read_text(encoding="utf-8")
+    assert "volume mesuré des fichiers (hors bases de données et messageries)" in html
+    assert re.search(r"dont stock mesuré\s+[^(]+\(bases de données et messageries comprises", html)
+    assert "<th class=\"num\">dont flux déclaré</th>" in html
+    assert "déclarés dans les grilles pour les\njeux à verser" in html
+    commune = (demo / "rapports" / "99001" / "rapport-99001.html").read_text(encoding="utf-8")
+    assert "volume mesuré des fichiers (hors bases de données et messageries)" in commune
+    assert re.search(r"AJ-[0-9A-F]{12} — déclaré : stock [^,]+, flux [^<]+ par an", commune)
