@@ -264,6 +264,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE files ADD COLUMN signed BOOLEAN;
         """,
     ),
+    (
+        "0008_grid_v3",
+        """
+        -- Grid template version 3 (issue 19): answers the référents give on each dataset.
+        -- The current stock of a body of records no scan has seen (volume_annuel_go is the flow).
+        ALTER TABLE qualifications ADD COLUMN volume_stock_go DOUBLE;
+        ALTER TABLE qualifications ADD COLUMN support VARCHAR;
+        ALTER TABLE qualifications ADD COLUMN communicabilite VARCHAR;
+        ALTER TABLE qualifications ADD COLUMN editeur VARCHAR;
+        ALTER TABLE qualifications ADD COLUMN editeur_version VARCHAR;
+        ALTER TABLE qualifications ADD COLUMN export_possible VARCHAR;
+        ALTER TABLE qualifications ADD COLUMN connecteur VARCHAR;
+        ALTER TABLE qualifications ADD COLUMN operateur_hebergement VARCHAR;
+        """,
+    ),
 ]
 
 
