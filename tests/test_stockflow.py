@@ -65,12 +65,9 @@ def _csv(path: Path) -> list[dict]:
 
 def _declared(db: Path) -> dict[str, tuple[float, float]]:
     """Declared stock and yearly flow (bytes) of each qualified dataset, read straight from SQL."""
-    columns = {r[0] for r in query(db, "SELECT column_name FROM information_schema.columns "
-                                       "WHERE table_name = 'qualifications_current'")}
-    stock = "coalesce(volume_stock_go, 0)" if "volume_stock_go" in columns else "0"
     return {r[0]: (r[1] * 1e9, r[2] * 1e9) for r in query(
-        db, f"SELECT dataset_id, CASE WHEN ajout THEN {stock} ELSE 0 END, coalesce(volume_annuel_go, 0) "
-            "FROM qualifications_current")}
+        db, "SELECT dataset_id, CASE WHEN ajout THEN coalesce(volume_stock_go, 0) ELSE 0 END, "
+            "coalesce(volume_annuel_go, 0) FROM qualifications_current")}
 
 
 def test_demo_a_verser_never_exceeds_measured_and_declared(demo):
@@ -103,3 +100,40 @@ def test_demo_totals_say_what_they_measure(demo):
     commune = (demo / "rapports" / "99001" / "rapport-99001.html").read_text(encoding="utf-8")
     assert "volume mesuré des fichiers (hors bases de données et messageries)" in commune
     assert re.search(r"AJ-[0-9A-F]{12} — déclaré : stock [^,]+, flux [^<]+ par an", commune)
+
+
+def test_added_row_stock_is_declared_and_its_yearly_volume_a_flow(cli, tmp_path):
+    """A row added to the grid: « Volume annuel estimé » is its flow, volume_stock_go (grid
+    v3, migration 0008) its stock; no scan measured anything of it."""
+    from openpyxl import load_workbook
+
+    from catalogue.roadmap import build_roadmap
+    from catalogue.store import connect
+    from grids import spec
+    from tests.test_grid import GOOD, columns, fill
+
+    share = tmp_path / "partage" / "Urbanisme" / "Permis"
+    share.mkdir(parents=True)
+    (share / "arrete.txt").write_text("Arrêté 2020-01\n", encoding="utf-8")
+    db = tmp_path / "catalogue.duckdb"
+    assert cli("scan", tmp_path / "partage", "--commune", "99601", "--db", db, "-q").exit_code == 0
+    grid = tmp_path / "grille.xlsx"
+    assert cli("grid", "export", "--commune", "99601", "-o", grid, "--db", db).exit_code == 0
+    wb = load_workbook(grid)
+    ws = wb[spec.SHEET_GRID]
+    last = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, columns(ws)["dataset_id"]).value)
+    fill(ws, last + 1, dict(GOOD, emplacement="Logiciel d'urbanisme (base de données)", volume_annuel_go=2))
+    wb.save(grid)
+    result = cli("grid", "import", grid, "--db", db)
+    assert result.exit_code == 0, result.output
+    con = connect(db)
+    try:
+        # What the grid v3 importer writes for « Volume actuel (Go) ».
+        con.execute("UPDATE qualifications SET volume_stock_go = 3 WHERE ajout")
+        [added] = [e for e in build_roadmap(con, "99601", N) if not e.packable]
+    finally:
+        con.close()
+    f = added.facts
+    assert (f.bytes, f.declared_stock, f.declared_flow, f.source) == (0, 3 * GO, 2 * GO, None)
+    years = added.target_year - N
+    assert transfer_volume(added, N) == TransferVolume(declared_stock=3 * GO, declared_flow=2 * GO * years)
