@@ -90,12 +90,13 @@ def _roadmap_csv(path: Path, roadmap) -> Path:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["identifiant", "emplacement", "volume_octets", "typologie", "dua_annees", "sort_final", "action",
-                    "annee_cible", "score", "raisons", "commande_sip"])
+                    "annee_cible", "score", "raisons", "commande_sip", "stock_declare_octets",
+                    "flux_declare_octets_par_an"])
         for e in roadmap:
             a = e.facts.answers or {}
             w.writerow([e.facts.dataset_id, e.facts.emplacement, e.facts.bytes, a.get("typologie"),
                         a.get("dua_annees"), a.get("sort_final"), e.label, e.target_year, e.score,
-                        " ; ".join(e.reasons), e.sip_command])
+                        " ; ".join(e.reasons), e.sip_command, e.facts.declared_stock, e.facts.declared_flow])
     return path
 
 
@@ -195,13 +196,16 @@ def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["commune", "nom", "fichiers", "volume_octets", "croissance_annuelle_octets", "doublons_octets",
                     "dechets_octets", "jeux_de_donnees", "jeux_qualifies", "a_verser_octets", "fichiers_signes",
-                    "volume_signe_octets", "certificats_expirant_12_mois", "signatures_detachees_orphelines"])
+                    "volume_signe_octets", "certificats_expirant_12_mois", "signatures_detachees_orphelines",
+                    "a_verser_stock_mesure_octets", "a_verser_bases_messageries_octets",
+                    "a_verser_stock_declare_octets", "a_verser_flux_declare_octets", "flux_declare_annuel_octets"])
         for c in ctx["communes"]:
             f = c["figures"]
             w.writerow([c["code"], c["nom"], f["files"], f["bytes"], c["flow"], f["duplicate_bytes"],
                         f["dechet_bytes"], f["datasets"], c["qualification"]["qualified"], c["verser_octets"],
                         c["signatures"]["files"], c["signatures"]["bytes"], c["signatures"]["expiring"],
-                        c["signatures"]["orphans"]])
+                        c["signatures"]["orphans"], c["verser"].measured, c["verser"].applications,
+                        c["verser"].declared_stock, c["verser"].declared_flow, c["declared_flow"]])
     files.append(path)
     files.append(write_projection_csv(out / "projection-couts.csv", ctx["projection"]))
     files.append(write_projection_xlsx(out / "projection-couts.xlsx", ctx["projection"]))

@@ -5,6 +5,7 @@ costs or tenants files refused with file and line, nothing written."""
 from __future__ import annotations
 
 import csv
+import subprocess
 
 import pytest
 from openpyxl import load_workbook
@@ -128,6 +129,13 @@ def test_report_with_tenants_file(small_territory, tmp_path):
                                            "99502": ("Agglo du Val", flat / 2, flat / 2),
                                            "99503": ("99503", flat, flat)}
     assert len(rows) == 3 * 6
+    # LibreOffice opens the workbook (first sheet as CSV): one line per tenant and year.
+    converted = subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo'}",
+                                "--convert-to", "csv", "--outdir", str(tmp_path / "lo-out"),
+                                str(out / "projection-couts.xlsx")], capture_output=True, text=True, timeout=300)
+    assert converted.returncode == 0, converted.stderr
+    lines = (tmp_path / "lo-out" / "projection-couts.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("locataire,annee,partenaires,stock_1er_janvier_octets") and len(lines) == 1 + 2 * 6
     wb = load_workbook(out / "projection-couts.xlsx")
     assert wb.sheetnames == ["Par locataire", "Par partenaire", "Hypothèses"]
     assert [r[0] for r in wb["Par locataire"].iter_rows(min_row=2, max_row=7, values_only=True)] == ["99503"] * 6

@@ -75,8 +75,13 @@ def test_demo_a_verser_never_exceeds_measured_and_declared(demo):
     this_year = dt.date.today().year
     measured = dict(query(db, "SELECT dataset_id, bytes FROM datasets"))
     declared = _declared(db)
-    synthesis = {r["commune"]: int(r["a_verser_octets"]) for r in _csv(reports / "synthese-territoriale.csv")}
+    rows = _csv(reports / "synthese-territoriale.csv")
+    synthesis = {r["commune"]: int(r["a_verser_octets"]) for r in rows}
     assert len(synthesis) == 3
+    for r in rows:  # each part in its column, and they add up
+        assert int(r["a_verser_octets"]) == sum(int(r[f"a_verser_{part}_octets"])
+                                                for part in ("stock_mesure", "stock_declare", "flux_declare"))
+        assert 0 < int(r["a_verser_bases_messageries_octets"]) < int(r["a_verser_stock_mesure_octets"])
     for commune, a_verser in synthesis.items():
         bound = 0.0
         for row in _csv(reports / commune / f"feuille-de-route-{commune}.csv"):
