@@ -107,13 +107,10 @@ def test_demo_totals_say_what_they_measure(demo):
     assert re.search(r"AJ-[0-9A-F]{12} — déclaré : stock [^,]+, flux [^<]+ par an", commune)
 
 
-def test_added_row_stock_is_declared_and_its_yearly_volume_a_flow(cli, tmp_path):
-    """A row added to the grid: « Volume annuel estimé » is its flow, volume_stock_go (grid
-    v3, migration 0008) its stock; no scan measured anything of it."""
+def _added_row_catalogue(cli, tmp_path: Path) -> Path:
+    """A real catalogue: one scanned folder, and a grid row added with 2 Go a year."""
     from openpyxl import load_workbook
 
-    from catalogue.roadmap import build_roadmap
-    from catalogue.store import connect
     from grids import spec
     from tests.test_grid import GOOD, columns, fill
 
@@ -131,9 +128,19 @@ def test_added_row_stock_is_declared_and_its_yearly_volume_a_flow(cli, tmp_path)
     wb.save(grid)
     result = cli("grid", "import", grid, "--db", db)
     assert result.exit_code == 0, result.output
+    return db
+
+
+def test_added_row_stock_is_declared_and_its_yearly_volume_a_flow(cli, tmp_path):
+    """A row added to the grid: « Volume annuel estimé » is its flow, volume_stock_go (grid
+    v3, migration 0008) its stock; no scan measured anything of it."""
+    from catalogue.roadmap import build_roadmap
+    from catalogue.store import connect
+
+    db = _added_row_catalogue(cli, tmp_path)
     con = connect(db)
     try:
-        # What the grid v3 importer writes for « Volume actuel (Go) ».
+        # What the grid v3 importer writes for the current stock of an added row.
         con.execute("UPDATE qualifications SET volume_stock_go = 3 WHERE ajout")
         [added] = [e for e in build_roadmap(con, "99601", N) if not e.packable]
     finally:
@@ -142,3 +149,21 @@ def test_added_row_stock_is_declared_and_its_yearly_volume_a_flow(cli, tmp_path)
     assert (f.bytes, f.declared_stock, f.declared_flow, f.source) == (0, 3 * GO, 2 * GO, None)
     years = added.target_year - N
     assert transfer_volume(added, N) == TransferVolume(declared_stock=3 * GO, declared_flow=2 * GO * years)
+
+
+def test_report_on_a_catalogue_before_the_stock_column(cli, tmp_path):
+    """`report` opens the catalogue read-only, so without migrating it: a catalogue left by
+    the previous version (no volume_stock_go yet) still gives its synthesis."""
+    import duckdb
+
+    db = _added_row_catalogue(cli, tmp_path)
+    con = duckdb.connect(str(db))
+    con.execute("DROP VIEW qualifications_current")  # it depends on the column; the next writable open makes it
+    con.execute("ALTER TABLE qualifications DROP COLUMN volume_stock_go")
+    con.execute("DELETE FROM _migrations WHERE name = '0008_grid_v3'")
+    con.close()
+    result = cli("report", "--territoire", "--no-pdf", "-o", tmp_path / "out", "--db", db)
+    assert result.exit_code == 0, result.output
+    rows = _csv(tmp_path / "out" / "synthese-territoriale.csv")
+    assert rows[0]["a_verser_stock_declare_octets"] == "0"
+    assert int(rows[0]["flux_declare_annuel_octets"]) == 2 * GO
