@@ -100,7 +100,7 @@ def test_demo_totals_say_what_they_measure(demo):
     html = (demo / "rapports" / "synthese-territoriale.html").read_text(encoding="utf-8")
     assert "volume mesuré des fichiers (hors bases de données et messageries)" in html
     assert re.search(r"dont stock mesuré\s+[^(]+\(bases de données et messageries comprises", html)
-    assert "<th class=\"num\">dont flux déclaré</th>" in html
+    assert "<th class=\"num\">dont flux<br>déclaré</th>" in html
     assert "déclarés dans les grilles pour les\njeux à verser" in html
     commune = (demo / "rapports" / "99001" / "rapport-99001.html").read_text(encoding="utf-8")
     assert "volume mesuré des fichiers (hors bases de données et messageries)" in commune
