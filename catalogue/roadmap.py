@@ -344,7 +344,7 @@ SELECT coalesce(s.dataset_id, q.dataset_id) AS dataset_id, coalesce(s.commune, q
        coalesce(s.emplacement, q.emplacement) AS emplacement,
        s.source, coalesce(s.bytes, 0) AS bytes,
        -- A declared stock stands only where no scan measured one; a declared yearly volume is a flow.
-       CASE WHEN s.dataset_id IS NULL THEN CAST(coalesce({stock_go}, 0) * 1e9 AS BIGINT) ELSE 0 END
+       CASE WHEN s.dataset_id IS NULL THEN CAST(coalesce(q.volume_stock_go, 0) * 1e9 AS BIGINT) ELSE 0 END
            AS declared_stock,
        CAST(coalesce(q.volume_annuel_go, 0) * 1e9 AS BIGINT) AS declared_flow,
        s.last_year, coalesce(s.high_bytes, 0) AS high_bytes, coalesce(s.medium_bytes, 0) AS medium_bytes,
@@ -360,16 +360,17 @@ ORDER BY commune, emplacement
 """
 
 
-def _stock_column(con: duckdb.DuckDBPyConnection) -> str:
-    """The declared stock (Go) of an added row. A catalogue that a report opens read-only
-    may predate migration 0008_grid_v3, which added the column: then nothing is declared."""
+def _facts_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """FACTS_SQL for this catalogue. One that a report opens read-only may predate migration
+    0008_grid_v3, which added the declared stock: then no stock is declared."""
     cur = con.execute("SELECT * FROM qualifications_current LIMIT 0")
-    return "q.volume_stock_go" if "volume_stock_go" in {d[0] for d in cur.description} else "NULL"
+    if "volume_stock_go" in {d[0] for d in cur.description}:
+        return FACTS_SQL
+    return FACTS_SQL.replace("q.volume_stock_go", "NULL")
 
 
 def load_facts(con: duckdb.DuckDBPyConnection, commune: str | None = None) -> list[DatasetFacts]:
-    # The column name comes from _stock_column's two constants, never from input.
-    cur = con.execute(FACTS_SQL.replace("{stock_go}", _stock_column(con)), {"commune": commune})
+    cur = con.execute(_facts_sql(con), {"commune": commune})
     names = [d[0] for d in cur.description]
     facts = []
     for row in cur.fetchall():

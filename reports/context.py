@@ -209,7 +209,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
 def _commune_charts(services: list[dict], growth_rows: list[dict], formats: list[dict],
                     plan: list[dict]) -> dict[str, Chart | None]:
     return {
-        "services": Chart("barh_bytes", "Volume par service (dossier de premier niveau)",
+        "services": Chart("barh_bytes", "Volume mesuré par service (dossier de premier niveau)",
                           [s["directory"] for s in services[:TOP]], {"Volume": [s["bytes"] for s in services[:TOP]]})
         if services else None,
         "growth": Chart("bars_by_year", "Volume mesuré par année de dernière modification (fichiers)",
