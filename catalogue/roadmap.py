@@ -25,6 +25,10 @@ at least `seuil_signature` in priorites.csv, or whose référent answered « Oui
 certificate expiry first.
 The DUA runs from the year of the last modification seen by the scan (or this year
 for a dataset no scan saw).
+
+Volumes are stock or flow, measured or declared: a scan measures a stock (`bytes`); a row
+a référent added to the grid declares its current stock and its yearly flow. What is
+« à verser » each year is computed from them in catalogue/stockflow.py.
 """
 
 from __future__ import annotations
@@ -91,6 +95,14 @@ class DatasetFacts:
     answers: dict | None = None  # current qualification, None if not qualified
     signed_share: float = 0.0  # share of the volume the scan found signed (0 to 1)
     first_cert_expiry: dt.date | None = None  # earliest signer certificate expiry seen
+    source: str | None = None  # scan source: filesystem, database, mail; None for a row added to the grid
+    declared_stock: int = 0  # bytes held today, as declared on a row added to the grid (no scan measured it)
+    declared_flow: int = 0  # bytes produced a year, as declared in the grid (« Volume annuel estimé »)
+
+    @property
+    def stock(self) -> int:
+        """Bytes held today: measured by a scan, or declared on an added row."""
+        return self.bytes + self.declared_stock
 
 
 @dataclass
@@ -254,7 +266,7 @@ def _later_points(p: _Points, f: DatasetFacts, a: dict, w: Weights, expired: boo
     """Personal data past their DUA, volume (log scale), readiness of the service."""
     if a.get("donnees_personnelles", "Non") not in ("Non", "Ne sait pas") and expired:
         p.add(w.get("donnees_personnelles_dua_echue", "Oui"), "données personnelles dont la DUA est échue")
-    megabytes = max(f.bytes, 0) / 1e6
+    megabytes = max(f.stock, 0) / 1e6
     if megabytes > 1:
         ceiling = w.get("volume", "max")
         p.add(min(ceiling, round(ceiling * math.log10(megabytes) / 6)), "volume")
@@ -322,7 +334,7 @@ WITH risk AS (
     WHERE df.size > 0 AND df.error IS NULL AND ($commune IS NULL OR df.commune = $commune)
     GROUP BY ALL
 ), scanned AS (
-    SELECT d.dataset_id, d.commune, d.emplacement, d.bytes, year(d.last_mtime) AS last_year,
+    SELECT d.dataset_id, d.commune, d.emplacement, d.source, d.bytes, year(d.last_mtime) AS last_year,
            coalesce(r.high_bytes, 0) AS high_bytes, coalesce(r.medium_bytes, 0) AS medium_bytes,
            coalesce(d.signed_share, 0) AS signed_share, CAST(d.first_cert_expiry AS DATE) AS first_cert_expiry
     FROM datasets d LEFT JOIN risk r USING (commune, dataset_id)
@@ -330,7 +342,11 @@ WITH risk AS (
 )
 SELECT coalesce(s.dataset_id, q.dataset_id) AS dataset_id, coalesce(s.commune, q.commune) AS commune,
        coalesce(s.emplacement, q.emplacement) AS emplacement,
-       coalesce(s.bytes, CAST(q.volume_annuel_go * 1e9 AS BIGINT), 0) AS bytes,
+       s.source, coalesce(s.bytes, 0) AS bytes,
+       -- A declared stock stands only where no scan measured one; a declared yearly volume is a flow.
+       CASE WHEN s.dataset_id IS NULL THEN CAST(coalesce(q.volume_stock_go, 0) * 1e9 AS BIGINT) ELSE 0 END
+           AS declared_stock,
+       CAST(coalesce(q.volume_annuel_go, 0) * 1e9 AS BIGINT) AS declared_flow,
        s.last_year, coalesce(s.high_bytes, 0) AS high_bytes, coalesce(s.medium_bytes, 0) AS medium_bytes,
        coalesce(s.signed_share, 0) AS signed_share, s.first_cert_expiry,
        q.dataset_id IS NOT NULL AS qualified, s.dataset_id IS NULL AS unscanned,
@@ -344,8 +360,17 @@ ORDER BY commune, emplacement
 """
 
 
+def _facts_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """FACTS_SQL for this catalogue. One that a report opens read-only may predate migration
+    0008_grid_v3, which added the declared stock: then no stock is declared."""
+    cur = con.execute("SELECT * FROM qualifications_current LIMIT 0")
+    if "volume_stock_go" in {d[0] for d in cur.description}:
+        return FACTS_SQL
+    return FACTS_SQL.replace("q.volume_stock_go", "NULL")
+
+
 def load_facts(con: duckdb.DuckDBPyConnection, commune: str | None = None) -> list[DatasetFacts]:
-    cur = con.execute(FACTS_SQL, {"commune": commune})
+    cur = con.execute(_facts_sql(con), {"commune": commune})
     names = [d[0] for d in cur.description]
     facts = []
     for row in cur.fetchall():
@@ -358,6 +383,7 @@ def load_facts(con: duckdb.DuckDBPyConnection, commune: str | None = None) -> li
             medium_risk_share=(r["medium_bytes"] / total) if total and not r["unscanned"] else 0.0,
             answers=r if r["qualified"] else None,
             signed_share=float(r["signed_share"]), first_cert_expiry=r["first_cert_expiry"],
+            source=r["source"], declared_stock=r["declared_stock"], declared_flow=r["declared_flow"],
         ))
     return facts
 
@@ -369,21 +395,3 @@ def build_roadmap(con: duckdb.DuckDBPyConnection, commune: str | None = None,
     weights = load_weights(con)
     entries = [score_and_action(f, weights, this_year) for f in load_facts(con, commune)]
     return sorted(entries, key=roadmap_order)
-
-
-def plan_by_year(entries: list[RoadmapEntry]) -> list[dict]:
-    """Per target year: datasets and volume to ingest, datasets and volume to eliminate."""
-    years: dict[int, dict] = {}
-    for e in entries:
-        if e.target_year is None:
-            continue
-        y = years.setdefault(e.target_year, {"annee": e.target_year, "verser_jeux": 0, "verser_octets": 0,
-                                             "eliminer_jeux": 0, "eliminer_octets": 0})
-        if e.kind is Kind.TRANSFER:
-            y["verser_jeux"] += 1
-            y["verser_octets"] += e.facts.bytes
-        elif e.kind in (Kind.ELIMINATE, Kind.KEEP):
-            # A dataset kept in service until year N is eliminated that year.
-            y["eliminer_jeux"] += 1
-            y["eliminer_octets"] += e.facts.bytes
-    return [years[k] for k in sorted(years)]

@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import duckdb
 
-from catalogue.roadmap import Kind, RoadmapEntry, build_roadmap, plan_by_year
+from catalogue.roadmap import Kind, RoadmapEntry, build_roadmap
+from catalogue.stockflow import TransferVolume, plan_by_year, transfer_total
 from grids import spec
+from reports.projection import projection_section
 from reports.signatures import signature_counts, signatures_section
 
 TOP = 15
@@ -165,7 +168,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
                (SELECT sum(attachments) FROM mail_folders m WHERE m.scan_id = d.scan_id) AS attachments
         FROM datasets d WHERE d.commune = $c AND d.source IN ('database', 'mail') ORDER BY d.path LIMIT $n""", cn)
     roadmap = build_roadmap(con, commune, this_year)
-    plan = plan_by_year(roadmap)
+    plan = plan_by_year(roadmap, this_year)
     bordereau_datasets = [e for e in roadmap if e.kind is Kind.ELIMINATE]
     bordereau_dechets = rows(con, """
         SELECT d.categorie, d.libelle, d.confiance, count(*) AS entries, sum(d.size) AS bytes,
@@ -191,7 +194,8 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         "duplicate_groups": duplicate_groups, "dechet_categories": dechet_categories,
         "dechet_folders": dechet_folders, "errors": errors, "blind_spots": blind_spots, "scans": scans,
         "qualification": qualification_progress(con, commune), "roadmap": roadmap[:TABLE_ROWS], "plan": plan,
-        "actions": _action_totals(roadmap), "bordereau_datasets": bordereau_datasets[:TABLE_ROWS],
+        "actions": _action_totals(roadmap), "verser": transfer_total(roadmap, this_year),
+        "bordereau_datasets": bordereau_datasets[:TABLE_ROWS],
         "bordereau_dechets": bordereau_dechets, "referentiel": referentiel, "footprint": footprint(con, wasted),
         "counts": counts, "table_rows": TABLE_ROWS,
         "signatures": signatures_section(con, commune, dt.date.today(), TABLE_ROWS),
@@ -205,10 +209,11 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
 def _commune_charts(services: list[dict], growth_rows: list[dict], formats: list[dict],
                     plan: list[dict]) -> dict[str, Chart | None]:
     return {
-        "services": Chart("barh_bytes", "Volume par service (dossier de premier niveau)",
+        "services": Chart("barh_bytes", "Volume mesuré par service (dossier de premier niveau)",
                           [s["directory"] for s in services[:TOP]], {"Volume": [s["bytes"] for s in services[:TOP]]})
         if services else None,
-        "growth": Chart("bars_by_year", "Volume par année de dernière modification", [g["year"] for g in growth_rows],
+        "growth": Chart("bars_by_year", "Volume mesuré par année de dernière modification (fichiers)",
+                        [g["year"] for g in growth_rows],
                         {"Volume": [g["bytes"] for g in growth_rows]}) if growth_rows else None,
         "formats": Chart("barh_bytes", "Formats les plus volumineux",
                          [f"{f['puid']} {f['format_name'] or ''}".strip() for f in formats[:10]],
@@ -218,12 +223,12 @@ def _commune_charts(services: list[dict], growth_rows: list[dict], formats: list
 
 
 def _action_totals(roadmap: list[RoadmapEntry]) -> list[dict]:
-    """Datasets and bytes per kind of action, every kind listed (in Kind's order)."""
+    """Datasets and current stock (measured or declared) per kind of action, every kind listed (in Kind's order)."""
     jeux = dict.fromkeys(Kind, 0)
     octets = dict.fromkeys(Kind, 0)
     for e in roadmap:
         jeux[e.kind] += 1
-        octets[e.kind] += e.facts.bytes
+        octets[e.kind] += e.facts.stock
     return [{"action": kind.label, "jeux": jeux[kind], "octets": octets[kind]} for kind in Kind]
 
 
@@ -231,12 +236,17 @@ def _plan_chart(plan: list[dict]) -> Chart | None:
     if not plan:
         return None
     return Chart("bars_by_year", "Feuille de route : volumes par année", [p["annee"] for p in plan],
-                 {"À verser au SAE": [p["verser_octets"] for p in plan],
-                  "À éliminer": [p["eliminer_octets"] for p in plan]})
+                 {"À verser : stock mesuré": [p["verser"].measured for p in plan],
+                  "À verser : stock et flux déclarés": [p["verser"].declared_stock + p["verser"].declared_flow
+                                                         for p in plan],
+                  "À éliminer (stock)": [p["eliminer_octets"] for p in plan]})
 
 
-def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None) -> dict:
-    """Aggregates per commune only: no file or folder name of any commune."""
+def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None,
+                      tenants_file: Path | None = None, costs_file: Path | None = None) -> dict:
+    """Aggregates per commune only: no file or folder name of any commune. TENANTS_FILE maps
+    communes to the SAE's tenants for the cost projection (else each commune is its own);
+    COSTS_FILE replaces catalogue/rules/couts.csv."""
     this_year = this_year or dt.date.today().year
     communes = []
     roadmap = build_roadmap(con, None, this_year)
@@ -245,19 +255,23 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         figures = key_figures(con, code)
         growth_rows = growth(con, code)
         entries = [e for e in roadmap if e.facts.commune == code]
+        verser = transfer_total(entries, this_year)
         communes.append({
             "code": code, "nom": info["nom"], "figures": figures, "flow": yearly_flow(growth_rows, this_year),
             "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
-            "verser_octets": sum(e.facts.bytes for e in entries if e.kind is Kind.TRANSFER),
+            "verser": verser, "verser_octets": verser.total,
+            "declared_flow": sum(e.facts.declared_flow for e in entries if e.kind is Kind.TRANSFER),
             "signatures": signature_counts(con, code, dt.date.today()),
         })
-    plan = plan_by_year(roadmap)
+    plan = plan_by_year(roadmap, this_year)
     total = {k: sum(c["figures"][k] for c in communes)
              for k in ("files", "bytes", "duplicate_bytes", "dechet_bytes", "other_dechet_bytes", "wasted_bytes",
                        "datasets", "errors")}
     total["flow"] = sum(c["flow"] for c in communes)
     total["qualified"] = sum(c["qualification"]["qualified"] for c in communes)
-    total["verser_octets"] = sum(c["verser_octets"] for c in communes)
+    total["verser"] = sum((c["verser"] for c in communes), TransferVolume())
+    total["verser_octets"] = total["verser"].total
+    total["declared_flow"] = sum(c["declared_flow"] for c in communes)
     for key in ("files", "bytes", "expiring", "orphans"):
         total[f"signed_{key}"] = sum(c["signatures"][key] for c in communes)
     labels = [f"{c['nom']} ({c['code']})" for c in communes]
@@ -265,8 +279,10 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         "this_year": this_year, "generated": dt.date.today(), "communes": communes, "total": total, "plan": plan,
         "actions": _action_totals(roadmap),
         "footprint": footprint(con, total["wasted_bytes"]),
+        "projection": projection_section(con, roadmap, this_year, tenants_file, costs_file),
         "charts": {
-            "communes": Chart("stacked_barh", "Volumes par collectivité", labels, {
+            "communes": Chart("stacked_barh", "Volumes mesurés par collectivité (fichiers, hors bases de données "
+                              "et messageries)", labels, {
                 "Volume utile": [max(c["figures"]["bytes"] - c["figures"]["wasted_bytes"], 0) for c in communes],
                 "Doublons récupérables": [c["figures"]["duplicate_bytes"] for c in communes],
                 "Autres déchets": [c["figures"]["other_dechet_bytes"] for c in communes],

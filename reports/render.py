@@ -29,6 +29,7 @@ from catalogue.formatting import french_bytes, french_date, french_int, french_n
 from catalogue.store import connect
 from reports import charts
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
+from reports.projection import write_projection_csv, write_projection_xlsx
 from reports.safetext import visible_controls
 from reports.signatures import SIGNATURE_ANNEX_COLUMNS, signature_annex_rows
 
@@ -99,12 +100,13 @@ def _roadmap_csv(path: Path, roadmap) -> Path:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["identifiant", "emplacement", "volume_octets", "typologie", "dua_annees", "sort_final", "action",
-                    "annee_cible", "score", "raisons", "commande_sip"])
+                    "annee_cible", "score", "raisons", "commande_sip", "stock_declare_octets",
+                    "flux_declare_octets_par_an"])
         for e in roadmap:
             a = e.facts.answers or {}
             w.writerow([e.facts.dataset_id, e.facts.emplacement, e.facts.bytes, a.get("typologie"),
                         a.get("dua_annees"), a.get("sort_final"), e.label, e.target_year, e.score,
-                        " ; ".join(e.reasons), e.sip_command])
+                        " ; ".join(e.reasons), e.sip_command, e.facts.declared_stock, e.facts.declared_flow])
     return path
 
 
@@ -187,10 +189,14 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
 
 
 def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
-                     templates: str | Path | None = None, this_year: int | None = None) -> ReportFiles:
+                     templates: str | Path | None = None, this_year: int | None = None,
+                     tenants_file: str | Path | None = None, costs_file: str | Path | None = None) -> ReportFiles:
+    """The territorial synthesis; TENANTS_FILE and COSTS_FILE feed its cost projection
+    (reports/projection.py) and are checked before any file is written."""
     con = connect(db, read_only=True)
     try:
-        ctx = territory_context(con, this_year)
+        ctx = territory_context(con, this_year, Path(tenants_file) if tenants_file else None,
+                                Path(costs_file) if costs_file else None)
     finally:
         con.close()
     out = Path(out_dir)
@@ -200,12 +206,17 @@ def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(["commune", "nom", "fichiers", "volume_octets", "croissance_annuelle_octets", "doublons_octets",
                     "dechets_octets", "jeux_de_donnees", "jeux_qualifies", "a_verser_octets", "fichiers_signes",
-                    "volume_signe_octets", "certificats_expirant_12_mois", "signatures_detachees_orphelines"])
+                    "volume_signe_octets", "certificats_expirant_12_mois", "signatures_detachees_orphelines",
+                    "a_verser_stock_mesure_octets", "a_verser_bases_messageries_octets",
+                    "a_verser_stock_declare_octets", "a_verser_flux_declare_octets", "flux_declare_annuel_octets"])
         for c in ctx["communes"]:
             f = c["figures"]
             w.writerow([c["code"], c["nom"], f["files"], f["bytes"], c["flow"], f["duplicate_bytes"],
                         f["dechet_bytes"], f["datasets"], c["qualification"]["qualified"], c["verser_octets"],
                         c["signatures"]["files"], c["signatures"]["bytes"], c["signatures"]["expiring"],
-                        c["signatures"]["orphans"]])
+                        c["signatures"]["orphans"], c["verser"].measured, c["verser"].applications,
+                        c["verser"].declared_stock, c["verser"].declared_flow, c["declared_flow"]])
     files.append(path)
+    files.append(write_projection_csv(out / "projection-couts.csv", ctx["projection"]))
+    files.append(write_projection_xlsx(out / "projection-couts.xlsx", ctx["projection"]))
     return ReportFiles("Synthèse territoriale", files)
