@@ -286,7 +286,9 @@ def dua_end(f: DatasetFacts, a: dict, this_year: int) -> tuple[int | None, str |
     event = start_event(text)
     if event is None:
         return None, (text or "non renseigné").strip()
-    start = event_start(event, f.last_date or dt.date(this_year, 12, 31))
+    # Only a year known (or none: a row no scan saw): its last day, the latest it can be.
+    last = f.last_date or dt.date(f.last_year or this_year, 12, 31)
+    start = event_start(event, last)
     if start is None:
         return None, event.label
     # The DUA runs through its last day; elimination is possible the day after.
