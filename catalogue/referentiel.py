@@ -139,6 +139,20 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
+def dua_over(depart: str | None, dua: int, last_modified: dt.date) -> tuple[int | None, str]:
+    """(first year the DUA is over, label of its start) for a dataset whose newest file is
+    of LAST_MODIFIED; the year is None when the start DEPART names (an event code, label or
+    usual wording) is not dated by the catalogue, or names no event (the label is then the
+    text itself, « non renseigné » when empty). The DUA runs through its last day."""
+    event = start_event(depart)
+    if event is None:
+        return None, (depart or "").strip() or "non renseigné"
+    start = event_start(event, last_modified)
+    if start is None:
+        return None, event.label
+    return (add_years(start, dua) + dt.timedelta(days=1)).year, event.label
+
+
 def communicabilite_label(years: int) -> str:
     """« Immédiate » or « N ans », as the grid and the reports say it."""
     return "Immédiate" if years == 0 else f"{years} ans"

@@ -25,13 +25,10 @@ at least `seuil_signature` in priorites.csv, or whose référent answered « Oui
 « Données signées », goes this year and before every unsigned dataset, the earliest
 certificate expiry first.
 The DUA runs from its start event (catalogue.referentiel.EVENTS): the grid's « Point de
-départ de la DUA », else the referential's for the typology. Only events the catalogue can
-date give a year, from the last modification seen by the scan (the end of this year for a
-row a référent added): the date of the newest document for `date_document`, 31 December of
-its year for `fin_annee` and `cloture_exercice` (so a 10-year DUA of a 2015 budget ends on
-31 December 2025 and the elimination is for 2026), the end of its school year for
-`fin_annee_scolaire`. A birth, a dissolution, the end of a contract are in no file's
-metadata: the elimination is then to be checked, never dated from the last modification.
+départ de la DUA », else the typology's. Only events dated from the last modification seen
+by the scan give a year (`date_document`; 31 December of its year for `cloture_exercice`,
+so a 10-year DUA of 2015 vouchers is over in 2026); a birth, a dissolution, the end of a
+contract are in no file's metadata: the elimination is then to be checked, never dated.
 """
 
 from __future__ import annotations
@@ -46,7 +43,7 @@ import duckdb
 
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_number
-from catalogue.referentiel import add_years, event_start, start_event
+from catalogue.referentiel import dua_over
 from catalogue.rulefiles import rules_path
 from grids import spec
 from grids.reader import ADDED_PREFIX
@@ -276,23 +273,15 @@ def _later_points(p: _Points, f: DatasetFacts, a: dict, w: Weights, expired: boo
 
 
 def dua_end(f: DatasetFacts, a: dict, this_year: int) -> tuple[int | None, str | None]:
-    """The year from which the DUA is over, or None with the start event's label when the
+    """The year from which the DUA is over, or None with the start's label when the
     catalogue cannot date it (None, None: no DUA given)."""
-    dua = a.get("dua_annees")
-    if dua is None:
+    if a.get("dua_annees") is None:
         return None, None
-    # The grid's wording first (a référent may correct it), else the typology's event.
-    text = a.get("dua_depart") or a.get("depart_referentiel")
-    event = start_event(text)
-    if event is None:
-        return None, (text or "non renseigné").strip()
-    # Only a year known (or none: a row no scan saw): its last day, the latest it can be.
+    # The grid's wording first (a référent may correct it), else the typology's event; only
+    # a year known (or none: a row no scan saw), its last day, the latest the files can be.
     last = f.last_date or dt.date(f.last_year or this_year, 12, 31)
-    start = event_start(event, last)
-    if start is None:
-        return None, event.label
-    # The DUA runs through its last day; elimination is possible the day after.
-    return (add_years(start, dua) + dt.timedelta(days=1)).year, None
+    year, start = dua_over(a.get("dua_depart") or a.get("depart_referentiel"), a["dua_annees"], last)
+    return year, (start if year is None else None)
 
 
 def _decide(a: dict, w: Weights, score: int, at_risk: bool, dua_end: int | None,
