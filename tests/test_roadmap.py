@@ -280,46 +280,68 @@ def test_a_row_added_by_a_referent_runs_from_this_year(catalogue_db):
     assert (entry.action, entry.target_year) == (Action.KEEP, 2029)
 
 
-PACS, PIECES, MENTIONS = "Etat civil/PACS", "Finances/Pieces comptables", "Etat civil/Mentions"
+# Hand-made datasets: (folder, newest file's date, typology, grid answers) → action and
+# year planned in 2025 and in 2026 (None: « à vérifier », the start named).
+EVENT_CASES = [
+    ("Etat civil/PACS", (2019, 3), "Pactes civils de solidarité", {},
+     "dissolution", None, None),
+    ("Finances/Pieces comptables", (2015, 11), "Mandats et titres (pièces comptables)", {},
+     "cloture_exercice", (Action.KEEP, 2026), (Action.ELIMINATE, 2026)),
+    ("Etat civil/Mentions", (2015, 2), "Avis de mention et pièces justificatives",
+     dict(dua_annees=10, dua_depart="Date du document"), "date_document", (Action.ELIMINATE, 2025),
+     (Action.ELIMINATE, 2026)),
+    ("Ressources humaines/Paie", (2020, 12), "Bulletins de paie (doubles)", {},
+     "fin_annee", (Action.KEEP, 2026), (Action.ELIMINATE, 2026)),
+    ("Ecoles/Inscriptions", (2020, 10), "Inscriptions scolaires et dérogations", {},
+     "fin_annee_scolaire", (Action.KEEP, 2026), (Action.ELIMINATE, 2026)),
+    ("Urbanisme/Refus", (2010, 1), "Autorisations d'urbanisme refusées ou sans suite", {},
+     "date de la décision", None, None),
+    ("Marches/Consultations", (2010, 1), "Consultations et candidatures non retenues",
+     dict(dua_annees=5, dua_depart="FIN DU MARCHÉ"), "fin d'exécution du marché", None, None),
+    ("Ressources humaines/Candidatures", (2010, 1), "Candidatures non retenues",
+     dict(dua_annees=2, dua_depart="au départ de l'agent"), "au départ de l'agent", None, None),
+]
 
 
 def test_start_events_on_a_scanned_and_qualified_share(cli, tmp_path):
     """A real share scanned by the CLI, its grid answered and imported: the PACS folder
     last modified in 2019 (5 years from the dissolution) is never eliminated on that date;
-    the vouchers of 2015 (10 years from the end of the budget year) are in 2026, not 2025."""
+    the vouchers of 2015 (10 years from the end of the budget year) are in 2026, not 2025;
+    a start the files cannot date, or a wording that names no event, is « à vérifier »."""
     from openpyxl import load_workbook
 
     from tests.saedata import put, when
     from tests.test_grid import GOOD, export, fill, rows_by_location
 
     share = tmp_path / "partage"
-    put(share, PACS + "/pacs-2019-004.pdf", b"%PDF-1.4 pacs\n", when(2019, 3))
-    put(share, PIECES + "/mandats-2015.csv", b"mandat;montant\n1;100\n", when(2015, 11))
-    put(share, MENTIONS + "/avis-2012.txt", b"avis de mention\n", when(2012, 2))
+    for folder, (year, month), *_ in EVENT_CASES:
+        put(share, folder + "/piece.txt", f"{folder}\n".encode(), when(year, month))
     db = tmp_path / "catalogue.duckdb"
     assert cli("scan", share, "--commune", "99301", "--nom", "Gamma", "--db", db, "--quiet").exit_code == 0
     grid = export(cli, db, tmp_path / "grille.xlsx", commune="99301")
     wb = load_workbook(grid)
     ws = wb[spec.SHEET_GRID]
     rows = rows_by_location(ws)
-    fill(ws, rows[PACS], dict(GOOD, service="État civil", typologie="Pactes civils de solidarité"))
-    fill(ws, rows[PIECES], dict(GOOD, service="Finances", typologie="Mandats et titres (pièces comptables)"))
-    fill(ws, rows[MENTIONS], dict(GOOD, service="État civil", typologie="Avis de mention et pièces justificatives",
-                                  dua_annees=10, dua_depart="Date du document"))
+    for folder, _, typologie, answers, *_ in EVENT_CASES:
+        fill(ws, rows[folder], dict(GOOD, service=folder.split("/")[0], typologie=typologie, **answers))
     wb.save(grid)
-    assert cli("grid", "import", grid, "--db", db).exit_code == 0
+    result = cli("grid", "import", grid, "--db", db)
+    assert result.exit_code == 0, result.output
     con = connect(db)
     try:
         def plan(year: int) -> dict[str, RoadmapEntry]:
             return {"/".join(e.facts.emplacement.split("/")[-2:]): e for e in build_roadmap(con, "99301", year)}
 
-        for year in (2024, 2025, 2026, 2040):
-            pacs = plan(year)[PACS]
-            assert pacs.action is Action.VERIFY and pacs.target_year is None
-            assert pacs.label == "Élimination à vérifier : point de départ « dissolution » inconnu"
-        by_year = {y: plan(y) for y in (2025, 2026)}
-        assert (by_year[2025][PIECES].action, by_year[2025][PIECES].target_year) == (Action.KEEP, 2026)
-        assert (by_year[2026][PIECES].action, by_year[2026][PIECES].target_year) == (Action.ELIMINATE, 2026)
-        assert (by_year[2025][MENTIONS].action, by_year[2025][MENTIONS].target_year) == (Action.ELIMINATE, 2025)
+        plans = {year: plan(year) for year in (2024, 2025, 2026, 2040)}
     finally:
         con.close()
+    for folder, _, _, _, start, in_2025, in_2026 in EVENT_CASES:
+        if in_2025 is None:
+            for year, entries in plans.items():
+                entry = entries[folder]
+                assert (entry.action, entry.target_year) == (Action.VERIFY, None), (folder, year)
+                assert entry.label == f"Élimination à vérifier : point de départ « {start} » inconnu"
+        else:
+            for year, expected in ((2025, in_2025), (2026, in_2026)):
+                entry = plans[year][folder]
+                assert (entry.action, entry.target_year) == expected, (folder, year, start)
