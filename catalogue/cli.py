@@ -411,13 +411,16 @@ def referentiel() -> None:
 @click.option("--services", "services", type=click.Path(dir_okay=False), default=None,
               help="Écrire aussi dans ce fichier le référentiel des services agents (communes et services "
                    "nommés dans les grilles).")
+@click.option("--referentiel", "local", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Référentiel de la commune (même format) dont les lignes remplacent ou complètent "
+                   "celles du référentiel fourni.")
 @db_option
 @user_errors
-def referentiel_export_vitam(output, services, db):
+def referentiel_export_vitam(output, services, local, db):
     """Écrire le référentiel au format CSV des règles de gestion Vitam (et, avec --services, les services agents)."""
     from catalogue.referentiel import load_referentiel, vitam_rules, vitam_rules_csv
 
-    rows = load_referentiel()
+    rows = load_referentiel(override=local)
     text = vitam_rules_csv(rows)
     if services:
         _export_agencies(services, db)
@@ -427,6 +430,27 @@ def referentiel_export_vitam(output, services, db):
         click.echo(f"{french_int(len(vitam_rules(rows)))} règles écrites dans {output}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@referentiel.command("charger")
+@click.argument("fichier", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+@user_errors
+def referentiel_charger(fichier, db):
+    """Enregistrer dans le catalogue le référentiel de la commune (ses lignes remplacent ou complètent celles
+    du référentiel fourni) ; un fichier réduit à l'en-tête revient au référentiel fourni."""
+    from catalogue.referentiel import load_referentiel
+    from catalogue.store import connect, save_local_referentiel
+
+    local = {t.code for t in load_referentiel(fichier)}  # checked before the catalogue is opened
+    shipped = {t.code for t in load_referentiel()}
+    con = connect(db)
+    try:
+        save_local_referentiel(con, fichier)
+    finally:
+        con.close()
+    click.echo(f"Référentiel de la commune enregistré : {french_int(len(local & shipped))} ligne(s) remplacée(s), "
+               f"{french_int(len(local - shipped))} ajoutée(s).")
 
 
 def _export_agencies(path: str, db: str | None) -> None:

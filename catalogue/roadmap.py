@@ -13,7 +13,8 @@ label text.
 Actions:
 - no current qualification, or no sort final known → « À qualifier »;
 - sort final Destruction: DUA over → « Éliminer (après visa) » this year; otherwise
-  « Conserver en service jusqu'en N », N = end of the DUA;
+  « Conserver en service jusqu'en N », N = end of the DUA; when the catalogue cannot date
+  the DUA's start → « Élimination à vérifier : point de départ « … » inconnu », no year;
 - Conservation → « Verser au SAE », Tri → « Verser au SAE (après tri) »; the year
   depends on the score (thresholds in priorites.csv), and a dataset at risk
   (format at high risk, workstation, removable media) goes this year.
@@ -23,8 +24,11 @@ only inside the SAE): a dataset to transfer whose signed share, measured by the 
 at least `seuil_signature` in priorites.csv, or whose référent answered « Oui » to
 « Données signées », goes this year and before every unsigned dataset, the earliest
 certificate expiry first.
-The DUA runs from the year of the last modification seen by the scan (or this year
-for a dataset no scan saw).
+The DUA runs from its start event (catalogue.referentiel.EVENTS): the grid's « Point de
+départ de la DUA », else the typology's. Only events dated from the last modification seen
+by the scan give a year (`date_document`; 31 December of its year for `cloture_exercice`,
+so a 10-year DUA of 2015 vouchers is over in 2026); a birth, a dissolution, the end of a
+contract are in no file's metadata: the elimination is then to be checked, never dated.
 
 Volumes are stock or flow, measured or declared: a scan measures a stock (`bytes`); a row
 a référent added to the grid declares its current stock and its yearly flow. What is
@@ -43,6 +47,7 @@ import duckdb
 
 from catalogue.errors import CatalogueError
 from catalogue.formatting import french_number
+from catalogue.referentiel import dua_over
 from catalogue.rulefiles import rules_path
 from grids import spec
 from grids.reader import ADDED_PREFIX
@@ -53,6 +58,7 @@ class Kind(Enum):
 
     TRANSFER = "Verser au SAE"
     ELIMINATE = "Éliminer (après visa)"
+    VERIFY = "Élimination à vérifier"
     KEEP = "Conserver en service"
     QUALIFY = "À qualifier"
 
@@ -66,6 +72,7 @@ class Action(Enum):
 
     QUALIFY = ("À qualifier", Kind.QUALIFY)
     ELIMINATE = ("Éliminer (après visa)", Kind.ELIMINATE)
+    VERIFY = ("Élimination à vérifier : point de départ « {start} » inconnu", Kind.VERIFY)
     KEEP = ("Conserver en service jusqu'en {year}", Kind.KEEP)
     TRANSFER = ("Verser au SAE", Kind.TRANSFER)
     TRANSFER_SORTED = ("Verser au SAE (après tri)", Kind.TRANSFER)
@@ -74,9 +81,10 @@ class Action(Enum):
         self.pattern = pattern
         self.kind = kind
 
-    def label(self, year: int | None = None) -> str:
-        """The label users read; only « Conserver en service jusqu'en … » shows its year."""
-        return self.pattern.format(year=year)
+    def label(self, year: int | None = None, start: str | None = None) -> str:
+        """The label users read; only « Conserver en service jusqu'en … » shows its year,
+        and « Élimination à vérifier » the start event the catalogue cannot date."""
+        return self.pattern.format(year=year, start=start)
 
 
 RISK_SHARE = 0.2  # share of a dataset's volume in risky formats that counts as « at risk »
@@ -90,6 +98,7 @@ class DatasetFacts:
     emplacement: str
     bytes: int = 0
     last_year: int | None = None
+    last_date: dt.date | None = None  # the newest file's modification date (None: no scan saw it)
     high_risk_share: float = 0.0
     medium_risk_share: float = 0.0
     answers: dict | None = None  # current qualification, None if not qualified
@@ -114,6 +123,7 @@ class RoadmapEntry:
     dua_end: int | None
     reasons: list[str] = field(default_factory=list)
     signed_first: bool = False  # transferred this year, before every unsigned dataset
+    start_label: str | None = None  # the DUA's start the catalogue cannot date (Action.VERIFY)
 
     @property
     def kind(self) -> Kind:
@@ -122,7 +132,7 @@ class RoadmapEntry:
     @property
     def label(self) -> str:
         """The action as users read it, with its year where the label carries one."""
-        return self.action.label(self.target_year)
+        return self.action.label(self.target_year, self.start_label)
 
     @property
     def packable(self) -> bool:
@@ -274,13 +284,27 @@ def _later_points(p: _Points, f: DatasetFacts, a: dict, w: Weights, expired: boo
         p.add(w.get("preparation", a["priorite"]), f"priorité {a['priorite'].lower()} souhaitée par le service")
 
 
+def dua_end(f: DatasetFacts, a: dict, this_year: int) -> tuple[int | None, str | None]:
+    """The year from which the DUA is over, or None with the start's label when the
+    catalogue cannot date it (None, None: no DUA given)."""
+    if a.get("dua_annees") is None:
+        return None, None
+    # The grid's wording first (a référent may correct it), else the typology's event; only
+    # a year known (or none: a row no scan saw), its last day, the latest the files can be.
+    last = f.last_date or dt.date(f.last_year or this_year, 12, 31)
+    year, start = dua_over(a.get("dua_depart") or a.get("depart_referentiel"), a["dua_annees"], last)
+    return year, (start if year is None else None)
+
+
 def _decide(a: dict, w: Weights, score: int, at_risk: bool, dua_end: int | None,
-            this_year: int) -> tuple[Action, int | None]:
+            this_year: int, undated: str | None = None) -> tuple[Action, int | None]:
     """The action and its target year, from the sort final, the DUA and the score."""
     sort_final = a.get("sort_final")
     if not a or not sort_final:
         return Action.QUALIFY, None
     if sort_final == "Destruction":
+        if undated is not None:
+            return Action.VERIFY, None
         if dua_end is None:
             return Action.QUALIFY, None
         if dua_end <= this_year:
@@ -297,19 +321,19 @@ def _decide(a: dict, w: Weights, score: int, at_risk: bool, dua_end: int | None,
 def score_and_action(f: DatasetFacts, w: Weights, this_year: int) -> RoadmapEntry:
     """Score a dataset (every point with its reason) and decide its action and year."""
     a = f.answers or {}
-    dua = a.get("dua_annees")
-    dua_end = (f.last_year or this_year) + dua if dua is not None else None
+    end, undated = dua_end(f, a, this_year)
     p = _Points()
     _answer_points(p, a, w)
     risky_format = _format_points(p, f, w)
     precarious = _hosting_points(p, a, w)
-    _later_points(p, f, a, w, expired=dua_end is not None and dua_end <= this_year)
-    action, year = _decide(a, w, p.total, risky_format or precarious, dua_end, this_year)
+    _later_points(p, f, a, w, expired=end is not None and end <= this_year)
+    action, year = _decide(a, w, p.total, risky_format or precarious, end, this_year, undated)
     first = action.kind is Kind.TRANSFER and _signed(f, a, w)
     if first:
         year = this_year
         p.reasons.insert(0, _signed_reason(f))
-    return RoadmapEntry(f, action, year, p.total, dua_end, p.reasons, signed_first=first)
+    return RoadmapEntry(f, action, year, p.total, end, p.reasons, signed_first=first,
+                        start_label=undated if action is Action.VERIFY else None)
 
 
 def roadmap_order(e: RoadmapEntry) -> tuple:
@@ -335,6 +359,7 @@ WITH risk AS (
     GROUP BY ALL
 ), scanned AS (
     SELECT d.dataset_id, d.commune, d.emplacement, d.source, d.bytes, year(d.last_mtime) AS last_year,
+           CAST(d.last_mtime AS DATE) AS last_date,
            coalesce(r.high_bytes, 0) AS high_bytes, coalesce(r.medium_bytes, 0) AS medium_bytes,
            coalesce(d.signed_share, 0) AS signed_share, CAST(d.first_cert_expiry AS DATE) AS first_cert_expiry
     FROM datasets d LEFT JOIN risk r USING (commune, dataset_id)
@@ -350,6 +375,7 @@ SELECT coalesce(s.dataset_id, q.dataset_id) AS dataset_id, coalesce(s.commune, q
        s.last_year, coalesce(s.high_bytes, 0) AS high_bytes, coalesce(s.medium_bytes, 0) AS medium_bytes,
        coalesce(s.signed_share, 0) AS signed_share, s.first_cert_expiry,
        q.dataset_id IS NOT NULL AS qualified, s.dataset_id IS NULL AS unscanned,
+       s.last_date,
        q.* EXCLUDE (dataset_id, commune, emplacement)
 FROM scanned s
 FULL JOIN (SELECT * FROM qualifications_current WHERE $commune IS NULL OR commune = $commune) q
@@ -369,16 +395,27 @@ def _facts_sql(con: duckdb.DuckDBPyConnection) -> str:
     return FACTS_SQL.replace("q.volume_stock_go", "NULL")
 
 
+def _departs(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    """Each typology's start event. A catalogue a report opens read-only may predate
+    migration 0009_referentiel_events: then no start event is known (all « à vérifier »)."""
+    cols = {d[0] for d in con.execute("SELECT * FROM referentiel LIMIT 0").description}
+    if "depart" not in cols:
+        return {}
+    return dict(con.execute("SELECT code, depart FROM referentiel").fetchall())
+
+
 def load_facts(con: duckdb.DuckDBPyConnection, commune: str | None = None) -> list[DatasetFacts]:
+    departs = _departs(con)
     cur = con.execute(_facts_sql(con), {"commune": commune})
     names = [d[0] for d in cur.description]
     facts = []
     for row in cur.fetchall():
         r = dict(zip(names, row))
+        r["depart_referentiel"] = departs.get(r.get("typologie_code") or "")
         total = r["bytes"] or 0
         facts.append(DatasetFacts(
             dataset_id=r["dataset_id"], commune=r["commune"], emplacement=r["emplacement"] or "", bytes=total,
-            last_year=r["last_year"],
+            last_year=r["last_year"], last_date=r["last_date"],
             high_risk_share=(r["high_bytes"] / total) if total and not r["unscanned"] else 0.0,
             medium_risk_share=(r["medium_bytes"] / total) if total and not r["unscanned"] else 0.0,
             answers=r if r["qualified"] else None,

@@ -18,7 +18,7 @@ import pyarrow as pa
 from catalogue.dbtools import dict_rows, registered, transaction
 from catalogue.dechets import load_dechet_rules, pattern_case_sql
 from catalogue.errors import CatalogueError, DatabaseLockedError, disk_full
-from catalogue.referentiel import load_referentiel
+from catalogue.referentiel import Typologie, load_referentiel, merge_referentiel, parse_referentiel
 from catalogue.rulefiles import SPECS, load_rule_file
 
 DEFAULT_DB = "catalogue.duckdb"
@@ -279,6 +279,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE qualifications ADD COLUMN operateur_hebergement VARCHAR;
         """,
     ),
+    (
+        "0009_referentiel_events",
+        """
+        -- Issue 19: the DUA's start event as a code (catalogue.referentiel.EVENTS; dua_depart
+        -- keeps its French label) and the communicability delay with its own start and source.
+        ALTER TABLE referentiel ADD COLUMN depart VARCHAR;
+        ALTER TABLE referentiel ADD COLUMN communicabilite_annees INTEGER;
+        ALTER TABLE referentiel ADD COLUMN communicabilite_depart VARCHAR;
+        ALTER TABLE referentiel ADD COLUMN source_communicabilite VARCHAR;
+        """,
+    ),
 ]
 
 
@@ -347,7 +358,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
 def load_rules(con: duckdb.DuckDBPyConnection) -> None:
     """Refresh the rule tables from their CSV files so an edited rule applies at once."""
     rules = load_dechet_rules()
-    referentiel = pa.Table.from_pylist([asdict(t) for t in load_referentiel()])
+    referentiel = pa.Table.from_pylist([asdict(t) for t in catalogue_referentiel(con)])
     with transaction(con):
         con.execute("DELETE FROM dechet_rules")
         with registered(con, "_rules", rules):
@@ -360,6 +371,31 @@ def load_rules(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f"CREATE OR REPLACE TABLE {name.removesuffix('.csv')} AS SELECT * FROM _rule_file")
         with registered(con, "_referentiel", referentiel):
             con.execute("INSERT INTO referentiel BY NAME SELECT * FROM _referentiel")
+
+
+# A commune's own referential rows (`catalogue referentiel charger`), kept in the catalogue
+# as the file's text so that every later open applies them, checked as the shipped file.
+LOCAL_REFERENTIEL_KEYS = ("referentiel_local", "referentiel_local_fichier")
+
+
+def catalogue_referentiel(con: duckdb.DuckDBPyConnection) -> list[Typologie]:
+    """The shipped referential with the commune's rows saved in this catalogue, if any."""
+    saved = dict(con.execute("SELECT key, value FROM catalogue_info WHERE key IN (?, ?)",
+                             list(LOCAL_REFERENTIEL_KEYS)).fetchall())
+    rows = load_referentiel()
+    text, name = saved.get(LOCAL_REFERENTIEL_KEYS[0]), saved.get(LOCAL_REFERENTIEL_KEYS[1])
+    return merge_referentiel(rows, parse_referentiel(text, name or "référentiel local")) if text else rows
+
+
+def save_local_referentiel(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Check the commune's referential file at PATH (refused whole, with its line, if a row
+    is bad: nothing stored), then keep it in the catalogue and apply it at once."""
+    load_referentiel(override=path)
+    text = path.read_text(encoding="utf-8-sig")
+    with transaction(con):
+        for key, value in zip(LOCAL_REFERENTIEL_KEYS, (text, str(path))):
+            con.execute("INSERT OR REPLACE INTO catalogue_info VALUES (?, ?)", [key, value])
+    load_rules(con)
 
 
 def create_views(con: duckdb.DuckDBPyConnection, *, temporary: bool = False) -> None:

@@ -58,7 +58,7 @@ def big_catalogue(db: Path, datasets: int = DATASETS) -> None:
                                         signature, donnees_personnelles, dua_annees, dua_depart, sort_final,
                                         priorite, content_hash)
             SELECT 1, commune, dataset_id, false, NULL, 'Service', typologie, code, 'Forte', 'Moyenne', 'Forte',
-                   'Non', 'Non', 10, 'clôture', sort_final, 'Haute', dataset_id
+                   'Non', 'Non', 10, 'clôture de l''exercice', sort_final, 'Haute', dataset_id
             FROM (SELECT d.commune, d.dataset_id,
                          CASE WHEN row_number() OVER (ORDER BY d.path) % 3 = 0 THEN 'FIN-PJ' ELSE 'URB-AUT' END
                              AS code

@@ -235,12 +235,14 @@ def test_roadmap_actions_follow_the_rules(weights):
     year = 2026
     assert score_and_action(_facts(None), weights, year).action is Action.QUALIFY
     assert score_and_action(_facts(dict(ANSWERS, sort_final=None)), weights, year).action is Action.QUALIFY
-    # Destruction: DUA over → eliminate this year; running → keep until its end.
-    gone = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2012), weights, year)
-    assert (gone.action, gone.target_year, gone.dua_end) == (Action.ELIMINATE, 2026, 2022)
-    kept = score_and_action(_facts(dict(ANSWERS, sort_final="Destruction"), last_year=2024), weights, year)
-    assert (kept.action, kept.target_year, kept.kind) == (Action.KEEP, 2034, Kind.KEEP)
-    assert kept.label == "Conserver en service jusqu'en 2034"
+    # Destruction: DUA over → eliminate this year; running → keep until its end. Only the
+    # year of the newest document known: the DUA runs from its last day.
+    destroy = dict(ANSWERS, sort_final="Destruction", dua_depart="date du document")
+    gone = score_and_action(_facts(destroy, last_year=2012), weights, year)
+    assert (gone.action, gone.target_year, gone.dua_end) == (Action.ELIMINATE, 2026, 2023)
+    kept = score_and_action(_facts(destroy, last_year=2024), weights, year)
+    assert (kept.action, kept.target_year, kept.kind) == (Action.KEEP, 2035, Kind.KEEP)
+    assert kept.label == "Conserver en service jusqu'en 2035"
     # Conservation: the year follows the score; a risk brings it forward.
     low = score_and_action(_facts(dict(ANSWERS)), weights, year)
     assert (low.action, low.target_year, low.label) == (Action.TRANSFER, 2028, "Verser au SAE")
@@ -258,7 +260,8 @@ def test_roadmap_actions_follow_the_rules(weights):
     old_formats = score_and_action(_facts(dict(ANSWERS), high_risk_share=0.5), weights, year)
     assert old_formats.target_year == 2026 and "50 % du volume en format à risque élevé (+15)" in old_formats.reasons
     assert score_and_action(_facts(dict(ANSWERS, sort_final="Tri")), weights, year).action is Action.TRANSFER_SORTED
-    personal = score_and_action(_facts(dict(ANSWERS, donnees_personnelles="Oui, sensibles"), last_year=2010),
+    personal = score_and_action(_facts(dict(ANSWERS, donnees_personnelles="Oui, sensibles",
+                                            dua_depart="fin de l'année"), last_year=2010),
                                 weights, year)
     assert "données personnelles dont la DUA est échue (+10)" in personal.reasons
     # The score is exactly the sum of the reasons shown.
@@ -273,10 +276,11 @@ def test_roadmap_of_the_imported_grid(territory):
     entries = {e.facts.emplacement.rsplit("/", 1)[-1]: e for e in build_roadmap(con, "99201", 2026)}
     con.close()
     assert entries["Permis alphatag"].action is Action.TRANSFER  # URB-AUT: Conservation
-    budgets = entries["Budgets alphatag"]  # FIN-PJ: Destruction after 10 years from the last modification
+    # FIN-PJ: Destruction 10 years after the end of the budget year of the last modification.
+    budgets = entries["Budgets alphatag"]
     last_year = budgets.facts.last_year
-    expected = Action.ELIMINATE if last_year + 10 <= 2026 else Action.KEEP
-    assert budgets.action is expected and budgets.target_year == max(last_year + 10, 2026)
+    expected = Action.ELIMINATE if last_year + 11 <= 2026 else Action.KEEP
+    assert budgets.action is expected and budgets.target_year == max(last_year + 11, 2026)
     assert entries["Archives alphatag"].action is Action.QUALIFY
 
 

@@ -85,6 +85,11 @@ def test_columns_follow_the_sedalib_sample(cli, sae, tmp_path):
     assert all(re.fullmatch(r"(Id|File|ParentId|(Content|Management)(\.[A-Za-z]+(\.\d+)?)+)", c) for c in ours[0])
     top = dict(zip(ours[0], ours[1]))
     assert top["Management.AppraisalRule.StartDate.0"] == "2024-12-31"  # clôture de l'exercice 2024
+    # Communicability, named as the sample's columns: budgets are communicable at once.
+    assert [c for c in ours[0] if c.startswith("Management.AccessRule.")] == \
+        [c for c in sample[0] if c.startswith("Management.AccessRule.")][:2]
+    assert top["Management.AccessRule.Rule.0"] == "ACC-FIN-BUDG" and top["Management.AccessRule.StartDate.0"] == ""
+    assert all(len(r) == len(ours[0]) for r in ours)
     assert top["Content.StartDate"] == "2023-01-15T10:30:00" and top["Content.EndDate"] == "2024-04-15T10:30:00"
 
 

@@ -17,6 +17,7 @@ from catalogue.roadmap import (
     Action,
     DatasetFacts,
     Kind,
+    RoadmapEntry,
     build_roadmap,
     load_weights,
     roadmap_order,
@@ -29,11 +30,11 @@ from grids import spec
 
 def test_every_action_has_a_label_and_a_kind():
     assert {a.kind for a in Action} == set(Kind)
-    assert [a.label(2031) for a in Action] == ["À qualifier", "Éliminer (après visa)",
-                                               "Conserver en service jusqu'en 2031", "Verser au SAE",
-                                               "Verser au SAE (après tri)"]
-    assert [k.label for k in Kind] == ["Verser au SAE", "Éliminer (après visa)", "Conserver en service",
-                                       "À qualifier"]
+    assert [a.label(2031, "décès") for a in Action] == [
+        "À qualifier", "Éliminer (après visa)", "Élimination à vérifier : point de départ « décès » inconnu",
+        "Conserver en service jusqu'en 2031", "Verser au SAE", "Verser au SAE (après tri)"]
+    assert [k.label for k in Kind] == ["Verser au SAE", "Éliminer (après visa)", "Élimination à vérifier",
+                                       "Conserver en service", "À qualifier"]
 
 
 def test_shipped_weights_are_grid_choices():
@@ -225,3 +226,122 @@ def test_signed_dataset_not_to_keep_is_not_transferred(catalogue_db, answers):
     entry = _plan(con, [facts])[0]
     assert entry.kind is not Kind.TRANSFER and not entry.signed_first
     assert not any("signées" in r for r in entry.reasons)
+
+
+# --- DUA start events: an elimination only on a date the catalogue holds ---------------
+
+def _destroy(**over) -> dict:
+    return _answers(sort_final="Destruction", **over)
+
+
+@pytest.mark.parametrize("depart, last, dua, this_year, expected", [
+    # The newest document's own date: a 10-year DUA from 15 June 2015 is over on 16 June 2025.
+    ("date du document", dt.date(2015, 6, 15), 10, 2025, (Action.ELIMINATE, 2025)),
+    ("date_document", dt.date(2016, 6, 15), 10, 2025, (Action.KEEP, 2026)),
+    # The end of the budget year: a 2015 voucher with a 10-year DUA runs to 31/12/2025.
+    ("clôture de l'exercice", dt.date(2015, 3, 1), 10, 2025, (Action.KEEP, 2026)),
+    ("Cloture de l’EXERCICE.", dt.date(2015, 3, 1), 10, 2026, (Action.ELIMINATE, 2026)),
+    ("fin de l'année", dt.date(2020, 12, 30), 5, 2026, (Action.ELIMINATE, 2026)),
+    # A school year ends on 31 August: October 2020 is in 2020-2021, over on 1/09/2026.
+    ("fin de l'année scolaire", dt.date(2020, 10, 1), 5, 2026, (Action.ELIMINATE, 2026)),
+    ("fin_annee_scolaire", dt.date(2020, 5, 1), 5, 2025, (Action.ELIMINATE, 2025)),
+])
+def test_dated_start_events(catalogue_db, depart, last, dua, this_year, expected):
+    _, con = catalogue_db
+    facts = DatasetFacts("D-1", "99301", "/a", last_year=last.year, last_date=last,
+                         answers=_destroy(dua_annees=dua, dua_depart=depart))
+    entry = _plan(con, [facts], this_year)[0]
+    assert (entry.action, entry.target_year) == expected
+
+
+@pytest.mark.parametrize("depart, label", [
+    ("dissolution du pacte", "dissolution"), ("DÉCÈS", "décès"), ("date de naissance de l'agent", "date de naissance"),
+    ("fin_marche", "fin d'exécution du marché"), ("fin du mandat", "fin du mandat"),
+    ("date de la séance", "date de la séance"), ("fin de validité", "fin de validité"),
+    ("date de la décision", "date de la décision"), ("notification du marché", "notification du marché"),
+    ("5 ans après la dissolution", "5 ans après la dissolution"), (None, "non renseigné"),
+])
+def test_undated_start_events_are_never_given_a_year(catalogue_db, depart, label):
+    """A start the files cannot date: « à vérifier », whatever the last modification says."""
+    _, con = catalogue_db
+    facts = DatasetFacts("D-1", "99301", "/a", last_year=1990, last_date=dt.date(1990, 1, 1),
+                         answers=_destroy(dua_annees=1, dua_depart=depart))
+    entry = _plan(con, [facts])[0]
+    assert entry.action is Action.VERIFY and entry.kind is Kind.VERIFY
+    assert entry.target_year is None and entry.dua_end is None
+    assert entry.label == f"Élimination à vérifier : point de départ « {label} » inconnu"
+
+
+def test_a_row_added_by_a_referent_runs_from_this_year(catalogue_db):
+    """No scan saw it: its documents may be of today, so its DUA cannot be over yet."""
+    _, con = catalogue_db
+    facts = DatasetFacts("AJOUT-1", "99301", "/a", answers=_destroy(dua_annees=2, dua_depart="date du document"))
+    entry = _plan(con, [facts], 2026)[0]
+    assert (entry.action, entry.target_year) == (Action.KEEP, 2029)
+
+
+# Hand-made datasets: (folder, newest file's date, typology, grid answers) → action and
+# year planned in 2025 and in 2026 (None: « à vérifier », the start named).
+EVENT_CASES = [
+    ("Etat civil/PACS", (2019, 3), "Pactes civils de solidarité", {},
+     "dissolution", None, None),
+    ("Finances/Pieces comptables", (2015, 11), "Mandats et titres (pièces comptables)", {},
+     "cloture_exercice", (Action.KEEP, 2026), (Action.ELIMINATE, 2026)),
+    ("Etat civil/Mentions", (2015, 2), "Avis de mention et pièces justificatives",
+     dict(dua_annees=10, dua_depart="Date du document"), "date_document", (Action.ELIMINATE, 2025),
+     (Action.ELIMINATE, 2026)),
+    ("Ressources humaines/Paie", (2020, 12), "Bulletins de paie (doubles)", {},
+     "fin_annee", (Action.KEEP, 2026), (Action.ELIMINATE, 2026)),
+    ("Ecoles/Inscriptions", (2020, 10), "Inscriptions scolaires et dérogations", {},
+     "fin_annee_scolaire", (Action.KEEP, 2026), (Action.ELIMINATE, 2026)),
+    ("Urbanisme/Refus", (2010, 1), "Autorisations d'urbanisme refusées ou sans suite", {},
+     "date de la décision", None, None),
+    ("Marches/Consultations", (2010, 1), "Consultations et candidatures non retenues",
+     dict(dua_annees=5, dua_depart="FIN DU MARCHÉ"), "fin d'exécution du marché", None, None),
+    ("Ressources humaines/Candidatures", (2010, 1), "Candidatures non retenues",
+     dict(dua_annees=2, dua_depart="au départ de l'agent"), "au départ de l'agent", None, None),
+]
+
+
+def test_start_events_on_a_scanned_and_qualified_share(cli, tmp_path):
+    """A real share scanned by the CLI, its grid answered and imported: the PACS folder
+    last modified in 2019 (5 years from the dissolution) is never eliminated on that date;
+    the vouchers of 2015 (10 years from the end of the budget year) are in 2026, not 2025;
+    a start the files cannot date, or a wording that names no event, is « à vérifier »."""
+    from openpyxl import load_workbook
+
+    from tests.saedata import put, when
+    from tests.test_grid import GOOD, export, fill, rows_by_location
+
+    share = tmp_path / "partage"
+    for folder, (year, month), *_ in EVENT_CASES:
+        put(share, folder + "/piece.txt", f"{folder}\n".encode(), when(year, month))
+    db = tmp_path / "catalogue.duckdb"
+    assert cli("scan", share, "--commune", "99301", "--nom", "Gamma", "--db", db, "--quiet").exit_code == 0
+    grid = export(cli, db, tmp_path / "grille.xlsx", commune="99301")
+    wb = load_workbook(grid)
+    ws = wb[spec.SHEET_GRID]
+    rows = rows_by_location(ws)
+    for folder, _, typologie, answers, *_ in EVENT_CASES:
+        fill(ws, rows[folder], dict(GOOD, service=folder.split("/")[0], typologie=typologie, **answers))
+    wb.save(grid)
+    result = cli("grid", "import", grid, "--db", db)
+    assert result.exit_code == 0, result.output
+    con = connect(db)
+    try:
+        def plan(year: int) -> dict[str, RoadmapEntry]:
+            return {"/".join(e.facts.emplacement.split("/")[-2:]): e for e in build_roadmap(con, "99301", year)}
+
+        plans = {year: plan(year) for year in (2024, 2025, 2026, 2040)}
+    finally:
+        con.close()
+    for folder, _, _, _, start, in_2025, in_2026 in EVENT_CASES:
+        if in_2025 is None:
+            for year, entries in plans.items():
+                entry = entries[folder]
+                assert (entry.action, entry.target_year) == (Action.VERIFY, None), (folder, year)
+                assert entry.label == f"Élimination à vérifier : point de départ « {start} » inconnu"
+        else:
+            for year, expected in ((2025, in_2025), (2026, in_2026)):
+                entry = plans[year][folder]
+                assert (entry.action, entry.target_year) == expected, (folder, year, start)

@@ -151,7 +151,9 @@ def test_header_management_and_agencies(cli, sae, tmp_path):
     assert text(top, "s:Management/s:AppraisalRule/s:Rule") == "APP-URB-AUT"
     assert find(top, "s:Management/s:AppraisalRule/s:StartDate") is None  # « date de la décision »: per document
     assert text(top, "s:Management/s:AppraisalRule/s:FinalAction") == "Keep"
-    assert find(top, "s:Management/s:AccessRule") is None  # no communicability in the referential yet
+    # Communicable at once (Code du patrimoine art. L213-1): the typology's rule, no start to date.
+    assert text(top, "s:Management/s:AccessRule/s:Rule") == "ACC-URB-AUT"
+    assert find(top, "s:Management/s:AccessRule/s:StartDate") is None
     assert text(top, "s:Content/s:OriginatingAgency/s:Identifier") == "99101-URBANISME"
     assert text(top, "s:Content/s:Title") == PERMIS
     assert "typologie : Autorisations d'urbanisme accordées" in text(top, "s:Content/s:Description")

@@ -43,13 +43,12 @@ def test_rules_csv_has_the_sample_header_and_every_rule(cli, sae, tmp_path):
     rows = read(rules)
     assert rows[0] == sample_header("regles-gestion.csv")
     referentiel = load_referentiel()
-    assert len(rows) - 1 == len(referentiel)
-    # The types Vitam's sample uses; today the referential holds appraisal rules only
-    # (communicability, hence AccessRule rows, comes with its own columns).
+    assert len(rows) - 1 == 2 * len(referentiel)
+    # The types Vitam's sample uses: per typology, its DUA and its communicability.
     sample_types = {"AppraisalRule", "AccessRule", "StorageRule", "DisseminationRule", "ReuseRule",
                     "ClassificationRule"}
     assert {r[1] for r in rows[1:]} <= sample_types
-    assert {r[0] for r in rows[1:]} == {f"APP-{t.code}" for t in referentiel}
+    assert {r[0] for r in rows[1:]} == {f"{kind}-{t.code}" for t in referentiel for kind in ("APP", "ACC")}
 
 
 def test_agencies_csv_names_communes_and_services_of_the_grids(cli, sae, tmp_path):
@@ -105,3 +104,36 @@ def test_services_without_catalogue_refused_nothing_written(cli, tmp_path):
     assert result.exit_code == 1
     assert result.output == f"Erreur : Catalogue introuvable : {missing} (lancez d'abord « catalogue scan »).\n"
     assert not rules.exists() and not (tmp_path / "s.csv").exists()
+
+
+def test_access_rules_per_typology_with_their_delay_and_source(cli, tmp_path):
+    """Communicability (Code du patrimoine art. L213-1 and L213-2) as one AccessRule per
+    typology, linked by its id to the typology's code."""
+    rules = tmp_path / "regles.csv"
+    assert cli("referentiel", "export-vitam", "-o", rules).exit_code == 0
+    rows = {r[0]: r for r in read(rules)[1:]}
+    referentiel = load_referentiel()
+    assert {i for i in rows if i.startswith("ACC-")} == {f"ACC-{t.code}" for t in referentiel}
+    for t in referentiel:
+        _, rule_type, value, description, duration, measurement = rows[f"ACC-{t.code}"]
+        assert rule_type == "AccessRule" and measurement == "YEAR" and int(duration) == t.communicabilite_annees
+        assert value == f"Communicabilité — {t.typologie}" and t.source_communicabilite in description
+    assert rows["ACC-EC-REG"][3].startswith("Communicabilité : 75 ans à compter de : clôture du registre. ")
+    assert rows["ACC-RH-DOSS"][4] == "50" and "L213-2, I, 3°" in rows["ACC-RH-DOSS"][3]
+    assert rows["ACC-ADM-DELIB"][3].startswith("Communicabilité : immédiate. Source : Code du patrimoine art. L213-1")
+
+
+def test_sip_access_rule_starts_at_the_newest_document(cli, sae, tmp_path):
+    """Courrier: 50 years from the newest document (July 2023), a date the scan holds;
+    the AccessRule cited is in the exported rules."""
+    _, db = sae
+    courrier = dataset_id(db, COURRIER)
+    assert cli("sip", courrier, "--contrat", "IC-1", "-o", tmp_path / "sip", "--db", db, "--quiet").exit_code == 0
+    with zipfile.ZipFile(tmp_path / "sip" / f"{courrier}.zip") as zf:
+        root = assert_valid(zf.read("manifest.xml"), "2.2")
+    ns = {"s": root.nsmap[None]}
+    access = root.find("s:DataObjectPackage/s:DescriptiveMetadata/s:ArchiveUnit/s:Management/s:AccessRule", ns)
+    assert access.findtext("s:Rule", namespaces=ns) == "ACC-ADM-COUR"
+    assert access.findtext("s:StartDate", namespaces=ns) == "2023-07-15"
+    rules, _ = export(cli, tmp_path, db)
+    assert "ACC-ADM-COUR" in {r[0] for r in read(rules)[1:]}

@@ -16,6 +16,7 @@ The same files as `catalogue sip` are listed (déchets and redundant copies left
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from catalogue.sae.selection import (
     Dataset,
     LeftOut,
     PackFile,
+    RuleRef,
     SaeError,
     check_qualified,
     load_dataset,
@@ -41,7 +43,9 @@ from catalogue.store import connect
 COLUMNS = ["Id", "File", "ParentId", "Content.DescriptionLevel", "Content.Title", "Content.Description",
            "Content.OriginatingAgency.Identifier", "Content.StartDate", "Content.EndDate",
            "Management.AppraisalRule.Rule.0", "Management.AppraisalRule.StartDate.0",
-           "Management.AppraisalRule.FinalAction"]
+           "Management.AppraisalRule.FinalAction", "Management.AccessRule.Rule.0", "Management.AccessRule.StartDate.0"]
+# Units below the top inherit its rules: their management cells stay empty.
+NO_RULES = [""] * sum(c.startswith("Management.") for c in COLUMNS)
 ENCODINGS = {"windows-1252": "cp1252", "utf-8": "utf-8"}
 SHOWN_PROBLEMS = 20
 
@@ -100,6 +104,14 @@ def write_resip_csv(db: str | None, dataset_id: str, output: str | os.PathLike, 
     return ResipResult(out, len(rows) - files, files, sel.left_out, left_out_csv)
 
 
+def _iso(day: dt.date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _rule_cells(rule: RuleRef) -> tuple[str, str]:
+    return rule.rule_id, _iso(rule.start_date)
+
+
 def resip_rows(ds: Dataset, files: list[PackFile], root: str, originating: str | None = None) -> Iterator[list[str]]:
     """The dataset's folder, its sub-folders and files, parents first; management rules on
     the top row (inherited below it in ReSIP and in the SAE)."""
@@ -109,8 +121,8 @@ def resip_rows(ds: Dataset, files: list[PackFile], root: str, originating: str |
     rules = ds.management()
     start, end = _dates(spans.get(()))
     yield ["1", top, "", "RecordGrp", ds.title, ds.description(), originating_agency(ds, originating), start, end,
-           rules.appraisal.rule_id, rules.appraisal.start_date.isoformat() if rules.appraisal.start_date else "",
-           rules.final_action]
+           rules.appraisal.rule_id, _iso(rules.appraisal.start_date), rules.final_action,
+           *(_rule_cells(rules.access[0]) if rules.access else ("", ""))]
     ids: dict[tuple[str, ...], int] = {(): 1}
     next_id = 2
     for f in files:
@@ -120,11 +132,11 @@ def resip_rows(ds: Dataset, files: list[PackFile], root: str, originating: str |
                 ids[key] = next_id
                 start, end = _dates(spans.get(key))
                 yield [str(next_id), sep.join((top, *key)), str(ids[key[:-1]]), "RecordGrp", key[-1], "", "",
-                       start, end, "", "", ""]
+                       start, end, *NO_RULES]
                 next_id += 1
         start, end = _dates((f.mtime_us, f.mtime_us) if f.mtime_us is not None else None)
         yield [str(next_id), sep.join((top, *f.dirs, f.name)), str(ids[f.dirs]), "Item", f.name, "", "",
-               start, end, "", "", ""]
+               start, end, *NO_RULES]
         next_id += 1
 
 

@@ -16,15 +16,14 @@ import duckdb
 
 from catalogue import csvsafe
 from catalogue.errors import CatalogueError
-from catalogue.referentiel import appraisal_rule_id
+from catalogue.referentiel import EVENTS, access_rule_id, appraisal_rule_id, event_start, start_event
 
 # Application datasets (business databases, mailboxes) hold no files to pack.
 FILE_SOURCES = ("filesystem", "droid", "siegfried")
 
-# Start events of the referential that the scan dates: the DUA then runs from the end of
-# the civil year of the dataset's last modification (a commune's budget year is the civil
-# year). Other events (date of a decision, of a birth…) are per document: no StartDate.
-YEAR_END_EVENTS = ("fin de l'année", "clôture de l'exercice")
+# A rule's StartDate is written only for a start event the catalogue dates from the
+# dataset's last modification (catalogue.referentiel.EVENTS: the newest document, the end
+# of its year…); for the others (a birth, a dissolution…) the SAE is told nothing it cannot know.
 FINAL_ACTIONS = {"Conservation": "Keep", "Destruction": "Destroy", "Tri": "Keep"}
 
 
@@ -42,8 +41,8 @@ class RuleRef:
 
 @dataclass(frozen=True)
 class Management:
-    """The rules written at the top of a package, inherited by every unit below it.
-    `access` stays empty until the referential carries communicability (AccessRule)."""
+    """The rules written at the top of a package, inherited by every unit below it:
+    the typology's DUA (AppraisalRule) and communicability (AccessRule)."""
     appraisal: RuleRef
     final_action: str  # Keep or Destroy
     access: tuple[RuleRef, ...] = ()
@@ -66,6 +65,9 @@ class Dataset:
     dua_depart: str | None
     sort_final: str | None
     referentiel_dua: int | None  # the referential's DUA for the typology, when it is still there
+    referentiel_depart: str | None = None        # the typology's DUA start event (code)
+    communicabilite_annees: int | None = None    # the typology's communicability delay
+    communicabilite_depart: str | None = None    # and its start event (code)
 
     @property
     def title(self) -> str:
@@ -76,13 +78,28 @@ class Dataset:
         return f"{self.path}/{f.display}" if self.path else f.display
 
     def management(self) -> Management:
-        """AppraisalRule of the typology; StartDate when the start event is dated by the scan."""
+        """AppraisalRule and AccessRule of the typology, each with its StartDate when the
+        catalogue dates its start event."""
         if not self.typologie_code or self.referentiel_dua is None or self.sort_final not in FINAL_ACTIONS:
             raise AssertionError("management() on a dataset that check_qualified() refused")
-        start = None
-        if self.last_mtime is not None and (self.dua_depart or "").strip().lower() in YEAR_END_EVENTS:
-            start = dt.date(self.last_mtime.year, 12, 31)
-        return Management(RuleRef(appraisal_rule_id(self.typologie_code), start), FINAL_ACTIONS[self.sort_final])
+        # The grid's start first (the service may correct it), else the typology's.
+        appraisal = RuleRef(appraisal_rule_id(self.typologie_code),
+                            self._start(self.dua_depart or self.referentiel_depart))
+        access: tuple[RuleRef, ...] = ()
+        if self.communicabilite_annees is not None:
+            access = (RuleRef(access_rule_id(self.typologie_code), self._start(self.communicabilite_depart)),)
+        return Management(appraisal, FINAL_ACTIONS[self.sort_final], access)
+
+    def _start(self, event_text: str | None) -> dt.date | None:
+        event = start_event(event_text)
+        if event is None or self.last_mtime is None:
+            return None
+        return event_start(event, self.last_mtime.date())
+
+    def _depart_label(self) -> str:
+        if self.dua_depart:
+            return self.dua_depart
+        return EVENTS[self.referentiel_depart].label if self.referentiel_depart in EVENTS else "non précisé"
 
     def description(self) -> str:
         """What the archivist reads at the top of the package: origin, typology, DUA, sort
@@ -90,7 +107,7 @@ class Dataset:
         parts = [f"Jeu de données « {self.title} » de la collectivité {self.commune_nom or self.commune} "
                  f"({self.commune}), inventorié par Catalogage ({self.dataset_id})",
                  f"typologie : {self.typologie}",
-                 f"DUA : {self.dua_annees} an(s) à compter de : {self.dua_depart or 'non précisé'}",
+                 f"DUA : {self.dua_annees} an(s) à compter de : {self._depart_label()}",
                  f"sort final : {self.sort_final}"]
         if self.sort_final == "Tri":
             parts.append("sort final « Tri » : conserver après tri à l'issue de la DUA (écrit Keep)")
@@ -148,7 +165,8 @@ class Selection:
 
 DATASET_SQL = """
 SELECT d.dataset_id, d.commune, c.nom, d.scan_id, d.source, d.root, d.path, d.last_mtime,
-       q.service, q.typologie, q.typologie_code, q.dua_annees, q.dua_depart, q.sort_final, r.dua_annees
+       q.service, q.typologie, q.typologie_code, q.dua_annees, q.dua_depart, q.sort_final, r.dua_annees,
+       r.depart, r.communicabilite_annees, r.communicabilite_depart
 FROM datasets d
 LEFT JOIN communes c ON c.code = d.commune
 LEFT JOIN qualifications_current q ON q.commune = d.commune AND q.dataset_id = d.dataset_id
