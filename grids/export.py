@@ -236,8 +236,9 @@ def _guide_sheet(ws, commune: str, nom: str) -> None:
         ("5. DUA et sort final : laissez-les vides pour reprendre ceux du référentiel ; ne les remplissez que si "
          "votre service applique une règle différente.", None),
         ("6. Des données ne figurent pas dans la liste (une application métier, une clé USB, une messagerie) ? "
-         "Ajoutez une ligne sous les autres : laissez l'identifiant vide, indiquez l'emplacement et le volume "
-         "annuel estimé.", None),
+         "Ajoutez une ligne sous les autres : laissez l'identifiant vide, indiquez l'emplacement, le volume "
+         "actuel estimé (ce qui existe déjà) et le volume annuel estimé (ce qui s'ajoute chaque année), en Go, "
+         "sans écrire l'unité.", None),
         ("7. Vous pouvez remplir la grille en plusieurs fois : une ligne laissée entièrement vide n'est pas "
          "importée, une ligne commencée doit être complète.", None),
         ("8. Enregistrez le fichier au format .xlsx (Excel ou LibreOffice) et renvoyez-le à l'archiviste.", None),
@@ -287,17 +288,17 @@ def _validation(column: spec.Column, lists: dict[str, str]) -> DataValidation:
     common = dict(allow_blank=True, showInputMessage=True, promptTitle=title, prompt=prompt,
                   showErrorMessage=True, errorTitle="Valeur non valide")
     if column.kind == "choice":
-        return DataValidation(type="list", formula1=f"={lists[column.key]}", error="Choisissez une valeur de la liste.",
-                              **common)
+        return DataValidation(type="list", formula1=f"={lists[column.key]}",
+                              error=column.error or f"{column.header} : choisissez une valeur de la liste.", **common)
     if column.kind == "int":
         return DataValidation(type="whole", operator="between", formula1="0", formula2="1000",
-                              error="Saisissez un nombre entier d'années.", **common)
+                              error=column.error or "Saisissez un nombre entier.", **common)
     if column.kind == "decimal":
         return DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
-                              error="Saisissez un nombre positif.", **common)
+                              error=column.error or "Saisissez un nombre positif, sans unité.", **common)
     if column.kind == "date":
         return DataValidation(type="date", operator="greaterThan", formula1="DATE(1970,1,1)",
-                              error="Saisissez une date (jj/mm/aaaa).", **common)
+                              error=column.error or "Saisissez une date (jj/mm/aaaa).", **common)
     return DataValidation(showErrorMessage=False, **{k: v for k, v in common.items() if k != "showErrorMessage"})
 
 

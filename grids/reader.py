@@ -162,7 +162,7 @@ def _missing_columns(grid: ParsedGrid, header_row: int, present: set[str]) -> li
         raise CatalogueError(f"{grid.path.name} : colonne « Identifiant » introuvable dans la feuille {SHEET_GRID}.")
     return [Problem(SHEET_GRID, None, header_row, c.key, f"colonne obligatoire « {c.header} » absente",
                     grid.path.name)
-            for c in spec.TO_FILL if c.required and c.key not in present]
+            for c in spec.TO_FILL if c.required_in(grid.version) and c.key not in present]
 
 
 def _data_rows(ws: Any, header_row: int, columns: dict[int, spec.Column]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -337,7 +337,7 @@ def _unanswered(row: _RowCheck, dataset_id: str) -> None:
 
 def _check_required(row: _RowCheck, filled: dict[str, Any]) -> None:
     for column in spec.TO_FILL:
-        if column.required and column.key not in filled:
+        if column.required_in(row.grid.version) and column.key not in filled:
             row.add(f"valeur obligatoire manquante ({column.header})", column.key)
 
 
@@ -348,11 +348,18 @@ def _check_dependent(row: _RowCheck, values: dict[str, Any]) -> None:
 
 
 def _check_added(row: _RowCheck, values: dict[str, Any], dataset_id: str, emplacement: str | None) -> None:
-    """A row the référent added says where its data is, and (without a scan) how much a year."""
+    """A row the référent added says where its data is, and (without a scan) how much it
+    holds today (from template version 3) and how much it grows a year."""
     if not emplacement:
         row.add("emplacement obligatoire sur une ligne ajoutée (dossier, application, support…)",
                 "emplacement", "dataset_id")
-    if values["volume_annuel_go"] is None and not dataset_id:
+    if dataset_id:
+        return
+    if values["volume_stock_go"] is None and spec.at_least(row.grid.version, 3) \
+            and "volume_stock_go" not in {p.column for p in row.problems}:
+        row.add("volume actuel estimé obligatoire sur une ligne ajoutée (aucun scan ne l'a mesuré ; 0 si les "
+                "données commencent)", "volume_stock_go", "dataset_id")
+    if values["volume_annuel_go"] is None and "volume_annuel_go" not in {p.column for p in row.problems}:
         row.add("volume annuel estimé obligatoire sur une ligne ajoutée (aucun scan ne l'a mesuré)",
                 "volume_annuel_go", "dataset_id")
 
