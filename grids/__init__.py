@@ -1,7 +1,8 @@
 """The audit grid (grille d'audit), one module per job:
 
 - spec: the columns, declared once for export and import;
-- export: the pre-filled workbook of a commune (cells written through catalogue.csvsafe);
+- export: the rows of a commune's grid (or of one of its services) from the catalogue;
+- workbook: the workbook laid out (sheets, validation, print settings; cells through catalogue.csvsafe);
 - limits: size limits checked on the ZIP before a workbook is loaded;
 - values: tolerant parsing of what people type into a cell;
 - reader: open a filled grid once and check it row by row into answers and problems;

@@ -1,0 +1,211 @@
+"""The grid workbook as written: sheets, styles, data validation, print settings.
+
+grids.export gathers the rows from the catalogue; this module lays them out. Every text
+from file names or people is written as a string cell (catalogue.csvsafe), never a formula.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from catalogue.csvsafe import put
+from grids import spec
+from grids.spec import AUTRE, COLUMNS, SHEET_GRID, SHEET_GUIDE, SHEET_LISTS, SHEET_META, SHEET_REFERENTIEL, TYPOLOGIES
+
+# Blank rows left unlocked under the datasets, for datasets no scan saw.
+SPARE_ROWS = 200
+
+FILL_PREFILLED = PatternFill("solid", start_color="FFE7E6E6")
+FILL_TO_FILL = PatternFill("solid", start_color="FFDDEBF7")
+FILL_MISSING = PatternFill("solid", start_color="FFF8CBAD", end_color="FFF8CBAD")
+
+
+def write_workbook(path: Path, rows: list[dict], referentiel: list[tuple], meta: dict[str, str]) -> None:
+    """Write the grid workbook atomically: a reader never sees a half-written file."""
+    wb = Workbook()
+    _guide_sheet(wb.active, meta["commune"], meta["nom_commune"], meta.get("service"))
+    lists = _lists_sheet(wb, [r[2] for r in referentiel])
+    _grid_sheet(wb, rows, lists)
+    _referentiel_sheet(wb, referentiel)
+    _meta_sheet(wb, meta)
+    wb.active = 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partiel")
+    wb.save(tmp)
+    tmp.replace(path)
+
+
+def _guide_sheet(ws, commune: str, nom: str, service: str | None = None) -> None:
+    ws.title = SHEET_GUIDE
+    ws.column_dimensions["A"].width = 110
+    scope = f" — service {service}" if service else ""
+    lines = [
+        (f"Grille d'audit Catalogage — {nom} ({commune}){scope}", Font(bold=True, size=14)),
+        ("", None),
+        ("À quoi sert cette grille ?", Font(bold=True)),
+        ("Chaque ligne de la feuille « Recensement » est un jeu de données repéré sur les serveurs de la commune "
+         "(un dossier, une application). Vous seul pouvez dire ce qu'il contient et ce qu'il vaut : vos réponses "
+         "décident de ce qui sera versé au système d'archivage électronique (SAE), conservé ou éliminé.", None),
+        ("", None),
+        ("Comment la remplir ?", Font(bold=True)),
+        ("1. Les colonnes grises sont remplies par Catalogage (volumes, dates, formats) : elles sont verrouillées.",
+         None),
+        ("2. Remplissez les colonnes bleues. Les colonnes marquées d'une étoile (*) sont obligatoires ; tant "
+         "qu'elles sont vides, elles restent surlignées en orange.", None),
+        ("3. Quand une liste déroulante apparaît, choisissez une valeur de la liste. Cliquez sur une cellule pour "
+         "lire l'aide.", None),
+        ("4. Typologie : choisissez la plus proche dans la liste (la feuille « Référentiel » donne la durée "
+         "d'utilité administrative et le sort final de chacune). Si aucune ne convient, choisissez « Autre » et "
+         "décrivez-la dans la colonne suivante.", None),
+        ("5. DUA et sort final : laissez-les vides pour reprendre ceux du référentiel ; ne les remplissez que si "
+         "votre service applique une règle différente.", None),
+        ("6. Des données ne figurent pas dans la liste (une application métier, une clé USB, une messagerie) ? "
+         "Ajoutez une ligne sous les autres : laissez l'identifiant vide, indiquez l'emplacement, le volume "
+         "actuel estimé (ce qui existe déjà) et le volume annuel estimé (ce qui s'ajoute chaque année), en Go, "
+         "sans écrire l'unité.", None),
+        ("7. Vous pouvez remplir la grille en plusieurs fois : une ligne laissée entièrement vide n'est pas "
+         "importée, une ligne commencée doit être complète.", None),
+        ("8. Enregistrez le fichier au format .xlsx (Excel ou LibreOffice) et renvoyez-le à l'archiviste.", None),
+        ("", None),
+        ("Exemple de ligne remplie", Font(bold=True)),
+        ("Service producteur : Urbanisme — Typologie : Autorisations d'urbanisme accordées — Activité : instruction "
+         "des permis de construire — Environnement : Application métier (Cart@DS) — Hébergement : Serveur de "
+         "fichiers — Valeur juridique : Forte — Valeur stratégique : Moyenne — Valeur patrimoniale : Forte — "
+         "Signées : Non — Données personnelles : Oui — DUA et sort final : vides (référentiel) — Priorité : "
+         "Haute — Rempli par : Jeanne Martin, instructrice ADS — Date : 22/11/2026.", None),
+        ("", None),
+        ("Ne modifiez pas la structure de la feuille : les colonnes peuvent être déplacées, mais pas renommées.",
+         Font(italic=True)),
+    ]
+    for i, (text, font) in enumerate(lines, start=1):
+        cell = ws.cell(row=i, column=1)
+        put(cell, text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if font:
+            cell.font = font
+    ws.protection.sheet = True
+
+
+def _lists_sheet(wb: Workbook, typologies: list[str]) -> dict[str, str]:
+    """Hidden sheet with one column per closed list; returns column key → range formula."""
+    ws = wb.create_sheet(SHEET_LISTS)
+    ws.sheet_state = "hidden"
+    ranges = {}
+    col_index = 0
+    for column in COLUMNS:
+        if column.kind != "choice":
+            continue
+        values = list(typologies) + [AUTRE] if column.choices == TYPOLOGIES else list(column.choices)
+        col_index += 1
+        letter = get_column_letter(col_index)
+        put(ws.cell(row=1, column=col_index), column.header)
+        for i, value in enumerate(values, start=2):
+            put(ws.cell(row=i, column=col_index), value)
+        ranges[column.key] = f"{quote_sheetname(SHEET_LISTS)}!${letter}$2:${letter}${len(values) + 1}"
+    ws.protection.sheet = True
+    return ranges
+
+
+def _validation(column: spec.Column, lists: dict[str, str]) -> DataValidation:
+    prompt = column.help[:255]  # Excel's limit for input messages
+    title = column.header[:32]
+    common = dict(allow_blank=True, showInputMessage=True, promptTitle=title, prompt=prompt,
+                  showErrorMessage=True, errorTitle="Valeur non valide")
+    if column.kind == "choice":
+        return DataValidation(type="list", formula1=f"={lists[column.key]}",
+                              error=column.error or f"{column.header} : choisissez une valeur de la liste.", **common)
+    if column.kind == "int":
+        return DataValidation(type="whole", operator="between", formula1="0", formula2="1000",
+                              error=column.error or "Saisissez un nombre entier.", **common)
+    if column.kind == "decimal":
+        return DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                              error=column.error or "Saisissez un nombre positif, sans unité.", **common)
+    if column.kind == "date":
+        return DataValidation(type="date", operator="greaterThan", formula1="DATE(1970,1,1)",
+                              error=column.error or "Saisissez une date (jj/mm/aaaa).", **common)
+    return DataValidation(showErrorMessage=False, **{k: v for k, v in common.items() if k != "showErrorMessage"})
+
+
+NUMBER_FORMATS = {"int": "#,##0", "decimal": "#,##0.0##", "date": "DD/MM/YYYY", "percent": "0.0%"}
+
+
+def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
+    ws = wb.create_sheet(SHEET_GRID, 1)
+    last = len(rows) + 1
+    last_open = last + SPARE_ROWS
+    for j, column in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(j)
+        head = ws.cell(row=1, column=j)
+        put(head, column.title)
+        head.font = Font(bold=True)
+        head.fill = FILL_PREFILLED if column.prefilled else FILL_TO_FILL
+        head.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.column_dimensions[letter].width = column.width
+        dv = _validation(column, lists)
+        ws.add_data_validation(dv)
+        dv.add(f"{letter}2:{letter}{last_open}")
+        if column.required and len(rows):
+            ws.conditional_formatting.add(
+                f"{letter}2:{letter}{last}",
+                FormulaRule(formula=[f"LEN(TRIM({letter}2))=0"], fill=FILL_MISSING, stopIfTrue=False),
+            )
+    ws.row_dimensions[1].height = 45
+    for i, row in enumerate(rows, start=2):
+        for j, column in enumerate(COLUMNS, start=1):
+            cell = ws.cell(row=i, column=j)
+            put(cell, row.get(column.key))
+            if column.kind in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[column.kind]
+            if not column.prefilled:
+                cell.protection = Protection(locked=False)
+    # Spare rows: everything but the identifier can be typed in.
+    for i in range(last + 1, last_open + 1):
+        for j, column in enumerate(COLUMNS, start=1):
+            if column.key in ("dataset_id", "commune", "etat"):
+                continue
+            cell = ws.cell(row=i, column=j)
+            cell.protection = Protection(locked=False)
+            if column.kind in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[column.kind]
+    ws.freeze_panes = "B2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(last, 2)}"
+    # Protected without password: pre-filled cells are locked, the rest stays editable,
+    # and filtering, sorting and resizing still work.
+    ws.protection.sheet = True
+    ws.protection.autoFilter = False
+    ws.protection.sort = False
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+
+
+def _referentiel_sheet(wb: Workbook, referentiel: list[tuple]) -> None:
+    ws = wb.create_sheet(SHEET_REFERENTIEL)
+    headers = ["Code", "Domaine", "Typologie", "DUA (années)", "Point de départ de la DUA", "Sort final", "Source"]
+    widths = [12, 22, 48, 10, 28, 14, 70]
+    for j, (h, w) in enumerate(zip(headers, widths), start=1):
+        cell = ws.cell(row=1, column=j)
+        put(cell, h)
+        cell.font = Font(bold=True)
+        ws.column_dimensions[get_column_letter(j)].width = w
+    for i, rec in enumerate(referentiel, start=2):
+        for j, value in enumerate(rec, start=1):
+            put(ws.cell(row=i, column=j), value)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:G{len(referentiel) + 1}"
+    ws.protection.sheet = True
+    ws.protection.autoFilter = False
+
+
+def _meta_sheet(wb: Workbook, meta: dict[str, str]) -> None:
+    ws = wb.create_sheet(SHEET_META)
+    ws.sheet_state = "hidden"
+    for i, (k, v) in enumerate(meta.items(), start=1):
+        put(ws.cell(row=i, column=1), k)
+        put(ws.cell(row=i, column=2), v)
+    ws.protection.sheet = True
