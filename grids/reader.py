@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from catalogue.errors import CatalogueError
-from grids import limits, spec
+from grids import limits, sniff, spec
 from grids.problems import Problem
 from grids.spec import AUTRE, BY_KEY, FILL_KEYS, HEADER_INDEX, SHEET_GRID, SHEET_META, TYPOLOGIES, header_key
 from grids.values import Choices, as_date, as_decimal, as_int, as_text, is_blank
@@ -94,18 +93,20 @@ def open_workbook(path: Path) -> Any:
     name = path.name
     if not path.is_file():
         raise CatalogueError(f"{path} : fichier introuvable.")
+    damaged = (f"{name} : classeur Excel (.xlsx) abîmé ou incomplet, illisible ; ouvrez-le dans Excel ou "
+               "LibreOffice et enregistrez-le à nouveau au format .xlsx, ou repartez de la grille envoyée.")
     try:
+        sniff.check_is_xlsx(path)  # an .ods, an .xls, a CSV or a password: say which, and what to do
         limits.check_archive(path)  # before openpyxl inflates anything
         wb = load_workbook(path, data_only=True)
         limits.check_loaded(wb, name)
         return wb
     except CatalogueError:
         raise
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise CatalogueError(f"{name} : ce fichier n'est pas un classeur Excel (.xlsx) lisible "
-                             f"({type(exc).__name__}).") from None
-    except Exception as exc:  # openpyxl raises many kinds on foreign files
-        raise CatalogueError(f"{name} : ce fichier n'est pas un classeur Excel (.xlsx) lisible ({exc}).") from None
+    except PermissionError:
+        raise CatalogueError(f"{name} : lecture refusée (droits du fichier).") from None
+    except Exception:  # openpyxl raises many kinds on damaged files; their English text helps no référent
+        raise CatalogueError(damaged) from None
 
 
 def read_meta(wb: Any, name: str) -> dict[str, str]:

@@ -93,18 +93,18 @@ PREFILLED = [
     Column("volume_mo", "Volume (Mo)", "Volume total des fichiers, en mégaoctets (1 Mo = 10⁶ octets).", "decimal",
            prefilled=True, width=11),
     Column("premiere_modif", "Première modification", "Date de modification la plus ancienne.", "date",
-           prefilled=True, width=13),
+           prefilled=True, width=15),
     Column("derniere_modif", "Dernière modification", "Date de modification la plus récente.", "date",
-           prefilled=True, width=13),
+           prefilled=True, width=15),
     Column("formats", "Principaux formats", "Formats les plus volumineux (identifiant PRONOM, nom, part du volume).",
            prefilled=True, width=40),
     Column("part_doublons", "Part de doublons", "Part du volume faite de copies redondantes d'autres fichiers.",
-           "percent", prefilled=True, width=10),
+           "percent", prefilled=True, width=11),
     Column("part_dechets", "Part de déchets", "Part du volume repérée comme déchets (temporaires, vides, copies…).",
-           "percent", prefilled=True, width=10),
+           "percent", prefilled=True, width=11),
     Column("part_signee", "Part signée (scan)", "Part du volume que le scan a trouvée signée électroniquement "
            "(PAdES, CAdES, XAdES, ASiC…). Si elle n'est pas nulle, « Données signées » est proposé à « Oui ».",
-           "percent", prefilled=True, width=10),
+           "percent", prefilled=True, width=11),
     Column("croissance", "Volume par année", "Volume par année de dernière modification : la croissance "
            "du jeu de données.", prefilled=True, width=36),
 ]
@@ -136,23 +136,23 @@ TO_FILL = [
     Column("support", "Support", "Les documents sont-ils nés numériques, numérisés depuis le papier, ou un "
            "mélange des deux ?", "choice", SUPPORTS, width=16),
     Column("valeur_juridique", "Valeur juridique / probatoire", "Ces documents prouvent-ils un droit ou une "
-           "obligation (actes, contrats, décisions) ?", "choice", VALEURS, required=True, width=14),
+           "obligation (actes, contrats, décisions) ?", "choice", VALEURS, required=True, width=15),
     Column("valeur_strategique", "Valeur stratégique", "Sont-ils utiles au pilotage de la collectivité ?", "choice",
-           VALEURS, required=True, width=14),
+           VALEURS, required=True, width=15),
     Column("valeur_patrimoniale", "Valeur patrimoniale / historique", "Intéresseront-ils l'histoire de la commune "
-           "ou ses habitants dans 50 ans ?", "choice", VALEURS, required=True, width=14),
+           "ou ses habitants dans 50 ans ?", "choice", VALEURS, required=True, width=15),
     Column("signature", "Données signées électroniquement", "Les documents portent-ils une signature électronique "
            "(parapheur, actes transmis au contrôle de légalité) ? « Oui » est proposé quand le scan en a trouvé ; "
-           "corrigez si besoin.", "choice", OUI_NON_NSP, required=True, width=14),
+           "corrigez si besoin.", "choice", OUI_NON_NSP, required=True, width=20),
     Column("donnees_personnelles", "Données à caractère personnel", "Contiennent-ils des données personnelles ? "
            "« Oui, sensibles » : santé, opinions, infractions, numéro de sécurité sociale…", "choice",
-           DONNEES_PERSONNELLES, required=True, width=14),
+           DONNEES_PERSONNELLES, required=True, width=15),
     Column("communicabilite", "Communicabilité", "Délai après lequel ces documents sont communicables à tous "
            "(Code du patrimoine, art. L213-1 et L213-2) : immédiate, 25 ans (secret des affaires), 50 ans (vie "
            "privée), 75 ans (état civil), 100 ans (mineurs), 120 ans (dossiers médicaux).",
-           "choice", COMMUNICABILITES, width=14),
+           "choice", COMMUNICABILITES, width=19),
     Column("dua_annees", "DUA (années)", "Durée d'utilité administrative en années. Laissez vide pour reprendre "
-           "celle du référentiel.", "int", width=10, error="Saisissez un nombre entier d'années (0 à 1000)."),
+           "celle du référentiel.", "int", width=11, error="Saisissez un nombre entier d'années (0 à 1000)."),
     Column("dua_depart", "Point de départ de la DUA", "Événement à partir duquel la DUA court (ex. : clôture de "
            "l'exercice). Vide : celui du référentiel.", width=22),
     Column("sort_final", "Sort final", "Conservation, Destruction ou Tri à l'issue de la DUA. Vide : celui du "

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from catalogue.csvsafe import put
-from grids import spec
+from grids import paper, spec
 from grids.spec import AUTRE, COLUMNS, SHEET_GRID, SHEET_GUIDE, SHEET_LISTS, SHEET_META, SHEET_REFERENTIEL, TYPOLOGIES
 
 # Blank rows left unlocked under the datasets, for datasets no scan saw.
@@ -24,6 +24,15 @@ SPARE_ROWS = 200
 FILL_PREFILLED = PatternFill("solid", start_color="FFE7E6E6")
 FILL_TO_FILL = PatternFill("solid", start_color="FFDDEBF7")
 FILL_MISSING = PatternFill("solid", start_color="FFF8CBAD", end_color="FFF8CBAD")
+# Cells to fill are bordered: on paper there are boxes to write in, and LibreOffice prints
+# the pages of empty answer columns (it skips pages without content or borders).
+_SIDE = Side(style="thin", color="FFBFBFBF")
+BORDER = Border(left=_SIDE, right=_SIDE, top=_SIDE, bottom=_SIDE)
+GUIDE_WIDTH = 80  # about 150 mm: fits a portrait A4 page even where LibreOffice draws a wider font
+DATA_ROW_LINES = 2  # a pre-filled text longer than this is clipped, never spilt over the answers
+PRINTED_SPARE_ROWS = 10  # blank rows printed under the datasets, to write in by hand
+# Required on a row the référent adds (no identifier): where the data is, and how much.
+REQUIRED_WHEN_ADDED = ("emplacement", "volume_stock_go", "volume_annuel_go")
 
 
 def write_workbook(path: Path, rows: list[dict], referentiel: list[tuple], meta: dict[str, str]) -> None:
@@ -43,7 +52,7 @@ def write_workbook(path: Path, rows: list[dict], referentiel: list[tuple], meta:
 
 def _guide_sheet(ws, commune: str, nom: str, service: str | None = None) -> None:
     ws.title = SHEET_GUIDE
-    ws.column_dimensions["A"].width = 110
+    ws.column_dimensions["A"].width = GUIDE_WIDTH
     scope = f" — service {service}" if service else ""
     lines = [
         (f"Grille d'audit Catalogage — {nom} ({commune}){scope}", Font(bold=True, size=14)),
@@ -89,6 +98,10 @@ def _guide_sheet(ws, commune: str, nom: str, service: str | None = None) -> None
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if font:
             cell.font = font
+        size = font.sz if font is not None and font.sz else 11
+        bold = bool(font is not None and font.b)
+        ws.row_dimensions[i].height = paper.height_for(paper.wrapped_lines(text, GUIDE_WIDTH, size, bold), size)
+    paper.set_print(ws, landscape=False)
     ws.protection.sheet = True
 
 
@@ -139,6 +152,8 @@ def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
     ws = wb.create_sheet(SHEET_GRID, 1)
     last = len(rows) + 1
     last_open = last + SPARE_ROWS
+    last_letter = get_column_letter(len(COLUMNS))
+    header_lines = 1
     for j, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(j)
         head = ws.cell(row=1, column=j)
@@ -146,35 +161,45 @@ def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
         head.font = Font(bold=True)
         head.fill = FILL_PREFILLED if column.prefilled else FILL_TO_FILL
         head.alignment = Alignment(wrap_text=True, vertical="top")
+        header_lines = max(header_lines, paper.wrapped_lines(column.title, column.width, bold=True))
         ws.column_dimensions[letter].width = column.width
         dv = _validation(column, lists)
         ws.add_data_validation(dv)
         dv.add(f"{letter}2:{letter}{last_open}")
-        if column.required and len(rows):
-            ws.conditional_formatting.add(
-                f"{letter}2:{letter}{last}",
-                FormulaRule(formula=[f"LEN(TRIM({letter}2))=0"], fill=FILL_MISSING, stopIfTrue=False),
-            )
-    ws.row_dimensions[1].height = 45
+        _highlight_missing(ws, column, letter, last_open, last_letter)
+    ws.row_dimensions[1].height = paper.height_for(header_lines)
+    data_height = paper.height_for(DATA_ROW_LINES)
+    # Wrapped and of fixed height: a long text stays in its cell (clipped), it never
+    # spills over the empty orange cells beside it.
+    wrap = Alignment(wrap_text=True, vertical="top")
     for i, row in enumerate(rows, start=2):
+        ws.row_dimensions[i].height = data_height
         for j, column in enumerate(COLUMNS, start=1):
             cell = ws.cell(row=i, column=j)
             put(cell, row.get(column.key))
+            cell.alignment = wrap
+            cell.border = BORDER
             if column.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[column.kind]
             if not column.prefilled:
                 cell.protection = Protection(locked=False)
     # Spare rows: everything but the identifier can be typed in.
     for i in range(last + 1, last_open + 1):
+        ws.row_dimensions[i].height = data_height
         for j, column in enumerate(COLUMNS, start=1):
+            cell = ws.cell(row=i, column=j)
+            if i <= last + PRINTED_SPARE_ROWS:
+                cell.border = BORDER
             if column.key in ("dataset_id", "commune", "etat"):
                 continue
-            cell = ws.cell(row=i, column=j)
             cell.protection = Protection(locked=False)
+            cell.alignment = wrap
             if column.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[column.kind]
     ws.freeze_panes = "B2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(last, 2)}"
+    ws.auto_filter.ref = f"A1:{last_letter}{max(last, 2)}"
+    paper.set_print(ws, landscape=True, wide=grid_pages_wide(), title_rows="1:1",
+                    area=f"A1:{last_letter}{last + PRINTED_SPARE_ROWS}")
     # Protected without password: pre-filled cells are locked, the rest stays editable,
     # and filtering, sorting and resizing still work.
     ws.protection.sheet = True
@@ -182,6 +207,25 @@ def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
     ws.protection.sort = False
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
+
+
+def grid_pages_wide() -> int:
+    """Pages across the printed « Recensement » sheet (its print settings say so)."""
+    return paper.pages_wide(sum(c.width for c in COLUMNS))
+
+
+def _highlight_missing(ws, column: spec.Column, letter: str, last_open: int, last_letter: str) -> None:
+    """Orange while a required cell is empty, on every row that holds something: the
+    datasets, and the spare rows as soon as the référent starts one."""
+    started = f"COUNTA($A2:${last_letter}2)>0"
+    if column.required:
+        formula = f"AND(LEN(TRIM({letter}2))=0,{started})"
+    elif column.key in REQUIRED_WHEN_ADDED:
+        formula = f"AND(LEN(TRIM({letter}2))=0,LEN(TRIM($A2))=0,{started})"  # column A: the identifier
+    else:
+        return
+    ws.conditional_formatting.add(f"{letter}2:{letter}{last_open}",
+                                  FormulaRule(formula=[formula], fill=FILL_MISSING, stopIfTrue=False))
 
 
 def _referentiel_sheet(wb: Workbook, referentiel: list[tuple]) -> None:
@@ -198,6 +242,7 @@ def _referentiel_sheet(wb: Workbook, referentiel: list[tuple]) -> None:
             put(ws.cell(row=i, column=j), value)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:G{len(referentiel) + 1}"
+    paper.set_print(ws, landscape=True, title_rows="1:1")
     ws.protection.sheet = True
     ws.protection.autoFilter = False
 

@@ -316,7 +316,7 @@ def test_workbook_that_is_not_a_grid_is_refused(cli, db, tmp_path):
     text.write_text("pas un classeur")
     result = cli("grid", "import", text, "--db", db)
     assert result.exit_code == 1
-    assert result.output.startswith("Erreur : notes.xlsx : ce fichier n'est pas un classeur Excel (.xlsx) lisible")
+    assert result.output.startswith("Erreur : notes.xlsx : fichier texte (CSV ?) renommé en .xlsx, pas un classeur")
 
 
 def test_unknown_dataset_id_is_refused_but_added_rows_are_fine(cli, db, tmp_path):

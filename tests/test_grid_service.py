@@ -49,7 +49,8 @@ def test_service_grid_holds_only_that_service_and_imports(cli, db, tmp_path):
     assert query(db, "SELECT count(*) FROM qualifications_current")[0][0] == 1
 
 
-def test_answered_service_wins_over_the_folder(cli, db, tmp_path):
+def test_answered_service_wins_over_the_folder(cli, db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default file name lands in the current folder
     grid = filled_grid(cli, db, tmp_path, {"Finances/Budgets": {"service": "Comptabilité"}})
     assert cli("grid", "import", grid, "--db", db).exit_code == 0
     out = tmp_path / "compta.xlsx"
@@ -60,6 +61,7 @@ def test_answered_service_wins_over_the_folder(cli, db, tmp_path):
     # Default file name: the commune and the service.
     result = cli("grid", "export", "--commune", COMMUNE, "--service", "Ressources humaines", "--db", db)
     assert result.exit_code == 0 and f"grille-{COMMUNE}-ressources-humaines.xlsx" in result.output
+    assert (tmp_path / f"grille-{COMMUNE}-ressources-humaines.xlsx").is_file()
 
 
 def test_unknown_service_is_refused_with_the_known_ones(cli, db, tmp_path):
