@@ -6,11 +6,13 @@ from file names or people is written as a string cell (catalogue.csvsafe), never
 
 from __future__ import annotations
 
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -169,33 +171,22 @@ def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
         _highlight_missing(ws, column, letter, last_open, last_letter)
     ws.row_dimensions[1].height = paper.height_for(header_lines)
     data_height = paper.height_for(DATA_ROW_LINES)
-    # Wrapped and of fixed height: a long text stays in its cell (clipped), it never
-    # spills over the empty orange cells beside it.
-    wrap = Alignment(wrap_text=True, vertical="top")
+    styles = _CellStyles()
     for i, row in enumerate(rows, start=2):
         ws.row_dimensions[i].height = data_height
         for j, column in enumerate(COLUMNS, start=1):
             cell = ws.cell(row=i, column=j)
-            put(cell, row.get(column.key))
-            cell.alignment = wrap
-            cell.border = BORDER
-            if column.kind in NUMBER_FORMATS:
-                cell.number_format = NUMBER_FORMATS[column.kind]
-            if not column.prefilled:
-                cell.protection = Protection(locked=False)
+            styles.apply(cell, column, open_=not column.prefilled, border=True)
+            put(cell, row.get(column.key))  # after the style: it may set the cell's quote prefix
     # Spare rows: everything but the identifier can be typed in.
     for i in range(last + 1, last_open + 1):
         ws.row_dimensions[i].height = data_height
+        printed = i <= last + PRINTED_SPARE_ROWS
         for j, column in enumerate(COLUMNS, start=1):
-            cell = ws.cell(row=i, column=j)
-            if i <= last + PRINTED_SPARE_ROWS:
-                cell.border = BORDER
-            if column.key in ("dataset_id", "commune", "etat"):
+            if column.key in ("dataset_id", "commune", "etat") and not printed:
                 continue
-            cell.protection = Protection(locked=False)
-            cell.alignment = wrap
-            if column.kind in NUMBER_FORMATS:
-                cell.number_format = NUMBER_FORMATS[column.kind]
+            styles.apply(ws.cell(row=i, column=j), column,
+                         open_=column.key not in ("dataset_id", "commune", "etat"), border=printed)
     ws.freeze_panes = "B2"
     ws.auto_filter.ref = f"A1:{last_letter}{max(last, 2)}"
     paper.set_print(ws, landscape=True, wide=grid_pages_wide(), title_rows="1:1",
@@ -207,6 +198,34 @@ def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
     ws.protection.sort = False
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
+
+
+class _CellStyles:
+    """The style of a grid cell, built once per (column, open, bordered) and then copied:
+    assigning openpyxl style objects cell by cell hashes them each time, which took most
+    of the export of a large grid."""
+
+    # Wrapped and of fixed height: a long text stays in its cell (clipped), it never
+    # spills over the empty orange cells beside it.
+    WRAP = Alignment(wrap_text=True, vertical="top")
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, bool, bool], StyleArray] = {}
+
+    def apply(self, cell, column: spec.Column, *, open_: bool, border: bool) -> None:
+        key = (column.key, open_, border)
+        style = self._done.get(key)
+        if style is not None:
+            cell._style = copy(style)
+            return
+        cell.alignment = self.WRAP
+        if border:
+            cell.border = BORDER
+        if column.kind in NUMBER_FORMATS:
+            cell.number_format = NUMBER_FORMATS[column.kind]
+        if open_:
+            cell.protection = Protection(locked=False)
+        self._done[key] = copy(cell._style)
 
 
 def grid_pages_wide() -> int:
