@@ -63,6 +63,8 @@ class Column:
     required_since: int = 1
     # The data validation's own error message; empty: the one of its kind.
     error: str = ""
+    # The template version that brought the column in.
+    since: int = 1
 
     @property
     def title(self) -> str:
@@ -122,19 +124,19 @@ TO_FILL = [
     Column("application", "Nom de l'application", "Nom de l'application métier, si l'environnement est « Application "
            "métier » (ex. : Cart@DS, Berger-Levrault e.magnus).", width=22),
     Column("editeur", "Éditeur du logiciel", "Éditeur de l'application ou du logiciel qui produit les données "
-           "(ex. : Berger-Levrault, JVS-Mairistem).", width=20),
+           "(ex. : Berger-Levrault, JVS-Mairistem).", width=20, since=3),
     Column("editeur_version", "Version", "Version du logiciel en service (ex. : 4.2), si vous la connaissez.",
-           width=10),
+           width=10, since=3),
     Column("export_possible", "Export possible", "Le logiciel sait-il exporter les données et leurs métadonnées "
-           "dans un format ouvert (CSV, XML, PDF/A) ?", "choice", OUI_NON_NSP, width=12),
+           "dans un format ouvert (CSV, XML, PDF/A) ?", "choice", OUI_NON_NSP, width=12, since=3),
     Column("connecteur", "Connecteur", "Nom du connecteur vers le SAE ou de l'export prévu par l'éditeur, s'il en "
-           "existe un (ex. : connecteur Pastell).", width=18),
+           "existe un (ex. : connecteur Pastell).", width=18, since=3),
     Column("hebergement", "Hébergement", "Où les données sont stockées aujourd'hui.", "choice", HEBERGEMENTS,
            required=True, width=20),
     Column("operateur_hebergement", "Opérateur d'hébergement", "Qui exploite le serveur ou le service où sont "
-           "les données.", "choice", OPERATEURS, width=20),
+           "les données.", "choice", OPERATEURS, width=20, since=3),
     Column("support", "Support", "Les documents sont-ils nés numériques, numérisés depuis le papier, ou un "
-           "mélange des deux ?", "choice", SUPPORTS, width=16),
+           "mélange des deux ?", "choice", SUPPORTS, width=16, since=3),
     Column("valeur_juridique", "Valeur juridique / probatoire", "Ces documents prouvent-ils un droit ou une "
            "obligation (actes, contrats, décisions) ?", "choice", VALEURS, required=True, width=15),
     Column("valeur_strategique", "Valeur stratégique", "Sont-ils utiles au pilotage de la collectivité ?", "choice",
@@ -150,7 +152,7 @@ TO_FILL = [
     Column("communicabilite", "Communicabilité", "Délai après lequel ces documents sont communicables à tous "
            "(Code du patrimoine, art. L213-1 et L213-2) : immédiate, 25 ans (secret des affaires), 50 ans (vie "
            "privée), 75 ans (état civil), 100 ans (mineurs), 120 ans (dossiers médicaux).",
-           "choice", COMMUNICABILITES, width=19),
+           "choice", COMMUNICABILITES, width=19, since=3),
     Column("dua_annees", "DUA (années)", "Durée d'utilité administrative en années. Laissez vide pour reprendre "
            "celle du référentiel.", "int", width=11, error="Saisissez un nombre entier d'années (0 à 1000)."),
     Column("dua_depart", "Point de départ de la DUA", "Événement à partir duquel la DUA court (ex. : clôture de "
@@ -162,7 +164,7 @@ TO_FILL = [
     Column("volume_stock_go", "Volume actuel estimé (Go)", "Pour les données qu'aucun scan n'a vues (lignes "
            "ajoutées) : volume déjà accumulé aujourd'hui (le stock), en Go, nombre seul. Le volume produit "
            "chaque année va dans la colonne suivante.", "decimal", width=12,
-           error="Saisissez le stock en Go, nombre positif sans unité (ex. : 2,5)."),
+           error="Saisissez le stock en Go, nombre positif sans unité (ex. : 2,5).", since=3),
     Column("volume_annuel_go", "Volume annuel estimé (Go)", "Pour les données qu'aucun scan n'a vues (lignes "
            "ajoutées) : volume produit chaque année (le flux), en Go, nombre seul. Le volume déjà accumulé va "
            "dans la colonne précédente.", "decimal", width=12,

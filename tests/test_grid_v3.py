@@ -139,3 +139,34 @@ def test_added_row_volumes_are_bare_positive_numbers(cli, db, tmp_path):
     assert query(db, "SELECT emplacement, volume_stock_go, volume_annuel_go FROM qualifications_current "
                      "WHERE ajout ORDER BY emplacement") == [
         ("Application d'état civil", 2.0, 0.25), ("Clé USB du service", 0.0, 0.5)]
+
+
+def test_answers_stored_before_version_3_are_not_changed_by_its_empty_columns(cli, db, tmp_path, monkeypatch):
+    """A catalogue upgraded with answers imported by the version 2 tool: importing the same
+    grid again changes nothing (the new, empty columns do not alter the answer's hash)."""
+    import hashlib
+    import importlib.util
+    import json
+
+    import duckdb
+
+    wb = load_workbook(v2_grid(db, tmp_path / "v2.xlsx"))
+    fill(wb[spec.SHEET_GRID], rows_by_location(wb[spec.SHEET_GRID])[PERMITS], dict(GOOD, volume_annuel_go=1.5))
+    wb.save(tmp_path / "v2-remplie.xlsx")
+    assert cli("grid", "import", tmp_path / "v2-remplie.xlsx", "--db", db).exit_code == 0
+    # The hash as the version 2 importer computed it: over the version 2 columns only.
+    loaded = importlib.util.spec_from_file_location("spec_v2", REPO / "tests" / "fixtures" / "grid_v2" / "spec.py")
+    spec_v2 = importlib.util.module_from_spec(loaded)
+    monkeypatch.setitem(sys.modules, "spec_v2", spec_v2)  # its dataclasses look their module up
+    loaded.loader.exec_module(spec_v2)
+    keys = ["emplacement"] + spec_v2.FILL_KEYS + ["typologie_code", "dua_suggeree", "sort_suggere"]
+    con = duckdb.connect(str(db))
+    cur = con.execute("SELECT * FROM qualifications")
+    stored = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    payload = {k: stored[k] for k in keys} | {"ajout": stored["ajout"]}
+    old_hash = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    con.execute("UPDATE qualifications SET content_hash = ?", [old_hash])
+    con.close()
+    result = cli("grid", "import", tmp_path / "v2-remplie.xlsx", "--db", db)
+    assert result.exit_code == 0 and "aucune modification" in result.output, result.output
+    assert query(db, "SELECT count(*) FROM qualifications")[0][0] == 1
