@@ -319,13 +319,14 @@ def grid() -> None:
 @click.option("--commune", required=True, help="Code de la collectivité dont on exporte la grille.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Fichier .xlsx à écrire (défaut : grille-CODE.xlsx).")
+@click.option("--service", default=None, help="Limiter la grille aux jeux de données d'un service (séance collective).")
 @db_option
 @user_errors
-def grid_export(commune, output, db):
+def grid_export(commune, output, service, db):
     """Écrire la grille d'audit pré-remplie d'une commune (un classeur Excel)."""
     from grids.export import export_grid
 
-    r = export_grid(db, commune, output)
+    r = export_grid(db, commune, output, service=service)
     click.echo(f"Grille écrite : {r.path} — {french_int(r.rows)} jeu(x) de données "
                f"({french_int(r.nouveaux)} nouveau(x), {french_int(r.qualifies)} déjà qualifié(s), "
                f"{french_int(r.disparus)} non retrouvé(s) au dernier scan, {french_int(r.ajouts)} ajouté(s)).")

@@ -1,7 +1,10 @@
 """The audit grid (grille d'audit), one module per job:
 
 - spec: the columns, declared once for export and import;
-- export: the pre-filled workbook of a commune (cells written through catalogue.csvsafe);
+- export: the rows of a commune's grid (or of one of its services) from the catalogue;
+- workbook: the workbook laid out (sheets, validation, highlights; cells through catalogue.csvsafe);
+- paper: row heights from the text and print settings, for LibreOffice and paper;
+- sniff: what a file given as a grid really is (.ods, .xls, CSV, password…), for a useful refusal;
 - limits: size limits checked on the ZIP before a workbook is loaded;
 - values: tolerant parsing of what people type into a cell;
 - reader: open a filled grid once and check it row by row into answers and problems;

@@ -48,7 +48,10 @@ STORED = ["emplacement"] + FILL_KEYS + ["typologie_code", "dua_suggeree", "sort_
 
 
 def content_hash(row: ParsedRow) -> str:
-    payload = {k: row.values.get(k) for k in STORED}
+    """The hash that tells a changed answer. A column added by a later template version
+    counts only once answered, so answers stored before it existed keep their hash."""
+    payload = {k: row.values.get(k) for k in STORED
+               if row.values.get(k) is not None or k not in BY_KEY or BY_KEY[k].since == 1}
     payload["ajout"] = row.ajout
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 

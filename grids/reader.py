@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from catalogue.errors import CatalogueError
-from grids import limits, spec
+from grids import limits, sniff, spec
 from grids.problems import Problem
 from grids.spec import AUTRE, BY_KEY, FILL_KEYS, HEADER_INDEX, SHEET_GRID, SHEET_META, TYPOLOGIES, header_key
 from grids.values import Choices, as_date, as_decimal, as_int, as_text, is_blank
@@ -94,18 +93,20 @@ def open_workbook(path: Path) -> Any:
     name = path.name
     if not path.is_file():
         raise CatalogueError(f"{path} : fichier introuvable.")
+    damaged = (f"{name} : classeur Excel (.xlsx) abîmé ou incomplet, illisible ; ouvrez-le dans Excel ou "
+               "LibreOffice et enregistrez-le à nouveau au format .xlsx, ou repartez de la grille envoyée.")
     try:
+        sniff.check_is_xlsx(path)  # an .ods, an .xls, a CSV or a password: say which, and what to do
         limits.check_archive(path)  # before openpyxl inflates anything
         wb = load_workbook(path, data_only=True)
         limits.check_loaded(wb, name)
         return wb
     except CatalogueError:
         raise
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise CatalogueError(f"{name} : ce fichier n'est pas un classeur Excel (.xlsx) lisible "
-                             f"({type(exc).__name__}).") from None
-    except Exception as exc:  # openpyxl raises many kinds on foreign files
-        raise CatalogueError(f"{name} : ce fichier n'est pas un classeur Excel (.xlsx) lisible ({exc}).") from None
+    except PermissionError:
+        raise CatalogueError(f"{name} : lecture refusée (droits du fichier).") from None
+    except Exception:  # openpyxl raises many kinds on damaged files; their English text helps no référent
+        raise CatalogueError(damaged) from None
 
 
 def read_meta(wb: Any, name: str) -> dict[str, str]:
@@ -162,7 +163,7 @@ def _missing_columns(grid: ParsedGrid, header_row: int, present: set[str]) -> li
         raise CatalogueError(f"{grid.path.name} : colonne « Identifiant » introuvable dans la feuille {SHEET_GRID}.")
     return [Problem(SHEET_GRID, None, header_row, c.key, f"colonne obligatoire « {c.header} » absente",
                     grid.path.name)
-            for c in spec.TO_FILL if c.required and c.key not in present]
+            for c in spec.TO_FILL if c.required_in(grid.version) and c.key not in present]
 
 
 def _data_rows(ws: Any, header_row: int, columns: dict[int, spec.Column]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -337,7 +338,7 @@ def _unanswered(row: _RowCheck, dataset_id: str) -> None:
 
 def _check_required(row: _RowCheck, filled: dict[str, Any]) -> None:
     for column in spec.TO_FILL:
-        if column.required and column.key not in filled:
+        if column.required_in(row.grid.version) and column.key not in filled:
             row.add(f"valeur obligatoire manquante ({column.header})", column.key)
 
 
@@ -348,11 +349,18 @@ def _check_dependent(row: _RowCheck, values: dict[str, Any]) -> None:
 
 
 def _check_added(row: _RowCheck, values: dict[str, Any], dataset_id: str, emplacement: str | None) -> None:
-    """A row the référent added says where its data is, and (without a scan) how much a year."""
+    """A row the référent added says where its data is, and (without a scan) how much it
+    holds today (from template version 3) and how much it grows a year."""
     if not emplacement:
         row.add("emplacement obligatoire sur une ligne ajoutée (dossier, application, support…)",
                 "emplacement", "dataset_id")
-    if values["volume_annuel_go"] is None and not dataset_id:
+    if dataset_id:
+        return
+    if values["volume_stock_go"] is None and spec.at_least(row.grid.version, 3) \
+            and "volume_stock_go" not in {p.column for p in row.problems}:
+        row.add("volume actuel estimé obligatoire sur une ligne ajoutée (aucun scan ne l'a mesuré ; 0 si les "
+                "données commencent)", "volume_stock_go", "dataset_id")
+    if values["volume_annuel_go"] is None and "volume_annuel_go" not in {p.column for p in row.problems}:
         row.add("volume annuel estimé obligatoire sur une ligne ajoutée (aucun scan ne l'a mesuré)",
                 "volume_annuel_go", "dataset_id")
 

@@ -48,7 +48,11 @@ def as_decimal(value, maximum: float = MAX_DECIMAL) -> float:
     if isinstance(value, (int, float)):
         number = float(value)
     else:
-        text = _number_text(re.sub(r"(?i)\s*go$", "", str(value).strip()))
+        text = _number_text(str(value).strip())
+        if re.search(r"[^\W\d_]", text.lower().replace("e", "")):
+            # « 2 Go », « 500 Mo », « environ 3 »: the unit is the column's, and a unit other
+            # than the column's must not be read as one.
+            raise ValueError("contient du texte ou une unité : écrivez le nombre seul (la colonne est en Go)")
         try:
             number = float(text)
         except ValueError:

@@ -28,6 +28,7 @@ from catalogue.errors import CatalogueError
 from catalogue.formatting import french_bytes, french_date, french_int, french_number
 from catalogue.store import connect
 from reports import charts
+from reports.bordereau import dataset_dates, write_bordereau
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
 from reports.projection import write_projection_csv, write_projection_xlsx
 from reports.safetext import visible_controls
@@ -130,43 +131,6 @@ def _signatures_csv(path: Path, con, commune: str) -> Path:
     return path
 
 
-def _bordereau_xlsx(path: Path, ctx: dict) -> Path:
-    from openpyxl import Workbook
-
-    # Write-only: rows go to disk as they come, however many datasets are to be eliminated.
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Jeux de données")
-    _xlsx_row(ws, ["Identifiant", "Emplacement", "Typologie", "Dernière année", "Volume (octets)", "DUA (années)",
-                   "Point de départ", "Fin de DUA", "Source"], bold=True)
-    for e in ctx["annexes"]["bordereau_datasets"]:
-        a = e.facts.answers
-        source = ctx["referentiel"].get(a.get("typologie_code"), {}).get("source", "Qualification du service")
-        _xlsx_row(ws, [e.facts.dataset_id, e.facts.emplacement, a.get("typologie"), e.facts.last_year,
-                       e.facts.bytes, a.get("dua_annees"), a.get("dua_depart"), e.dua_end, source])
-    ws2 = wb.create_sheet("Déchets")
-    _xlsx_row(ws2, ["Catégorie", "Règle", "Confiance", "Entrées", "Volume (octets)", "Justification", "Source"],
-              bold=True)
-    for d in ctx["bordereau_dechets"]:
-        _xlsx_row(ws2, [d[k] for k in ("categorie", "libelle", "confiance", "entries", "bytes", "justification",
-                                       "source")])
-    wb.save(path)
-    return path
-
-
-def _xlsx_row(ws, values: list, bold: bool = False) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    cells = []
-    for value in values:
-        cell = WriteOnlyCell(ws)
-        csvsafe.put(cell, value)
-        if bold:
-            cell.font = Font(bold=True)
-        cells.append(cell)
-    ws.append(cells)
-
-
 def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bool = True,
                    templates: str | Path | None = None, this_year: int | None = None) -> ReportFiles:
     con = connect(db, read_only=True)
@@ -178,13 +142,14 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
         out = Path(out_dir)
         datasets = _datasets_csv(out / f"jeux-de-donnees-{commune}.csv", con, commune)
         signatures = _signatures_csv(out / f"signatures-{commune}.csv", con, commune)
+        dates = dataset_dates(con, commune)
     finally:
         con.close()
     files = _write_html_pdf(environment(templates), "rapport_commune.html", ctx, out / f"rapport-{commune}", pdf)
     files.append(datasets)
     files.append(signatures)
     files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["annexes"]["roadmap"]))
-    files.append(_bordereau_xlsx(out / f"bordereau-elimination-{commune}.xlsx", ctx))
+    files.append(write_bordereau(out / f"bordereau-elimination-{commune}.xlsx", ctx, dates))
     return ReportFiles(f"{ctx['commune']['nom']} ({commune})", files)
 
 

@@ -300,7 +300,7 @@ def test_unknown_template_version_is_refused(cli, db, tmp_path):
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 1
     assert result.output == ("Erreur : grille-remplie.xlsx : version de modèle « 99 » inconnue (versions prises en "
-                             "charge : 1, 2) ; exportez une nouvelle grille.\n")
+                             "charge : 1, 2, 3) ; exportez une nouvelle grille.\n")
 
 
 def test_workbook_that_is_not_a_grid_is_refused(cli, db, tmp_path):
@@ -316,7 +316,7 @@ def test_workbook_that_is_not_a_grid_is_refused(cli, db, tmp_path):
     text.write_text("pas un classeur")
     result = cli("grid", "import", text, "--db", db)
     assert result.exit_code == 1
-    assert result.output.startswith("Erreur : notes.xlsx : ce fichier n'est pas un classeur Excel (.xlsx) lisible")
+    assert result.output.startswith("Erreur : notes.xlsx : fichier texte (CSV ?) renommé en .xlsx, pas un classeur")
 
 
 def test_unknown_dataset_id_is_refused_but_added_rows_are_fine(cli, db, tmp_path):
@@ -327,7 +327,8 @@ def test_unknown_dataset_id_is_refused_but_added_rows_are_fine(cli, db, tmp_path
     last = max(rows_by_location(ws).values())
     # A row of the other commune pasted in, and a genuine new row (no id).
     other_id = query(db, "SELECT dataset_id FROM datasets WHERE commune = '99102' LIMIT 1")[0][0]
-    fill(ws, last + 1, dict(GOOD, emplacement="Clé USB du service urbanisme", volume_annuel_go="0,5"))
+    fill(ws, last + 1, dict(GOOD, emplacement="Clé USB du service urbanisme", volume_annuel_go="0,5",
+                               volume_stock_go=2))
     fill(ws, last + 3, dict(GOOD, service="Finances"))
     ws.cell(last + 3, col["dataset_id"]).value = other_id
     wb.save(path)
@@ -340,6 +341,7 @@ def test_unknown_dataset_id_is_refused_but_added_rows_are_fine(cli, db, tmp_path
     ws.cell(last + 3, col["dataset_id"]).value = None
     ws.cell(last + 3, col["emplacement"]).value = "Application de gestion financière"
     ws.cell(last + 3, col["volume_annuel_go"]).value = 3
+    ws.cell(last + 3, col["volume_stock_go"]).value = 0
     wb.save(path)
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 0, result.output

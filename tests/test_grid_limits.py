@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from grids import spec
 from grids.limits import MAX_CELL_CHARS, MAX_ROWS
@@ -152,12 +153,13 @@ def _stretch(path: Path, out: Path, dimension: str | None, extra_cell: str) -> P
 def test_sheet_stretched_beyond_the_row_limit_is_refused(cli, db, tmp_path):
     path, _ = _placeholder_grid(cli, db, tmp_path)
     far = f"A{MAX_ROWS + 1}"
-    declared = _stretch(path, tmp_path / "grille-declaree.xlsx", f'<dimension ref="A1:AG{MAX_ROWS + 1}"/>', far)
+    last = get_column_letter(len(spec.COLUMNS))
+    declared = _stretch(path, tmp_path / "grille-declaree.xlsx", f'<dimension ref="A1:{last}{MAX_ROWS + 1}"/>', far)
     hidden = _stretch(path, tmp_path / "grille-cachee.xlsx", None, far)  # no dimension: found once loaded
     for grid in (declared, hidden):
         result = cli("grid", "import", grid, "--db", db)
         assert result.exit_code == 1
         assert result.output == (f"Erreur : {grid.name} : la feuille « {spec.SHEET_GRID} » s'étend jusqu'à la ligne "
-                                 f"150\u202f001 et la colonne AG (limite : 150\u202f000 lignes et 200 colonnes) ; "
+                                 f"150\u202f001 et la colonne {last} (limite : 150\u202f000 lignes et 200 colonnes) ; "
                                  "supprimez les lignes et colonnes en trop ou repartez d'une grille exportée.\n")
     assert _stored_services(db) == []

@@ -33,7 +33,7 @@ def meta(wb) -> dict:
 def test_signed_share_prefilled_and_signature_proposed(cli, db, tmp_path):
     sign_permits(db)
     wb = load_workbook(export(cli, db, tmp_path / "grille.xlsx"))
-    assert meta(wb)["version_modele"] == "2" == spec.TEMPLATE_VERSION
+    assert meta(wb)["version_modele"] == spec.TEMPLATE_VERSION
     ws = wb[spec.SHEET_GRID]
     col, rows = columns(ws), rows_by_location(ws)
     assert ws.cell(1, col["part_signee"]).value == "Part signée (scan)"

@@ -69,7 +69,7 @@ def hostile(tmp_path_factory) -> dict:
     ws = wb[spec.SHEET_GRID]
     col = columns(ws)
     last = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, col["dataset_id"]).value)
-    fill(ws, last + 1, dict(GOOD, emplacement=ADDED_PLACE, volume_annuel_go=2))
+    fill(ws, last + 1, dict(GOOD, emplacement=ADDED_PLACE, volume_annuel_go=2, volume_stock_go=1))
     for r in range(2, last + 1):
         place = str(ws.cell(r, col["emplacement"]).value or "")
         if place.endswith("=1+1/Budgets"):  # FIN-PJ: destruction 10 years after 2005, due now

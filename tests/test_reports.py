@@ -192,7 +192,7 @@ def test_annexes_written(territory):
     assert roadmap[0].startswith("identifiant;emplacement;volume_octets")
     assert any(Action.TRANSFER.label() in line for line in roadmap[1:])
     wb = load_workbook(out / "bordereau-elimination-99201.xlsx")
-    assert wb.sheetnames == ["Jeux de données", "Déchets"]
+    assert wb.sheetnames == ["Bordereau d'élimination", "Déchets"]
     assert any(r[0] == "Fichiers temporaires" for r in wb["Déchets"].iter_rows(min_row=2, values_only=True))
 
 

@@ -81,6 +81,7 @@ def fill_grid(src: str | Path, dest: str | Path, labels: dict[str, str], *, skip
         "hebergement": "Cloud / SaaS", "valeur_juridique": "Forte", "valeur_strategique": "Moyenne",
         "valeur_patrimoniale": "Forte", "signature": "Oui", "donnees_personnelles": "Oui",
         "priorite": "Haute", "volume_annuel_go": round(rng.uniform(0.2, 2.0), 1),
+        "volume_stock_go": 0.8,
         "rempli_par": REFERENTS[0], "date_saisie": dt.date(2026, 11, 20),
     }
     for key, value in extra.items():
