@@ -187,6 +187,7 @@ EXAMPLES: dict[str, str] = {
     "report": "catalogue report --commune 12345 -o rapports",
     "referentiel": "catalogue referentiel export-vitam -o regles-vitam.csv",
     "referentiel export-vitam": "catalogue referentiel export-vitam -o regles-vitam.csv --services services.csv",
+    "referentiel charger": "catalogue referentiel charger referentiel-12345.csv",
     "sip": "catalogue sip FS-0123456789AB --contrat IC-000001 -o paquets",
     "resip": "catalogue resip FS-0123456789AB -o metadata.csv --racine \"Z:\\Partage\"",
 }

@@ -44,9 +44,11 @@ def report(cli, tmp_path) -> dict:
     ws = wb["Recensement"]
     rows = rows_by_location(ws)
     pay = dict(GOOD, service="Ressources humaines", typologie="Bulletins de paie (doubles)", activite="Paie")
-    # Budgets: the service keeps its own DUA (3 years) and destroys them.
+    # Budgets: the service keeps its own DUA (3 years from the close of the budget year, an
+    # event the scan dates) and destroys them.
     budgets = dict(GOOD, service="Finances", typologie="Autre", typologie_autre="Budgets préparatoires",
-                   activite="Préparation budgétaire", dua_annees=3, sort_final="Destruction")
+                   activite="Préparation budgétaire", dua_annees=3, dua_depart="clôture de l'exercice",
+                   sort_final="Destruction")
     fill(ws, rows[PAY], pay)
     fill(ws, rows[BUDGETS], budgets)
     assert "dua_annees" in columns(ws)
@@ -81,7 +83,7 @@ def test_bordereau_cells(report):
     source = query(report["db"], "SELECT source FROM referentiel WHERE code = 'RH-PAIE'")[0][0]
     assert pay["Typologie documentaire"] == "Bulletins de paie (doubles)"
     assert pay["Dates extrêmes"] == "2010–2012" and pay["Volume (Mo)"] == 3.5
-    assert pay["DUA (années)"] == 5 and pay["Source de la DUA"] == source and pay["Fin de DUA"] == 2017
+    assert pay["DUA (années)"] == 5 and pay["Source de la DUA"] == source and pay["Fin de DUA"] == 2018  # 5 years from the end of 2012: over on 31 Dec 2017
     assert pay["Emplacement"].endswith(PAY) and pay["Identifiant"].startswith("FS-")
     assert budgets["Typologie documentaire"] == "Autre : Budgets préparatoires"
     assert budgets["Dates extrêmes"] == "2011" and budgets["Volume (Mo)"] == 0.25
