@@ -42,12 +42,14 @@ def french_date(d: date | datetime | None) -> str:
 
 def plural(n: int | None, singular: str, plural_form: str | None = None) -> str:
     """« 1 jeu de données », « 3 jeux de données », « 0 fichier »: French takes the singular
-    below 2. The plural defaults to the singular with an « s » on its first word."""
+    below 2. The plural defaults to the singular with an « s » (an « x » after -au, -eu) on
+    its first word; irregular ones are given."""
     if n is None:
         return "—"
     if plural_form is None:
         first, _, rest = singular.partition(" ")
-        plural_form = first + ("" if first.endswith(("s", "x", "z")) else "s") + (f" {rest}" if rest else "")
+        ending = "" if first.endswith(("s", "x", "z")) else "x" if first.endswith(("au", "eu")) else "s"
+        plural_form = first + ending + (f" {rest}" if rest else "")
     return f"{french_int(n)} {singular if abs(n) < 2 else plural_form}"
 
 
