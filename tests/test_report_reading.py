@@ -331,3 +331,23 @@ def test_territory_table_fits_the_page(thousand, tmp_path):
         width = float(re.search(r'<page width="([\d.]+)"', box).group(1))
         right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', box))
         assert right <= width - 14 / 25.4 * 72 + 1, (pdf.name, right, width)
+
+
+def test_notebook_is_saved_with_its_outputs_and_charts():
+    """The analysts' notebook is committed executed (on the demo catalogue): every code cell
+    has its output, the charts are images, numbers and dates read the French way."""
+    import nbformat
+
+    from tests.conftest import REPO
+
+    nb = nbformat.read(REPO / "notebooks" / "explorer-le-catalogue.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs for c in code)
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "Saint-Aubin-des-Prés" in text
+    assert re.search(r"\d\u202f\d{3}", text) and re.search(r"\d,\d\d\b", text)  # 11 099 569 ; 11,10
+    assert re.search(r"\b\d\d/\d\d/\d{4}\b", text) and not re.search(r"\b\d{4}-\d\d-\d\d\b", text)
+    assert not re.search(r"\b\d+\.\d\d\b", text)  # no English decimal point (« PDF 1.3 » is a name)
