@@ -223,7 +223,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
                   blind_spots=figures["errors"], formats=len(formats), duplicate_groups=figures["duplicate_groups"])
     audit = audit_facts(con, commune, TABLE_ROWS)
     signatures = signatures_section(con, commune, dt.date.today(), TABLE_ROWS)
-    key_points = keypoints.decisions(roadmap, this_year, figures["other_dechet_bytes"]) + keypoints.risks(
+    key_points = keypoints.decisions(roadmap, this_year, figures["wasted_bytes"]) + keypoints.risks(
         high_share=risk["élevé"], unknown_share=risk["non évalué"], precarious=keypoints.precarious_count(roadmap),
         expiring=signatures["counts"]["expiring"], long_paths=audit["long_paths"], max_depth=audit["max_depth"],
         mismatches=audit["mismatches"], errors=figures["errors"])
@@ -313,7 +313,7 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
     labels = [c["titre"] for c in communes]
     audit = audit_facts(con, None, TABLE_ROWS)
     risk = risk_shares(rows(con, FORMATS_SQL, {"c": None}))
-    key_points = keypoints.decisions(roadmap, this_year, total["other_dechet_bytes"]) + keypoints.risks(
+    key_points = keypoints.decisions(roadmap, this_year, total["wasted_bytes"]) + keypoints.risks(
         high_share=risk["élevé"], unknown_share=risk["non évalué"], precarious=keypoints.precarious_count(roadmap),
         expiring=total["signed_expiring"], long_paths=audit["long_paths"], max_depth=audit["max_depth"],
         mismatches=audit["mismatches"], errors=total["errors"])

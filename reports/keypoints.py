@@ -29,7 +29,7 @@ def _jeux(n: int) -> str:
     return plural(n, "jeu de données", "jeux de données")
 
 
-def decisions(roadmap: list[RoadmapEntry], this_year: int, dechet_bytes: int) -> list[Point]:
+def decisions(roadmap: list[RoadmapEntry], this_year: int, wasted_bytes: int) -> list[Point]:
     """Transfer this year, eliminations awaiting the visa, datasets still to qualify."""
     now = [e for e in roadmap if e.kind is Kind.TRANSFER and e.target_year is not None
            and e.target_year <= this_year]
@@ -52,9 +52,9 @@ def decisions(roadmap: list[RoadmapEntry], this_year: int, dechet_bytes: int) ->
                 "départementales (projet de bordereau en annexe). Rien n'est supprimé sans ce visa.")
     else:
         text = "Aucun jeu de données qualifié n'attend de visa d'élimination des Archives départementales."
-    if dechet_bytes:
-        text += (f" Par ailleurs, {french_bytes(dechet_bytes)} de déchets (fichiers temporaires, vides, copies) "
-                 "peuvent être libérés après vérification par le service.")
+    if wasted_bytes:
+        text += (f" Par ailleurs, {french_bytes(wasted_bytes)} de doublons et de déchets (fichiers temporaires, "
+                 "vides, copies) peuvent être libérés après vérification par le service.")
     points.append(Point("Éliminer après visa", text))
     total = len(roadmap)
     if todo:
@@ -74,15 +74,16 @@ def risks(*, high_share: float, unknown_share: float, precarious: int, expiring:
     points = []
     high_share = high_share if high_share >= NOTABLE_SHARE else 0.0
     unknown_share = unknown_share if unknown_share >= NOTABLE_SHARE else 0.0
-    if high_share or unknown_share:
-        parts = []
-        if high_share:
-            parts.append(f"{french_number(high_share * 100, 0)} % du volume est dans un format à risque élevé "
-                         "d'obsolescence")
-        if unknown_share:
-            parts.append(f"{french_number(unknown_share * 100, 0)} % dans un format non évalué")
-        points.append(Point("Formats", " ; ".join(parts) + " : ces fichiers risquent de ne plus pouvoir être "
-                            "ouverts et sont versés en priorité."))
+    parts = []
+    if high_share:
+        parts.append(f"{french_number(high_share * 100, 0)} % du volume est dans un format à risque élevé "
+                     "d'obsolescence : ces fichiers risquent de ne plus pouvoir être ouverts et sont versés "
+                     "en priorité.")
+    if unknown_share:
+        parts.append(f"{french_number(unknown_share * 100, 0)} % du volume est dans un format dont le risque "
+                     "n'est pas encore évalué : l'archiviste doit l'évaluer avant le versement.")
+    if parts:
+        points.append(Point("Formats", " ".join(parts)))
     if precarious:
         points.append(Point("Hébergement précaire", f"{_jeux(precarious)} sur un poste de travail ou un support "
                             "amovible (clé USB, disque externe) selon les services : une panne ou un départ, et "

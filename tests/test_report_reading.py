@@ -156,6 +156,23 @@ def test_page_one_says_what_to_decide(reading):
     assert "1 jeu de données sur un poste de travail ou un support amovible" in text
     assert re.search(r"\d chemins dépassent 255 caractères \(profondeur maximale : 7 niveaux\)", text)
     assert "1 fichier porte une extension qui ne correspond pas à son contenu" in text
+    assert "de doublons et de déchets (fichiers temporaires, vides, copies) peuvent être libérés" in text
+
+
+def test_risk_sentences():
+    from reports.keypoints import risks
+
+    quiet = dict(high_share=0.0, unknown_share=0.0, precarious=0, expiring=0, long_paths=0, max_depth=3,
+                 mismatches=0, errors=0)
+    assert [p.text for p in risks(**quiet)] == ["Aucun risque majeur repéré par le scan."]
+    # Below 1 % of the volume, a risky format is not a main risk.
+    assert [p.heading for p in risks(**dict(quiet, high_share=0.004))] == ["Risques"]
+    (formats,) = risks(**dict(quiet, high_share=0.25, unknown_share=0.79))
+    assert formats.text.startswith("25 % du volume est dans un format à risque élevé d'obsolescence")
+    assert "79 % du volume est dans un format dont le risque n'est pas encore évalué" in formats.text
+    texts = " ".join(p.text for p in risks(**dict(quiet, expiring=2, errors=1, mismatches=3)))
+    assert "2 certificats de signature expirent" in texts and "1 entrée illisible :" in texts
+    assert "3 fichiers portent une extension qui ne correspond pas à leur contenu : ils s'ouvriront" in texts
 
 
 INTERNAL = ["FS-", "fmt/", "UNKNOWN", "directory", "priorites.csv", "annee_en_cours", "Machine", "sqlite:",
