@@ -37,14 +37,24 @@ SELECT coalesce(d.dataset_id, q.dataset_id) AS dataset_id,
             WHEN d.path <> '' THEN replace(d.path, '/', ' / ')
             WHEN d.dataset_id IS NOT NULL THEN '(racine du partage)'
             ELSE coalesce(nullif(trim(q.service), ''), q.emplacement, '(ajouté par le référent)')
-       END AS lieu
+       END AS lieu,
+       -- What tells two datasets of the same « Service / Activité » apart.
+       CASE WHEN d.source IN ('database', 'mail') THEN d.path
+            WHEN d.dataset_id IS NOT NULL THEN replace(d.path, '/', ' / ')
+            ELSE q.emplacement END AS detail
 FROM d FULL JOIN q USING (dataset_id)
 """
 
 
 def locations(con: duckdb.DuckDBPyConnection, commune: str) -> dict[str, str]:
-    """Dataset id → the location users read."""
-    return dict(con.execute(LOCATIONS, {"c": commune}).fetchall())
+    """Dataset id → the location users read; when référents gave two datasets the same
+    « Service / Activité », each gets its folder (or what they typed) in brackets."""
+    found = con.execute(LOCATIONS, {"c": commune}).fetchall()
+    seen: dict[str, int] = {}
+    for _, lieu, _ in found:
+        seen[lieu] = seen.get(lieu, 0) + 1
+    return {dataset_id: f"{lieu} ({detail})" if seen[lieu] > 1 and detail and detail != lieu else lieu
+            for dataset_id, lieu, detail in found}
 
 
 def audit_facts(con: duckdb.DuckDBPyConnection, commune: str | None, limit: int) -> dict:

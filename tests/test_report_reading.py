@@ -332,6 +332,9 @@ def test_thousand_datasets_pdf_stays_short(thousand):
     # The last page holds more than the footer.
     last = [line for line in _page_text(pdf, pages).splitlines() if line.strip()]
     assert len(last) > 3, last
+    # The colophon is in every page's foot on paper, never a paragraph that can fall alone on a page.
+    assert "Document produit par Catalogage" not in _pdftotext(pdf)
+    assert _page_text(pdf, pages).count("Catalogage ") == 1
     text = _pdftotext(pdf)
     assert "… et 985 autres jeux de données" in text
     html = (thousand["out"] / "rapport-99501.html").read_text(encoding="utf-8")
