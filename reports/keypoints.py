@@ -47,8 +47,8 @@ def decisions(roadmap: list[RoadmapEntry], this_year: int, wasted_bytes: int) ->
     points.append(Point(f"Verser au SAE en {this_year}", text))
     if gone:
         text = (f"{_jeux(len(gone))} ({french_bytes(sum(e.facts.bytes for e in gone))}) "
-                f"{'a' if len(gone) < 2 else 'ont'} dépassé leur durée d'utilité administrative : leur "
-                "élimination attend le visa du directeur des Archives "
+                f"{'a dépassé sa' if len(gone) < 2 else 'ont dépassé leur'} durée d'utilité administrative : "
+                f"{'son' if len(gone) < 2 else 'leur'} élimination attend le visa du directeur des Archives "
                 "départementales (projet de bordereau en annexe). Rien n'est supprimé sans ce visa.")
     else:
         text = "Aucun jeu de données qualifié n'attend de visa d'élimination des Archives départementales."

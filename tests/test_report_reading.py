@@ -150,7 +150,7 @@ def test_page_one_is_a_retenir_in_chromium(reading, tmp_path, stem):
 
 def test_page_one_says_what_to_decide(reading):
     text = re.sub(r"\s+", " ", _page_text(reading["out"] / f"rapport-{NAMELESS}.pdf", 1))
-    assert "1 jeu de données (" in text and "a dépassé leur durée d'utilité administrative" in text
+    assert "1 jeu de données (" in text and "a dépassé sa durée d'utilité administrative : son élimination" in text
     assert "attend le visa du directeur des Archives départementales" in text
     assert re.search(r"\d+ jeux de données sur \d+ restent à qualifier", text)
     assert "1 jeu de données sur un poste de travail ou un support amovible" in text
