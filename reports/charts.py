@@ -18,9 +18,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from catalogue.formatting import french_bytes  # noqa: E402
+from catalogue.formatting import french_number  # noqa: E402
 from reports.context import Chart  # noqa: E402
 from reports.safetext import visible_controls  # noqa: E402
 
@@ -33,7 +33,31 @@ STYLE: dict[RcKeyType, Any] = {
     # Names are data: "Saint-$\\frac$" must print as typed, not fail as mathtext.
     "text.parse_math": False, "text.usetex": False}
 COLORS = ["#1f4e79", "#c55a11", "#7f7f7f", "#548235", "#bf9000"]
-_bytes_axis = FuncFormatter(lambda v, _: french_bytes(int(v)))
+UNITS = ["octet", "Ko", "Mo", "Go", "To", "Po"]
+
+
+def bytes_axis(axis, largest: float) -> None:
+    """One unit for the whole axis, chosen from its largest value, and round ticks in it:
+    « 0 Mo, 2 Mo, 4 Mo », never « 0 octets, 1 octets, 1 octets » (ticks rounded apart)."""
+    power = 0
+    while largest >= 1000 ** (power + 1) and power < len(UNITS) - 1:
+        power += 1
+    scale = 1000 ** power
+    # Whole bytes only, and ticks at 1, 2, 2.5 or 5 × a power of ten of the chosen unit.
+    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10], integer=power == 0, min_n_ticks=2))
+
+    def label(value: float, _pos) -> str:
+        shown = value / scale
+        text = french_number(shown, 2).rstrip("0").rstrip(",")  # « 1,5 », « 2 », never « 2,00 »
+        unit = UNITS[power] + ("s" if power == 0 and abs(shown) >= 2 else "")
+        return f"{text} {unit}"
+
+    axis.set_major_formatter(FuncFormatter(label))
+
+
+def _bytes_limits(set_lim, values: list[int]) -> None:
+    # An empty chart (every value 0) still gets a readable 0 – 1 axis.
+    set_lim(0, None if max(values, default=0) > 0 else 1)
 
 
 def _styled(plot):
@@ -69,7 +93,8 @@ def barh_bytes(labels: list[str], values: list[int], title: str) -> str:
     """Horizontal bars of volumes, largest on top."""
     fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(labels), 3) + 0.8))
     ax.barh([_short(label or "(racine)") for label in labels][::-1], values[::-1], color=COLORS[0])
-    ax.xaxis.set_major_formatter(_bytes_axis)
+    _bytes_limits(ax.set_xlim, values)
+    bytes_axis(ax.xaxis, max(values, default=0))
     ax.set_title(title, loc="left")
     return _svg(fig, title)
 
@@ -82,7 +107,8 @@ def bars_by_year(years: list[int], series: dict[str, list[int]], title: str) -> 
     for i, (label, values) in enumerate(series.items()):
         ax.bar([str(y) for y in years], values, bottom=bottom, label=label, color=COLORS[i % len(COLORS)])
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.yaxis.set_major_formatter(_bytes_axis)
+    _bytes_limits(ax.set_ylim, bottom)
+    bytes_axis(ax.yaxis, max(bottom, default=0))
     if len(years) > 12:
         ax.tick_params(axis="x", rotation=90)
     if len(series) > 1:
@@ -100,7 +126,8 @@ def stacked_barh(labels: list[str], series: dict[str, list[int]], title: str) ->
     for i, (label, values) in enumerate(series.items()):
         ax.barh(names[::-1], values[::-1], left=left[::-1], label=label, color=COLORS[i % len(COLORS)])
         left = [a + b for a, b in zip(left, values)]
-    ax.xaxis.set_major_formatter(_bytes_axis)
+    _bytes_limits(ax.set_xlim, left)
+    bytes_axis(ax.xaxis, max(left, default=0))
     ax.legend(frameon=False, loc="lower right")
     ax.set_title(title, loc="left")
     return _svg(fig, title)

@@ -17,14 +17,17 @@ from typing import Literal
 
 import duckdb
 
+from catalogue.formatting import commune_title
 from catalogue.roadmap import Kind, RoadmapEntry, build_roadmap
 from catalogue.stockflow import TransferVolume, plan_by_year, transfer_total
 from grids import spec
+from reports import keypoints
+from reports.audit import KIND_LABELS, audit_facts, locations
 from reports.projection import projection_section
 from reports.signatures import signature_counts, signatures_section
 
 TOP = 15
-TABLE_ROWS = 100  # rows of a long table in HTML and PDF; the annexes hold them all
+TABLE_ROWS = 15  # rows of any table in HTML and PDF, then an « autres » line; the annexes hold them all
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,43 @@ def footprint(con, wasted_bytes: int) -> dict:
             "hypotheses": list(params.values())}
 
 
+FORMATS_SQL = """
+    SELECT f.puid, f.format_name, f.format_version, sum(f.files) AS files, sum(f.bytes) AS bytes,
+           coalesce(r.risque, 'non évalué') AS risque, r.motif, sum(f.signature_bytes) AS signature_bytes,
+           any_value(f.mime) AS mime
+    FROM formats f LEFT JOIN formats_risque r USING (puid)
+    WHERE $c IS NULL OR f.commune = $c GROUP BY ALL ORDER BY bytes DESC, f.puid"""
+
+
+def format_label(puid: str | None, name: str | None, version: str | None = None) -> str:
+    """A format as readers name it; the PRONOM identifier goes to the annex."""
+    if not puid or puid == "UNKNOWN" or not name:
+        return "Format non identifié"
+    return f"{name} {version}".strip() if version else name
+
+
+def risk_shares(formats: list[dict]) -> dict[str, float]:
+    """Share of the volume per risk level. Signature files (a .tsr or a PEM is often
+    UNKNOWN) are never a risky format: counted as « faible »."""
+    total = sum(f["bytes"] for f in formats) or 1
+    signature_elsewhere = sum(f["signature_bytes"] for f in formats if f["risque"] != "faible")
+    return {level: (sum(f["bytes"] - (f["signature_bytes"] if level != "faible" else 0)
+                        for f in formats if f["risque"] == level) + (signature_elsewhere if level == "faible" else 0))
+            / total for level in ("élevé", "moyen", "faible", "non évalué")}
+
+
+def commune_info(con, commune: str) -> dict:
+    info = one(con, "SELECT code, nom FROM communes WHERE code = $c", {"c": commune})
+    info["titre"] = commune_title(info.get("nom"), commune)
+    info["nom"] = info.get("nom") or commune
+    return info
+
+
 def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int | None = None) -> dict:
     this_year = this_year or dt.date.today().year
     c = {"c": commune}
     cn = {"c": commune, "n": TABLE_ROWS}
-    info = one(con, "SELECT code, coalesce(nom, code) AS nom FROM communes WHERE code = $c", c)
+    info = commune_info(con, commune)
     figures = key_figures(con, commune)
     growth_rows = growth(con, commune)
     services = rows(con, """
@@ -129,33 +164,28 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
     datasets = rows(con, """
         SELECT dataset_id, path, files, bytes, first_mtime, last_mtime FROM datasets
         WHERE commune = $c ORDER BY bytes DESC, path LIMIT $n""", cn)
-    formats = rows(con, """
-        SELECT f.puid, f.format_name, f.format_version, f.files, f.bytes, coalesce(r.risque, 'non évalué') AS risque,
-               r.motif, f.signature_bytes
-        FROM formats f LEFT JOIN formats_risque r USING (puid)
-        WHERE f.commune = $c ORDER BY f.bytes DESC, f.puid""", c)
-    format_total = sum(f["bytes"] for f in formats) or 1
-    # Signature files (a .tsr or a PEM is often UNKNOWN) are never a risky format: counted as « faible ».
-    signature_elsewhere = sum(f["signature_bytes"] for f in formats if f["risque"] != "faible")
-    risk = {level: (sum(f["bytes"] - (f["signature_bytes"] if level != "faible" else 0)
-                        for f in formats if f["risque"] == level) + (signature_elsewhere if level == "faible" else 0))
-            / format_total for level in ("élevé", "moyen", "faible", "non évalué")}
+    formats = rows(con, FORMATS_SQL, c)
+    for f in formats:
+        f["label"] = format_label(f["puid"], f["format_name"], f["format_version"])
+    risk = risk_shares(formats)
     duplicate_groups = rows(con, """
         SELECT example_path, copies, size, wasted_bytes FROM duplicates WHERE commune = $c
-        ORDER BY wasted_bytes DESC, example_path LIMIT 10""", c)
+        ORDER BY wasted_bytes DESC, example_path LIMIT $n""", cn)
     dechet_categories = rows(con, """
         SELECT categorie, count(*) AS entries, sum(size) AS bytes FROM dechets WHERE commune = $c
         GROUP BY categorie ORDER BY bytes DESC, categorie""", c)
     dechet_folders = rows(con, """
         SELECT coalesce(nullif(array_to_string(string_split(path, '/')[1:-2], '/'), ''), '(racine)') AS folder,
                count(*) AS entries, sum(size) AS bytes
-        FROM dechets WHERE commune = $c GROUP BY folder ORDER BY bytes DESC, entries DESC, folder LIMIT 10""", c)
+        FROM dechets WHERE commune = $c GROUP BY folder ORDER BY bytes DESC, entries DESC, folder LIMIT $n""", cn)
     errors = rows(con, """
         SELECT error, count(*) AS entries FROM files_current WHERE commune = $c AND error IS NOT NULL
         GROUP BY error ORDER BY entries DESC, error LIMIT $n""", cn)
     blind_spots = rows(con, """
         SELECT path, kind, error FROM files_current WHERE commune = $c AND error IS NOT NULL
-        ORDER BY (kind = 'directory') DESC, depth, path LIMIT 20""", c)
+        ORDER BY (kind = 'directory') DESC, depth, path LIMIT $n""", cn)
+    for b in blind_spots:
+        b["kind"] = KIND_LABELS.get(b["kind"], b["kind"])
     scans = rows(con, """
         SELECT s.scan_id, s.root, s.host, s.finished_at, s.files, s.bytes, s.errors
         FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c ORDER BY s.root LIMIT $n""", cn)
@@ -176,16 +206,30 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         FROM dechets d JOIN (SELECT DISTINCT rule_id, source, justification FROM dechet_rules) r USING (rule_id)
         WHERE d.commune = $c GROUP BY ALL ORDER BY d.categorie, bytes DESC""", c)
     referentiel = {r["code"]: r for r in rows(con, "SELECT * FROM referentiel")}
+    # Exact extreme dates of the datasets the bordereau table shows (the annex XLSX has its own).
+    bordereau_dates = {r["dataset_id"]: r for r in rows(con, """
+        SELECT dataset_id, first_mtime, last_mtime FROM datasets
+        WHERE commune = $c AND list_contains($ids, dataset_id)""",
+        {"c": commune, "ids": [e.facts.dataset_id for e in bordereau_datasets[:TABLE_ROWS]]})}
     wasted = figures["wasted_bytes"]
     counts = one(con, """
         SELECT (SELECT count(DISTINCT directory) FROM volumes WHERE commune = $c AND depth = 1) AS services,
                (SELECT count(*) FROM datasets WHERE commune = $c AND source IN ('database', 'mail'))
                    AS applications,
                (SELECT count(DISTINCT error) FROM files_current WHERE commune = $c AND error IS NOT NULL) AS errors,
-               (SELECT count(*) FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c) AS scans""",
+               (SELECT count(*) FROM scans s JOIN latest_scans l USING (scan_id) WHERE s.commune = $c) AS scans,
+               (SELECT count(DISTINCT folder) FROM (
+                    SELECT array_to_string(string_split(path, '/')[1:-2], '/') AS folder FROM dechets
+                    WHERE commune = $c)) AS dechet_folders""",
                  {"c": commune})
     counts.update(datasets=figures["datasets"], roadmap=len(roadmap), bordereau_datasets=len(bordereau_datasets),
-                  blind_spots=figures["errors"])
+                  blind_spots=figures["errors"], formats=len(formats), duplicate_groups=figures["duplicate_groups"])
+    audit = audit_facts(con, commune, TABLE_ROWS)
+    signatures = signatures_section(con, commune, dt.date.today(), TABLE_ROWS)
+    key_points = keypoints.decisions(roadmap, this_year, figures["wasted_bytes"]) + keypoints.risks(
+        high_share=risk["élevé"], unknown_share=risk["non évalué"], precarious=keypoints.precarious_count(roadmap),
+        expiring=signatures["counts"]["expiring"], long_paths=audit["long_paths"], max_depth=audit["max_depth"],
+        mismatches=audit["mismatches"], errors=figures["errors"])
     ctx = {
         "commune": info, "this_year": this_year, "generated": dt.date.today(), "figures": figures,
         "growth": growth_rows, "flow": yearly_flow(growth_rows, this_year), "services": services,
@@ -196,18 +240,19 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         "qualification": qualification_progress(con, commune), "roadmap": roadmap[:TABLE_ROWS], "plan": plan,
         "actions": _action_totals(roadmap), "verser": transfer_total(roadmap, this_year),
         "bordereau_datasets": bordereau_datasets[:TABLE_ROWS],
-        "bordereau_dechets": bordereau_dechets, "referentiel": referentiel, "footprint": footprint(con, wasted),
-        "counts": counts, "table_rows": TABLE_ROWS,
-        "signatures": signatures_section(con, commune, dt.date.today(), TABLE_ROWS),
+        "bordereau_dechets": bordereau_dechets, "bordereau_dates": bordereau_dates,
+        "referentiel": referentiel, "footprint": footprint(con, wasted),
+        "counts": counts, "table_rows": TABLE_ROWS, "signatures": signatures, "audit": audit,
+        "key_points": key_points, "lieux": locations(con, commune),
         # Every row, for the CSV/XLSX annexes only (templates show the bounded lists above).
         "annexes": {"roadmap": roadmap, "bordereau_datasets": bordereau_datasets},
     }
-    ctx["charts"] = _commune_charts(services, growth_rows, formats, plan)
+    ctx["charts"] = _commune_charts(services, growth_rows, formats, plan, this_year)
     return ctx
 
 
 def _commune_charts(services: list[dict], growth_rows: list[dict], formats: list[dict],
-                    plan: list[dict]) -> dict[str, Chart | None]:
+                    plan: list[dict], this_year: int) -> dict[str, Chart | None]:
     return {
         "services": Chart("barh_bytes", "Volume mesuré par service (dossier de premier niveau)",
                           [s["directory"] for s in services[:TOP]], {"Volume": [s["bytes"] for s in services[:TOP]]})
@@ -216,9 +261,9 @@ def _commune_charts(services: list[dict], growth_rows: list[dict], formats: list
                         [g["year"] for g in growth_rows],
                         {"Volume": [g["bytes"] for g in growth_rows]}) if growth_rows else None,
         "formats": Chart("barh_bytes", "Formats les plus volumineux",
-                         [f"{f['puid']} {f['format_name'] or ''}".strip() for f in formats[:10]],
+                         [f["label"] for f in formats[:10]],
                          {"Volume": [f["bytes"] for f in formats[:10]]}) if formats else None,
-        "plan": _plan_chart(plan),
+        "plan": _plan_chart(plan, this_year),
     }
 
 
@@ -232,14 +277,21 @@ def _action_totals(roadmap: list[RoadmapEntry]) -> list[dict]:
     return [{"action": kind.label, "jeux": jeux[kind], "octets": octets[kind]} for kind in Kind]
 
 
-def _plan_chart(plan: list[dict]) -> Chart | None:
+def _plan_chart(plan: list[dict], this_year: int) -> Chart | None:
+    """Every year from this one to the last planned, empty years included: a roadmap read as
+    one bar hides that nothing is planned in between."""
     if not plan:
         return None
-    return Chart("bars_by_year", "Feuille de route : volumes par année", [p["annee"] for p in plan],
-                 {"À verser : stock mesuré": [p["verser"].measured for p in plan],
-                  "À verser : stock et flux déclarés": [p["verser"].declared_stock + p["verser"].declared_flow
-                                                         for p in plan],
-                  "À éliminer (stock)": [p["eliminer_octets"] for p in plan]})
+    by_year = {p["annee"]: p for p in plan}
+    years = list(range(min(this_year, plan[0]["annee"]), max(this_year, plan[-1]["annee"]) + 1))
+    empty = TransferVolume()
+    return Chart("bars_by_year", "Feuille de route : volumes par année", years,
+                 {"À verser : stock mesuré": [by_year[y]["verser"].measured if y in by_year else 0
+                                              for y in years],
+                  "À verser : stock et flux déclarés": [
+                      (by_year[y]["verser"] if y in by_year else empty).declared_stock
+                      + (by_year[y]["verser"] if y in by_year else empty).declared_flow for y in years],
+                  "À éliminer (stock)": [by_year.get(y, {}).get("eliminer_octets", 0) for y in years]})
 
 
 def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None,
@@ -250,14 +302,15 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
     this_year = this_year or dt.date.today().year
     communes = []
     roadmap = build_roadmap(con, None, this_year)
-    for info in rows(con, "SELECT code, coalesce(nom, code) AS nom FROM communes ORDER BY code"):
-        code = info["code"]
+    for code in [r["code"] for r in rows(con, "SELECT code FROM communes ORDER BY code")]:
+        info = commune_info(con, code)
         figures = key_figures(con, code)
         growth_rows = growth(con, code)
         entries = [e for e in roadmap if e.facts.commune == code]
         verser = transfer_total(entries, this_year)
         communes.append({
-            "code": code, "nom": info["nom"], "figures": figures, "flow": yearly_flow(growth_rows, this_year),
+            "code": code, "nom": info["nom"], "titre": info["titre"], "figures": figures,
+            "flow": yearly_flow(growth_rows, this_year),
             "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
             "verser": verser, "verser_octets": verser.total,
             "declared_flow": sum(e.facts.declared_flow for e in entries if e.kind is Kind.TRANSFER),
@@ -265,8 +318,8 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         })
     plan = plan_by_year(roadmap, this_year)
     total = {k: sum(c["figures"][k] for c in communes)
-             for k in ("files", "bytes", "duplicate_bytes", "dechet_bytes", "other_dechet_bytes", "wasted_bytes",
-                       "datasets", "errors")}
+             for k in ("files", "bytes", "duplicate_bytes", "duplicate_groups", "dechet_bytes", "other_dechet_bytes",
+                       "wasted_bytes", "datasets", "errors")}
     total["flow"] = sum(c["flow"] for c in communes)
     total["qualified"] = sum(c["qualification"]["qualified"] for c in communes)
     total["verser"] = sum((c["verser"] for c in communes), TransferVolume())
@@ -274,11 +327,17 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
     total["declared_flow"] = sum(c["declared_flow"] for c in communes)
     for key in ("files", "bytes", "expiring", "orphans"):
         total[f"signed_{key}"] = sum(c["signatures"][key] for c in communes)
-    labels = [f"{c['nom']} ({c['code']})" for c in communes]
+    labels = [c["titre"] for c in communes]
+    audit = audit_facts(con, None, TABLE_ROWS)
+    risk = risk_shares(rows(con, FORMATS_SQL, {"c": None}))
+    key_points = keypoints.decisions(roadmap, this_year, total["wasted_bytes"]) + keypoints.risks(
+        high_share=risk["élevé"], unknown_share=risk["non évalué"], precarious=keypoints.precarious_count(roadmap),
+        expiring=total["signed_expiring"], long_paths=audit["long_paths"], max_depth=audit["max_depth"],
+        mismatches=audit["mismatches"], errors=total["errors"])
     ctx = {
         "this_year": this_year, "generated": dt.date.today(), "communes": communes, "total": total, "plan": plan,
         "actions": _action_totals(roadmap),
-        "footprint": footprint(con, total["wasted_bytes"]),
+        "footprint": footprint(con, total["wasted_bytes"]), "key_points": key_points, "audit": audit,
         "projection": projection_section(con, roadmap, this_year, tenants_file, costs_file),
         "charts": {
             "communes": Chart("stacked_barh", "Volumes mesurés par collectivité (fichiers, hors bases de données "
@@ -287,7 +346,7 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
                 "Doublons récupérables": [c["figures"]["duplicate_bytes"] for c in communes],
                 "Autres déchets": [c["figures"]["other_dechet_bytes"] for c in communes],
             }) if communes else None,
-            "plan": _plan_chart(plan),
+            "plan": _plan_chart(plan, this_year),
         },
     }
     return ctx

@@ -25,9 +25,19 @@ from jinja2 import (
 
 from catalogue import __version__, csvsafe
 from catalogue.errors import CatalogueError
-from catalogue.formatting import french_bytes, french_date, french_int, french_number
+from catalogue.formatting import (
+    date_range,
+    french_bytes,
+    french_date,
+    french_int,
+    french_number,
+    french_years,
+    plural,
+    year_range,
+)
 from catalogue.store import connect
 from reports import charts
+from reports.audit import DUPLICATE_ANNEX_COLUMNS, duplicate_annex_rows
 from reports.bordereau import dataset_dates, write_bordereau
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
 from reports.projection import write_projection_csv, write_projection_xlsx
@@ -62,7 +72,9 @@ def environment(user_templates: str | Path | None = None) -> Environment:
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html", "css"]),
                       trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
     env.filters.update(fr_int=french_int, fr_bytes=french_bytes, fr_date=french_date,
-                       fr_num=lambda x, d=1: french_number(x, d))
+                       fr_num=lambda x, d=1: french_number(x, d), fr_years=french_years, plural=plural,
+                       year_range=lambda first, last: year_range(first, last),
+                       date_range=lambda first, last: date_range(first, last))
     env.globals["version"] = __version__
     return env
 
@@ -121,6 +133,16 @@ def _datasets_csv(path: Path, con, commune: str) -> Path:
     return path
 
 
+def _duplicates_csv(path: Path, con, commune: str) -> Path:
+    """Every location of every duplicate group (the report shows the largest groups only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csvsafe.writer(fh, delimiter=";")
+        w.writerow(DUPLICATE_ANNEX_COLUMNS)
+        w.writerows(duplicate_annex_rows(con, commune))
+    return path
+
+
 def _signatures_csv(path: Path, con, commune: str) -> Path:
     """Every signed file and detached signature (the report's tables stop after TABLE_ROWS)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,14 +165,16 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
         datasets = _datasets_csv(out / f"jeux-de-donnees-{commune}.csv", con, commune)
         signatures = _signatures_csv(out / f"signatures-{commune}.csv", con, commune)
         dates = dataset_dates(con, commune)
+        duplicates = _duplicates_csv(out / f"doublons-{commune}.csv", con, commune)
     finally:
         con.close()
     files = _write_html_pdf(environment(templates), "rapport_commune.html", ctx, out / f"rapport-{commune}", pdf)
     files.append(datasets)
     files.append(signatures)
+    files.append(duplicates)
     files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["annexes"]["roadmap"]))
     files.append(write_bordereau(out / f"bordereau-elimination-{commune}.xlsx", ctx, dates))
-    return ReportFiles(f"{ctx['commune']['nom']} ({commune})", files)
+    return ReportFiles(ctx["commune"]["titre"], files)
 
 
 def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,

@@ -146,7 +146,8 @@ def test_roadmap_puts_the_scanned_signed_share_first(signed_reports):
     expired = signed_reports["today"] - dt.timedelta(days=10)
     assert ("données signées électroniquement (100 % du volume) : versement prioritaire, "
             f"certificat expirant le {expired:%d/%m/%Y}") in text
-    assert text.index("Actes/Arretes") < text.index("Urbanisme/PLU")
+    # Datasets read « Service / Activité » (their folders under the root).
+    assert text.index("Actes / Arretes") < text.index("Urbanisme / PLU")
     assert "Les données signées électroniquement passent d'abord" in text
 
 
