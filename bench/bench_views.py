@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,8 +30,7 @@ import duckdb  # noqa: E402
 from bench.bench_ingest import VIEWS, write_bundle  # noqa: E402
 from catalogue.bundle import ingest_bundle  # noqa: E402
 from catalogue.dbtools import dict_rows  # noqa: E402
-from catalogue.dechets import pattern_case_sql  # noqa: E402
-from catalogue.store import connect  # noqa: E402
+from catalogue.store import connect, create_views  # noqa: E402
 
 
 def territory(work: Path, rows: int, bundles: int) -> Path:
@@ -50,14 +50,21 @@ def territory(work: Path, rows: int, bundles: int) -> Path:
     return db
 
 
+def _at(rev: str, path: str) -> str:
+    return subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:{path}"],
+                          capture_output=True, text=True, check=True).stdout
+
+
 def reference_dechets(con: duckdb.DuckDBPyConnection, rev: str) -> None:
-    """REV's `dechets` view, as the temporary view `dechets_reference`."""
-    sql = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:catalogue/sql/views.sql"],
-                         capture_output=True, text=True, check=True).stdout
+    """REV's `dechets` view (its views.sql, its patterns from its catalogue/dechets.py), as
+    the temporary view `dechets_reference`."""
+    sql = _at(rev, "catalogue/sql/views.sql")
     start = sql.index("CREATE OR REPLACE VIEW dechets AS")
     body = sql[start:sql.index(";\n", start)]
+    old = types.ModuleType("dechets_reference")
+    exec(compile(_at(rev, "catalogue/dechets.py"), f"{rev}:catalogue/dechets.py", "exec"), old.__dict__)
     rules = dict_rows(con.execute("SELECT * FROM dechet_rules"))
-    body = body.replace("{{pattern_rules}}", pattern_case_sql(rules))
+    body = body.replace("{{pattern_rules}}", old.pattern_case_sql(rules))
     con.execute(body.replace("CREATE OR REPLACE VIEW dechets AS", "CREATE OR REPLACE TEMP VIEW dechets_reference AS"))
 
 
@@ -78,6 +85,7 @@ def main() -> None:
     db = territory(args.work, args.rows, args.bundles)
     con = duckdb.connect(str(db))
     con.execute("SET enable_progress_bar = false")
+    create_views(con, temporary=True)  # this version's views, whichever made the catalogue
     names = list(VIEWS)
     if args.reference:
         reference_dechets(con, args.reference)
@@ -90,6 +98,11 @@ def main() -> None:
             seconds, counts[name] = timed(con, name)
             times[name].append(seconds)
         times["dechets (une commune)"].append(timed(con, "dechets", one)[0])
+    differ = None
+    if args.reference:
+        differ = con.execute("""SELECT count(*) FROM (
+            (SELECT * FROM dechets EXCEPT ALL SELECT * FROM dechets_reference)
+            UNION ALL (SELECT * FROM dechets_reference EXCEPT ALL SELECT * FROM dechets))""").fetchone()[0]
     con.close()
     print(f"Catalogue synthétique de {args.rows:_} lignes `files` ({args.bundles} communes) ; "
           f"machine {platform.machine()}, {os.cpu_count()} cœurs, DuckDB {duckdb.__version__} ; "
@@ -104,7 +117,8 @@ def main() -> None:
         pairs = [a / b for a, b in zip(times["dechets"], times["dechets_reference"])]
         print()
         print(f"`dechets` / `dechets` de {args.reference} : médiane des exécutions appariées "
-              f"{statistics.median(pairs):.2f} (de {min(pairs):.2f} à {max(pairs):.2f}).")
+              f"{statistics.median(pairs):.2f} (de {min(pairs):.2f} à {max(pairs):.2f}) ; "
+              f"lignes différentes entre les deux : {differ}.")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ WITH pattern_hits AS (
     SELECT h.scan_id, h.file_id, h.rule_id, r.rank
     FROM (SELECT f.scan_id, f.file_id, {{pattern_rules}} AS rule_id
           FROM (SELECT scan_id, file_id, kind, name, extension,
-                       lower(name) AS lname, lower('/' || path) AS lpath
+                       '/' || path AS spath
                 FROM files_current) f) h
     JOIN (SELECT DISTINCT rule_id, rank FROM dechet_rules) r USING (rule_id)
 ), nonempty_dirs AS (
@@ -109,11 +109,22 @@ WITH pattern_hits AS (
     JOIN dechet_rules r ON r.match_type = 'empty_dir'
     WHERE f.kind = 'directory' AND f.error IS NULL
       AND NOT EXISTS (SELECT 1 FROM nonempty_dirs n WHERE n.scan_id = f.scan_id AND n.path = f.path)
+), copies AS (
+    SELECT scan_id, file_id, commune, hash, size, device, inode, mtime, path FROM files_current
+    WHERE kind = 'file' AND hash IS NOT NULL AND size > 0 AND error IS NULL
+), kept AS (
+    -- The copy `duplicate_files` keeps (oldest, then shortest path), by one aggregate per
+    -- group rather than its window's sort of every copy (10M entries: 1M copies).
+    SELECT commune, hash, size, arg_min((device, inode), (mtime, length(path), path)) AS kept
+    FROM copies
+    GROUP BY commune, hash, size
+    HAVING min(device) <> max(device) OR min(inode) <> max(inode)
 ), copy_hits AS (
-    SELECT d.scan_id, d.file_id, r.rule_id, r.rank
-    FROM duplicate_files d
+    SELECT c.scan_id, c.file_id, r.rule_id, r.rank
+    FROM copies c
+    JOIN kept k USING (commune, hash, size)
     JOIN dechet_rules r ON r.match_type = 'redundant_copy'
-    WHERE d.redundant
+    WHERE (c.device, c.inode) <> k.kept
 ), hits AS (
     SELECT * FROM pattern_hits
     UNION ALL SELECT * FROM empty_hits
