@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from catalogue.dbtools import pages, registered, scalar
+from catalogue.dbtools import pages, scalar
 from catalogue.progress import PhaseProgress
 from catalogue.scan.phases import ScanRun
 from catalogue.scan.rows import ID_COLUMNS, apply_updates, rel
@@ -80,30 +80,33 @@ def _identify(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, ident: 
                 staged_rows += len(part)
                 ph.advance(len(part), sum(c.size for c in part))
             if staged_rows >= tuning.update_rows:
-                done += _store(run, staged, staged_rows, ident)
+                done += _store(run, staged, staged_rows)
                 staged, staged_rows = [], 0
     if staged:
-        done += _store(run, staged, staged_rows, ident)
+        done += _store(run, staged, staged_rows)
+    _remember(run, ident)
     return done
 
 
-def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int, ident: str) -> int:
-    con = run.con
-    table = pa.Table.from_batches(staged)
-    apply_updates(con, run.scan_id, table, ID_COLUMNS)
-    # Hashed files identified without error: their content's result, for copies to come.
-    with registered(con, "_done", table.select(["file_id"])):
-        con.execute(f"""INSERT INTO identification_cache
-            SELECT f.hash, f.size, coalesce(f.extension, ''), ?, {", ".join(f"f.{c}" for c in _CACHED)}, now()
-            FROM files f SEMI JOIN _done d ON f.file_id = d.file_id
-            WHERE f.scan_id = ? AND f.hash IS NOT NULL AND f.error IS NULL
-              AND (f.puid IS NOT NULL OR f.magic_mime IS NOT NULL)
-              AND NOT EXISTS (SELECT 1 FROM identification_cache c WHERE c.hash = f.hash AND c.size = f.size
-                              AND c.extension = coalesce(f.extension, '') AND c.identifier = ?)
-            QUALIFY row_number() OVER (PARTITION BY f.hash, f.size, coalesce(f.extension, '')
-                                       ORDER BY f.file_id) = 1""", [ident, run.scan_id, ident])
+def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int) -> int:
+    apply_updates(run.con, run.scan_id, pa.Table.from_batches(staged), ID_COLUMNS)
     run.tuning.event("identify-stored")
     return rows
+
+
+def _remember(run: ScanRun, ident: str) -> None:
+    """Put the results of the scan's hashed files that the cache lacks into it, one row per
+    content: once per pass, since each such insert joins the whole cache. A scan killed
+    before this identifies a copy of theirs again when resumed, nothing worse."""
+    run.con.execute(f"""INSERT INTO identification_cache
+        SELECT f.hash, f.size, coalesce(f.extension, ''), ?, {", ".join(f"f.{c}" for c in _CACHED)}, now()
+        FROM files f
+        WHERE f.scan_id = ? AND f.kind = 'file' AND f.hash IS NOT NULL AND f.error IS NULL
+          AND (f.puid IS NOT NULL OR f.magic_mime IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM identification_cache c WHERE c.hash = f.hash AND c.size = f.size
+                          AND c.extension = coalesce(f.extension, '') AND c.identifier = ?)
+        QUALIFY row_number() OVER (PARTITION BY f.hash, f.size, coalesce(f.extension, '')
+                                   ORDER BY f.file_id) = 1""", [ident, run.scan_id, ident])
 
 
 def _copy_known(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, ident: str) -> int:
@@ -112,13 +115,17 @@ def _copy_known(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, ident
     con = run.con
     ids: list[int] = []
     errors: list[str] = []
-    for page in pages(con, _SELECT + _PENDING + _KNOWN, [run.scan_id, ident], size=run.tuning.page_rows):
+    # Which files, in one join with the cache (a territory's: millions of rows), not one per page.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _id_copies AS SELECT file_id {_PENDING} {_KNOWN}", [run.scan_id, ident])
+    sql = _SELECT + _PENDING + " AND file_id IN (SELECT file_id FROM _id_copies)"
+    for page in pages(con, sql, [run.scan_id], size=run.tuning.page_rows):
         cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
         for cand, err in zip(cands, map_chunks(pool, lambda c: check_unchanged(run.root_b, c), cands)):
             if err:
                 ids.append(cand.file_id)
                 errors.append(err)
         ph.advance(len(cands), sum(c.size for c in cands))
+    con.execute("DROP TABLE temp._id_copies")
     if ids:
         apply_updates(con, run.scan_id, pa.table({"file_id": ids, "error": errors}), ["error"])
     copied = scalar(con.execute(
