@@ -91,13 +91,15 @@ def main() -> None:
         reference_dechets(con, args.reference)
         names.insert(names.index("dechets"), "dechets_reference")
     one = f" WHERE commune = '{90000}'"  # bench's own literal: the first commune, as a report asks
-    times: dict[str, list[float]] = {name: [] for name in names + ["dechets (une commune)"]}
+    per_commune = [n for n in names if n.startswith("dechets")]
+    times: dict[str, list[float]] = {name: [] for name in names + [f"{n} (une commune)" for n in per_commune]}
     counts: dict[str, int] = {}
     for _ in range(args.repetitions):
         for name in names:
             seconds, counts[name] = timed(con, name)
             times[name].append(seconds)
-        times["dechets (une commune)"].append(timed(con, "dechets", one)[0])
+        for name in per_commune:
+            times[f"{name} (une commune)"].append(timed(con, name, one)[0])
     differ = None
     if args.reference:
         differ = con.execute("""SELECT count(*) FROM (
