@@ -202,7 +202,7 @@ def rmlint_groups(report: Path, root: Path) -> set[frozenset[str]]:
 
 OUR_SCRIPT = ("import json, sys; from catalogue.scan import run_scan; "
               "s = run_scan(sys.argv[1], 'BENCH', db=sys.argv[2], jobs=int(sys.argv[3]), quiet=True, "
-              "identify=sys.argv[4] == '1', find_duplicates=sys.argv[5] == '1'); "
+              "identify=sys.argv[4] == '1', find_duplicates=sys.argv[5] == '1', signatures=sys.argv[4] == '1'); "
               "print(json.dumps({'seconds': s.seconds, 'files': s.files, 'groups': s.duplicate_groups, "
               "'copies': s.identification_copies}))")
 FULL = "catalogue scan (complet)"
@@ -331,6 +331,7 @@ def network_section(work: Path, delay_ms: float) -> list[str]:
                 rows[f"catalogue scan --listages {listers}"] = measure(
                     [sys.executable, "-m", "catalogue.cli", "scan", str(mnt), "--commune", "BENCH", "--db",
                      str(Path(tmp) / f"l{listers}.duckdb"), "--quiet", "--sans-identification", "--sans-doublons",
+                     "--sans-signatures",
                      "--listages", str(listers)])
     finally:
         subprocess.run(["fusermount", "-u", str(mnt)], check=False)
