@@ -54,7 +54,10 @@ SELECT i AS file_id, '{commune}' AS commune,
        NULL::VARCHAR AS id_warning, NULL::VARCHAR AS magic_mime, false AS ext_mismatch,
        -- ~10 % of files share their content (and size) with another one.
        CASE WHEN i % 10 = 0 THEN md5(((i // 10) % 500)::VARCHAR) ELSE NULL END AS hash, NULL::VARCHAR AS error,
-       NULL::BOOLEAN AS reused
+       NULL::BOOLEAN AS reused, NULL::VARCHAR AS sig_kind, NULL::INTEGER AS sig_count,
+       NULL::TIMESTAMP AS sig_signed_at, NULL::VARCHAR AS sig_signer, NULL::VARCHAR AS sig_issuer,
+       NULL::TIMESTAMP AS sig_not_after, NULL::VARCHAR AS sig_error, NULL::BIGINT AS signature_of,
+       NULL::BOOLEAN AS signed
 FROM (SELECT i,
              ['pdf', 'docx', 'xlsx', 'odt', 'jpg', 'txt', 'msg', 'doc'][1 + i % 8] AS ext,
              ['fmt/276', 'fmt/412', 'fmt/214', 'fmt/291', 'fmt/43', 'x-fmt/111', 'x-fmt/430', 'fmt/40'][1 + i % 8]

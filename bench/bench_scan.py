@@ -1,16 +1,17 @@
 """Scan benchmark, side by side with peer tools on the same tree in the same run.
 
-    python bench/bench_scan.py [--files 100000] [--work bench/out] [--jobs N] [--repetitions 3]
+    python bench/bench_scan.py [--files 100000] [--work bench/out] [--jobs N] [--repetitions 3] [--complet 3]
 
-Measures wall time, CPU time (user + system) and peak RSS of each command: of its largest
-process (the kernel's rusage) and of the sum over the command and its sub-processes
-(sampled from /proc; pages shared between them count once per process, so an upper
-bound), on a warm cache (a first `find` pass loads the metadata, a `cat` of every file the
-contents, for every tool alike). The walk and duplicate commands run several times,
-interleaved, and keep their median run. Our scan runs three ways, each in a fresh catalogue:
-metadata only, metadata + duplicates, and complete (with identification). Peers:
-`find -printf` and `du` for the walk, `rdfind`, `jdupes` and `rmlint` for duplicates
-(Debian packages). Writes docs/benchmarks.md with the ratio of each of ours to its peers.
+Measures wall time, CPU time (user + system), peak RSS of each command's largest process
+(the kernel's rusage) and peak PSS of the command and all its descendants together
+(bench/measure.py, /proc/PID/smaps_rollup: a page shared between them counts once), on a
+warm cache (a first `find` pass loads the metadata, a `cat` of every file the contents, for
+every tool alike). The walk and duplicate commands run several times, interleaved. Our scan
+runs three ways, each in a fresh catalogue: metadata only, metadata + duplicates (both
+without the signature phase), and complete; the complete scan is paired with siegfried alone
+on the same files, in batches of the scan's size with as many workers. Peers: `find -printf`
+and `du` for the walk, `rdfind`, `jdupes` and `rmlint` for duplicates (Debian packages).
+Every ratio is the median of the ratios of paired runs. Writes docs/benchmarks.md.
 Ratios matter, not absolute times: the machines are shared.
 """
 
@@ -21,124 +22,27 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.gen_tree import generate  # noqa: E402
-
-
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of PID and all its descendants now (Linux /proc), in KiB."""
-    children: dict[int, list[int]] = defaultdict(list)
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rpartition(b")")[2].split()
-        except OSError:
-            continue
-        children[int(fields[1])].append(int(entry))
-        rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo.extend(children.get(p, []))
-    return total
-
-
-def content_sample(tree: Path, count: int = 2000) -> list[str]:
-    """A fixed random sample of the tree's files, to check that their contents are cached.
-
-    Drawn while walking (reservoir sampling): a list of every path would grow this process
-    by hundreds of MB, and a child's peak RSS (rusage) counts what it shared with this
-    process between fork and exec."""
-    import random
-
-    rng = random.Random(0)
-    sample: list[str] = []
-    seen = 0
-    for parent, _, names in os.walk(tree):
-        for name in names:
-            if name == ".complet":
-                continue
-            seen += 1
-            if len(sample) < count:
-                sample.append(os.path.join(parent, name))
-            elif (j := rng.randrange(seen)) < count:
-                sample[j] = os.path.join(parent, name)
-    return sample
-
-
-def resident_fraction(sample: list[str]) -> float | None:
-    """Share of the sample's pages in the page cache (util-linux fincore), None without it."""
-    if not sample or shutil.which("fincore") is None:
-        return None
-    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "PAGES,SIZE", *sample],
-                         capture_output=True, text=True).stdout
-    page = os.sysconf("SC_PAGE_SIZE")
-    resident = expected = 0
-    for line in out.splitlines():
-        pages, size = (int(x) for x in line.split())
-        resident += pages
-        expected += -(-size // page)
-    return resident / expected if expected else 1.0
-
-
-def warm_contents(tree: Path) -> None:
-    measure(["find", str(tree), "-type", "f", "-exec", "cat", "{}", "+"])
-
-
-def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
-    """Wall and CPU time, peak RSS of the largest process (rusage) and peak of the sum over
-    the process and its children (sampled every 0.2 s: worker processes count too)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    # Drain stderr in a thread so that a talkative tool never blocks on a full pipe.
-    err_chunks: list[bytes] = []
-    drain = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
-    drain.start()
-    # A waiting thread takes the exit time exactly; this one samples memory meanwhile.
-    ended = threading.Event()
-    result: dict = {}
-
-    def wait() -> None:
-        result["status"] = os.wait4(proc.pid, 0)
-        result["wall"] = time.perf_counter() - start
-        ended.set()
-
-    threading.Thread(target=wait, daemon=True).start()
-    tree_peak = 0
-    while not ended.wait(0.2):
-        tree_peak = max(tree_peak, _tree_rss_kb(proc.pid))
-    _, status, usage = result["status"]
-    wall = result["wall"]
-    drain.join()
-    err = b"".join(err_chunks).decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd[0]} a échoué : {err[-500:]}")
-    rss_mb = usage.ru_maxrss / 1024
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss_mb,
-            "tree_mb": max(tree_peak / 1024, rss_mb), "stderr": err}
-
-
-def _median_run(results: list[dict]) -> dict:
-    """The run of median wall time (the lower of the two middle ones for an even count),
-    with the highest memory peaks of all runs."""
-    median = dict(sorted(results, key=lambda r: r["wall"])[(len(results) - 1) // 2])
-    median["rss_mb"] = max(r["rss_mb"] for r in results)
-    median["tree_mb"] = max(r["tree_mb"] for r in results)
-    return median
+from bench.measure import (  # noqa: E402
+    content_sample,
+    fr,
+    measure,
+    median_run,
+    resident_fraction,
+    warm_contents,
+)
 
 
 def jdupes_groups(text: str, root: Path) -> set[frozenset[str]]:
@@ -181,8 +85,12 @@ def rmlint_groups(report: Path, root: Path) -> set[frozenset[str]]:
 
 OUR_SCRIPT = ("import json, sys; from catalogue.scan import run_scan; "
               "s = run_scan(sys.argv[1], 'BENCH', db=sys.argv[2], jobs=int(sys.argv[3]), quiet=True, "
-              "identify=sys.argv[4] == '1', find_duplicates=sys.argv[5] == '1'); "
-              "print(json.dumps({'seconds': s.seconds, 'files': s.files, 'groups': s.duplicate_groups}))")
+              "identify=sys.argv[4] == '1', find_duplicates=sys.argv[5] == '1', signatures=sys.argv[4] == '1'); "
+              "print(json.dumps({'seconds': s.seconds, 'files': s.files, 'groups': s.duplicate_groups, "
+              "'copies': s.identification_copies}))")
+FULL = "catalogue scan (complet)"
+SF_ALONE = "siegfried seul (mêmes fichiers, lots et workers)"
+IMPORTS = "imports seuls (processus de scan au repos)"
 
 
 def run_ours(tree: Path, db: Path, jobs: int, identify: bool, duplicates: bool) -> tuple[dict, dict]:
@@ -194,6 +102,84 @@ def run_ours(tree: Path, db: Path, jobs: int, identify: bool, duplicates: bool) 
     if len(printed) > 1:
         print("Sortie inattendue du scan :", *printed[:-1][:5], sep="\n  ", file=sys.stderr)
     return result, json.loads(printed[-1])
+
+
+# Siegfried alone on the files our scan identifies (regular, not empty), listed by a Python
+# walk, in batches of the scan's size with as many Go workers: the identification reference.
+SF_SCRIPT = """
+import os, stat, sys
+from scanners.siegfried import pygfried
+root, jobs, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+paths, done = [], 0
+for parent, _, names in os.walk(root):
+    for name in names:
+        full = os.path.join(parent, name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_size > 0:
+            paths.append(full)
+        if len(paths) >= batch:
+            done += len(pygfried.identify_many(paths, workers=jobs)["files"])
+            paths = []
+if paths:
+    done += len(pygfried.identify_many(paths, workers=jobs)["files"])
+print(done)
+"""
+
+# What the scan process holds before it reads anything: Python, pyarrow, DuckDB, siegfried.
+IMPORTS_SCRIPT = ("import time, catalogue.scan.pipeline, scanners.siegfried, duckdb; "
+                  "con = duckdb.connect(); con.execute('SELECT 1').fetchall(); time.sleep(1.5)")
+
+
+def run_siegfried(tree: Path, jobs: int, batch: int) -> dict:
+    return measure([sys.executable, "-c", SF_SCRIPT, str(tree), str(jobs), str(batch)])
+
+
+def paired_full_runs(tree: Path, db: Path, jobs: int, count: int, runs: dict[str, list[dict]],
+                     warm: Callable[[], None]) -> dict:
+    """The full scan and siegfried alone, COUNT times each, paired: each pair under the same
+    load, the first of the two alternating. The last scan's catalogue stays in DB. Returns
+    the scans' figures, the phase times as medians."""
+    from catalogue.scan.options import Tuning
+
+    infos: list[dict] = []
+
+    def full() -> None:
+        db.unlink(missing_ok=True)
+        result, info = run_ours(tree, db, jobs, True, True)
+        runs[FULL].append(result)
+        infos.append(info)
+
+    def alone() -> None:
+        runs[SF_ALONE].append(run_siegfried(tree, jobs, Tuning().id_batch))
+
+    for rep in range(count):
+        for run in ([full, alone] if rep % 2 == 0 else [alone, full]):
+            warm()
+            run()
+    runs[IMPORTS].append(measure([sys.executable, "-c", IMPORTS_SCRIPT]))
+    return {"files": infos[-1]["files"],
+            "seconds": {k: statistics.median(i["seconds"][k] for i in infos) for k in infos[-1]["seconds"]},
+            "copies": statistics.median(i.get("copies", 0) for i in infos)}
+
+
+def groups_and_views(db: Path) -> tuple[set[frozenset[str]], dict[str, float]]:
+    """The duplicate groups of the catalogue DB, and how long each view takes on it."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    members = defaultdict(set)
+    for h, path in con.execute("SELECT hash, path FROM duplicate_files").fetchall():
+        members[h].add(path)
+    view_times = {}
+    for view in ["volumes", "formats", "duplicates", "dechets", "datasets"]:
+        t = time.perf_counter()
+        con.execute(f"SELECT count(*) FROM (SELECT * FROM {view})").fetchall()
+        view_times[view] = time.perf_counter() - t
+    con.close()
+    return {frozenset(v) for v in members.values()}, view_times
 
 
 NETWORK_FILES = 5_000
@@ -228,6 +214,7 @@ def network_section(work: Path, delay_ms: float) -> list[str]:
                 rows[f"catalogue scan --listages {listers}"] = measure(
                     [sys.executable, "-m", "catalogue.cli", "scan", str(mnt), "--commune", "99999", "--db",
                      str(Path(tmp) / f"l{listers}.duckdb"), "--quiet", "--sans-identification", "--sans-doublons",
+                     "--sans-signatures",
                      "--listages", str(listers)])
     finally:
         subprocess.run(["fusermount", "-u", str(mnt)], check=False)
@@ -252,6 +239,8 @@ def main() -> None:
     parser.add_argument("--doc", type=Path, default=HERE.parent / "docs" / "benchmarks.md")
     parser.add_argument("--repetitions", type=int, default=3,
                         help="exécutions de chaque commande de parcours et de doublons (médiane retenue)")
+    parser.add_argument("--complet", type=int, default=3,
+                        help="exécutions appariées du scan complet et de siegfried seul (médiane des rapports)")
     parser.add_argument("--reseau-ms", type=float, default=2.0,
                         help="latence du partage réseau simulé, en ms (0 : ne pas le mesurer)")
     args = parser.parse_args()
@@ -322,26 +311,15 @@ def main() -> None:
         rd_groups = rdfind_groups(results, tree)
         jd_groups = jdupes_groups(jd_out.read_text(errors="replace"), tree)
         rm_groups = rmlint_groups(rm_out, tree) if rm_out.exists() else None
-        rows = {name: _median_run(rs) for name, rs in runs.items()}
+        rows = {name: median_run(rs) for name, rs in runs.items()}
 
         db = Path(tmp) / "bench.duckdb"
-        ours, info = run_ours(tree, db, args.jobs, True, True)
-        rows["catalogue scan (complet)"] = ours
-        import duckdb
+        info = paired_full_runs(tree, db, args.jobs, args.complet, runs, warm_if_evicted)
+        for name in (FULL, SF_ALONE, IMPORTS):
+            rows[name] = median_run(runs[name])
+        our_groups, view_times = groups_and_views(db)
 
-        con = duckdb.connect(str(db), read_only=True)
-        members = defaultdict(set)
-        for h, path in con.execute("SELECT hash, path FROM duplicate_files").fetchall():
-            members[h].add(path)
-        our_groups = {frozenset(v) for v in members.values()}
-        view_times = {}
-        for view in ["volumes", "formats", "duplicates", "dechets", "datasets"]:
-            t = time.perf_counter()
-            con.execute(f"SELECT count(*) FROM (SELECT * FROM {view})").fetchall()
-            view_times[view] = time.perf_counter() - t
-        con.close()
-
-    sec = info["seconds"]
+    sec = info["seconds"]  # medians over the full scans
     n = info["files"]
     find_wall = rows["find -printf (parcours)"]["wall"]
     lines = [
@@ -350,36 +328,41 @@ def main() -> None:
         f"Produit par `python bench/bench_scan.py --files {args.files}` (cache chaud : métadonnées et contenus lus une première fois, `--jobs {args.jobs}`).",
         f"Commandes de parcours et de doublons exécutées {args.repetitions} fois, en alternance : "
         "exécution médiane (temps réel, CPU), écart entre la plus rapide et la plus lente, mémoire la plus haute ; "
-        "rmlint (plusieurs fois plus lent) et le scan complet, une fois. "
+        "rmlint (plusieurs fois plus lent), une fois ; "
+        f"le scan complet et siegfried seul, {args.complet} fois chacun, par paires (l'un puis l'autre, "
+        "l'ordre alterné). Tous les rapports sont des médianes de rapports d'exécutions appariées. "
         "Chaque outil de doublons passe le premier dans une des répétitions ; avant chacun, un échantillon de "
         f"2 000 fichiers est vérifié en cache (fincore) et l'arbre relu s'il en manque plus de 1 % "
         f"(relectures : {rewarms}).",
         f"Machine : {platform.machine()}, {os.cpu_count()} cœurs, Linux {platform.release()}, Python {platform.python_version()}.",
-        f"Arbre synthétique : {n} fichiers (bench/gen_tree.py : tailles log-normales, ~10 % de copies, ~2 % de fichiers vides).",
+        f"Arbre synthétique : {n} fichiers (bench/gen_tree.py : tailles log-normales, ~10 % de copies, ~2 % de fichiers vides, "
+        "la moitié PDF, PNG ou JPEG reconnus par signature, un tiers d'octets que rien ne reconnaît).",
         "Les machines sont partagées : seuls les rapports entre outils d'une même exécution ont du sens.",
         "",
         "| commande | temps réel (s) | plus rapide – plus lente (s) | CPU (s) | mémoire max, plus gros processus (Mo) "
-        "| mémoire max, processus et sous-processus (Mo) |",
+        "| PSS max, processus et descendants (Mo) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, r in rows.items():
         walls = [x["wall"] for x in runs.get(name, [r])]
         spread = f"{min(walls):.2f} – {max(walls):.2f}" if len(walls) > 1 else ""
-        lines.append(f"| {name} | {r['wall']:.2f} | {spread} | {r['cpu']:.2f} | {r['rss_mb']:.0f} | {r['tree_mb']:.0f} |")
-    lines += ["", "Mémoire des sous-processus : somme des mémoires résidentes relevée toutes les 0,2 s ; "
-              "les pages partagées (bibliothèques) comptent une fois par processus : c'est un majorant."]
+        pss = f"{r['tree_mb']:.0f}" if r["tree_mb"] else "—"  # ended before the first sample
+        lines.append(f"| {name} | {r['wall']:.2f} | {spread} | {r['cpu']:.2f} | {r['rss_mb']:.0f} | {pss} |")
+    lines += ["", "PSS (`/proc/PID/smaps_rollup`) du processus et de ses descendants, additionnés, relevés toutes "
+              "les 0,2 s : une page partagée entre eux (bibliothèques, serveur de processus) compte une fois "
+              "en tout. « Imports seuls » : le processus de scan avant toute lecture (Python, pyarrow, DuckDB, "
+              "siegfried)."]
     walk_name = "catalogue scan --sans-identification --sans-doublons (parcours)"
     dups_name = "catalogue scan --sans-identification (parcours + doublons)"
     peers = [p for p in ("rdfind -dryrun (doublons)", "jdupes -r (doublons)", "rmlint -T df (doublons)") if p in rows]
 
     def ratio(ours: str, peer: str) -> str:
-        """Ratio of the median runs; with several runs, also the median of the ratios of the
-        runs made one after the other (same load on the machine), and their range."""
-        text = f"{rows[ours]['wall'] / rows[peer]['wall']:.1f}"
+        """The median of the ratios of the runs made one after the other (same load on the
+        machine), and their range."""
         pairs = sorted(a["wall"] / b["wall"] for a, b in zip(runs[ours], runs[peer]))
+        text = f"**{statistics.median(pairs):.2f}**"
         if len(pairs) > 1:
-            text += (f" (exécutions appariées : médiane {pairs[(len(pairs) - 1) // 2]:.2f}, "
-                     f"de {pairs[0]:.2f} à {pairs[-1]:.2f})")
+            text += f" ({len(pairs)} paires, de {pairs[0]:.2f} à {pairs[-1]:.2f})"
         return text
 
     lines += [
@@ -388,7 +371,8 @@ def main() -> None:
         "",
         f"- parcours seul / `find -printf` : {ratio(walk_name, 'find -printf (parcours)')} ; "
         f"/ `du -s` : {ratio(walk_name, 'du -s (volume)')}",
-    ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {ratio(dups_name, p)}" for p in peers]
+    ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {ratio(dups_name, p)}" for p in peers] + [
+        f"- scan complet / siegfried seul : {ratio(FULL, SF_ALONE)}"]
     lines += [
         "",
         "Phases de `catalogue scan` (débit en fichiers par seconde) :",
@@ -398,9 +382,15 @@ def main() -> None:
     ]
     for phase, label in [("walk", "parcours + écriture DuckDB"),
                          ("hash", "doublons (taille → empreinte partielle → xxh3-128)"),
-                         ("identify", "identification (siegfried + libmagic)")]:
+                         ("identify", "identification (siegfried + libmagic)"),
+                         ("signatures", "signatures électroniques")]:
         ratio = f"{sec[phase] / find_wall:.1f} ×" if phase == "walk" else ""
-        lines.append(f"| {label} | {sec[phase]:.2f} | {n / sec[phase]:,.0f} | {ratio} |".replace(",", " "))
+        lines.append(f"| {label} | {sec[phase]:.2f} | {fr(n / sec[phase])} | {ratio} |")
+    sf_wall = rows[SF_ALONE]["wall"]
+    lines += [f"| siegfried seul (même arbre, parcours Python compris) | {sf_wall:.2f} | {fr(n / sf_wall)} |  |",
+              "",
+              f"Identification : {fr(info['copies'])} fichiers sur {fr(n)} ont repris le résultat d'un contenu "
+              "identique (même empreinte, taille et extension) sans être relus."]
     lines += [
         "",
         f"Groupes de doublons : Catalogage {len(our_groups)}, rdfind {len(rd_groups)}, jdupes {len(jd_groups)} ; "

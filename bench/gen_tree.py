@@ -4,8 +4,10 @@
 
 Sizes follow a log-normal law (median 2 KB, long tail capped at 1 MB), folders are
 2 to 6 levels deep with about 40 files each, ~10 % of files are exact copies of
-another, ~2 % are empty. Some files start with real signatures (PDF, PNG, ZIP) so
-that identification has real work to do.
+another, ~2 % are empty. Half the files are PDF, PNG or JPEG files as siegfried sees
+them (a real header and trailer around random bytes: a match by signature, as most files
+of a real share), a sixth start like a ZIP and are not one, a third are random bytes
+that nothing recognises (libmagic then runs too).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import argparse
 import random
 from pathlib import Path
 
-HEADERS = [b"%PDF-1.4\n", b"\x89PNG\r\n\x1a\n", b"PK\x03\x04", b"", b"", b""]
+# (head, tail) of a file's content.
+SHAPES = [(b"%PDF-1.4\n", b"\n%%EOF\n"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\x00\x00\x00\x00IEND\xaeB`\x82"),
+          (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01", b"\xff\xd9"), (b"PK\x03\x04", b""), (b"", b""), (b"", b"")]
 
 
 def generate(out: Path, files: int, seed: int = 1) -> None:
@@ -37,7 +41,8 @@ def generate(out: Path, files: int, seed: int = 1) -> None:
                 data = rng.choice(written).read_bytes()
             else:
                 size = min(int(rng.lognormvariate(7.6, 1.6)), 1 << 20)
-                data = rng.choice(HEADERS) + rng.randbytes(size)
+                head, tail = rng.choice(SHAPES)
+                data = head + rng.randbytes(size) + tail
             path.write_bytes(data)
             if len(written) < 5000 and data:
                 written.append(path)

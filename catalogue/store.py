@@ -290,6 +290,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE referentiel ADD COLUMN source_communicabilite VARCHAR;
         """,
     ),
+    (
+        "0010_identification_cache",
+        """
+        -- What identification found for a content (issue 21): a file of the same hash, size
+        -- and extension is not read again, in this scan or a later one of the territory. The
+        -- extension is part of the key since siegfried's verdict depends on it; `identifier`
+        -- (siegfried, its signature files, libmagic) too, so new signatures identify again.
+        CREATE TABLE identification_cache (
+            hash           VARCHAR NOT NULL,
+            size           BIGINT NOT NULL,
+            extension      VARCHAR NOT NULL,   -- '' when the name has none
+            identifier     VARCHAR NOT NULL,
+            puid           VARCHAR,
+            format_name    VARCHAR,
+            format_version VARCHAR,
+            mime           VARCHAR,
+            id_basis       VARCHAR,
+            id_warning     VARCHAR,
+            magic_mime     VARCHAR,
+            ext_mismatch   BOOLEAN,
+            stored_at      TIMESTAMP
+        );
+        """,
+    ),
 ]
 
 

@@ -1,14 +1,16 @@
 """Format identification: siegfried (PRONOM) through pygfried, libmagic through python-magic.
 
 Siegfried gives the PUID, format name and version, MIME, basis and warning; libmagic
-gives a MIME type where siegfried has none, and helps flag extensions that lie.
-Siegfried runs its own Go workers (`jobs`); the Python side only reads each file's
-head (for libmagic and to check the file is still the one the walk saw). libmagic
-handles are not thread-safe, so each worker thread has its own.
+gives a MIME type where siegfried has no signature-based match, and helps flag extensions
+that lie. Siegfried runs its own Go workers (`jobs`) and is the only one to open most
+files: the Python side checks with lstat that each file is still the one the walk saw,
+and reads a file's head only for libmagic (no signature match) or to explain an error
+siegfried met. libmagic handles are not thread-safe, so each worker thread has its own.
 """
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import shutil
@@ -46,6 +48,30 @@ def identifier_version() -> str:
     return f"siegfried {pygfried.version()} (PRONOM, default.sig) + libmagic {magic.version()}"
 
 
+@functools.cache
+def signature_version() -> str:
+    """siegfried's version and signature files, and libmagic's: what an identification
+    cached for a content stays valid for."""
+    head = pygfried.identify_many([], workers=1)
+    files = "; ".join(i.get("details", "") for i in head.get("identifiers", []))
+    return (f"siegfried {head.get('siegfried')} {head.get('signature')} {head.get('created')} ({files})"
+            f" + libmagic {magic.version()}")
+
+
+# Bases of a match on the content itself: a file matched otherwise (extension only, text)
+# also gets libmagic's opinion.
+_SIGNATURE_BASES = ("byte match", "container match", "xml match")
+
+
+def signature_based(match: Mapping[str, Any] | None) -> bool:
+    """Whether siegfried identified the file from its content (a PUID by byte, container or
+    XML signature, not by extension or as text): libmagic then has nothing to add."""
+    if not match or match.get("id") in (None, "", "UNKNOWN"):
+        return False
+    basis = match.get("basis") or ""
+    return "text match" not in basis and any(b in basis for b in _SIGNATURE_BASES)
+
+
 _local = threading.local()
 
 
@@ -55,6 +81,30 @@ def _magic() -> magic.Magic:
     return _local.magic
 
 
+def _changed(st: os.stat_result, cand: Candidate) -> str | None:
+    """Why the entry STAT describes is no longer the file the walk saw, if it is not."""
+    if not stat.S_ISREG(st.st_mode):
+        return "n'est plus un fichier ordinaire"
+    if st.st_size != cand.size or st.st_mtime_ns // 1000 != cand.mtime_us:
+        return "modifié pendant le scan"
+    return None
+
+
+def check_unchanged(root: bytes, cand: Candidate) -> str | None:
+    """The error to record if CAND is gone or changed since the walk; lstat, no open."""
+    full = join(root, cand.rel)
+    try:
+        if len(full) < LONG_PATH:
+            return _changed(os.lstat(full), cand)
+        fd = open_path(root, cand.rel)  # too long for one call: descended by descriptors
+        try:
+            return _changed(os.fstat(fd), cand)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return describe_oserror(exc)
+
+
 def _read_head(root: bytes, cand: Candidate) -> tuple[str | None, str | None]:
     """(libmagic MIME, error). Also checks the file is still the regular file the walk saw."""
     try:
@@ -62,11 +112,9 @@ def _read_head(root: bytes, cand: Candidate) -> tuple[str | None, str | None]:
     except OSError as exc:
         return None, describe_oserror(exc)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, "n'est plus un fichier ordinaire"
-        if st.st_size != cand.size or st.st_mtime_ns // 1000 != cand.mtime_us:
-            return None, "modifié pendant le scan"
+        changed = _changed(os.fstat(fd), cand)
+        if changed:
+            return None, changed
         head = os.pread(fd, HEAD_BYTES, 0)
     except OSError as exc:
         return None, describe_oserror(exc)
@@ -103,8 +151,15 @@ def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
 
     VIEW is where siegfried reads the root (scanners.fsview.preserving_view: a read-only,
     noatime clone, since siegfried opens files without O_NOATIME); ROOT by default."""
-    heads = map_chunks(executor, lambda c: _read_head(root, c), candidates)
+    checks = map_chunks(executor, lambda c: check_unchanged(root, c), candidates)
+    heads: list[tuple[str | None, str | None]] = [(None, err) for err in checks]
     matches, sf_errors = _siegfried(view or root, candidates, heads, jobs)
+    # A second open only where libmagic has something to add, or to tell a read error
+    # (its French description) from a format error siegfried met in a readable file.
+    again = [i for i, err in enumerate(checks)
+             if err is None and (sf_errors[i] or not signature_based(matches[i]))]
+    for i, head in zip(again, map_chunks(executor, lambda i: _read_head(root, candidates[i]), again)):
+        heads[i] = head
     return _result_batch(candidates, heads, matches, sf_errors)
 
 
@@ -188,7 +243,8 @@ def _result_batch(candidates: list[Candidate], heads: list[tuple[str | None, str
                   matches: list[Mapping[str, Any] | None], sf_errors: list[str | None]) -> pa.RecordBatch:
     cols: dict[str, list] = {f.name: [] for f in IDENTIFICATION_SCHEMA}
     for cand, (magic_mime, err), match, sf_error in zip(candidates, heads, matches, sf_errors):
-        m = match or {}
+        # A file found changed or unreadable keeps nothing siegfried said of it.
+        m, sf_error = ({}, None) if err else (match or {}, sf_error)
         puid = m.get("id") or None
         warning = _warning(m, sf_error)
         cols["file_id"].append(cand.file_id)

@@ -104,7 +104,7 @@ def test_prefilter_never_drops_a_match():
     con = duckdb.connect()
     con.execute("CREATE TABLE t (path VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [[p] for p in paths])
-    source = """FROM (SELECT path, 'file' AS kind, name, extension, lower(name) AS lname, lower('/' || path) AS lpath
+    source = """FROM (SELECT path, 'file' AS kind, name, extension, lower(name) AS lname, '/' || path AS spath
                       FROM (SELECT path, string_split(path, '/')[-1] AS name,
                                    lower(nullif(regexp_extract(path, '\\.([^./]+)$', 1), '')) AS extension FROM t)) f"""
     with_prefilter = dict(con.execute(f"SELECT path, {pattern_case_sql(rules)} {source}").fetchall())

@@ -35,6 +35,9 @@ def identified(tmp_path_factory):
         (root / name).write_bytes(make())
     # A PDF disguised as a Word file: identified by its bytes, flagged as a mismatch.
     (root / "deguise.doc").write_bytes(formats.pdf("Déguisé", ["x"]))
+    # Matched as text, and matched by nothing: libmagic gives its MIME type.
+    (root / "lisez-moi.txt").write_text("Bonjour\n" * 20)
+    (root / "inconnu.zzq").write_bytes(bytes(range(256)) * 4)
     db = root.parent / (root.name + ".duckdb")
     result = CliRunner().invoke(main, ["scan", str(root), "--commune", "99001", "--db", str(db), "--quiet"])
     assert result.exit_code == 0, result.output
@@ -45,13 +48,22 @@ def identified(tmp_path_factory):
 def test_puid(identified, name):
     puid, mime, magic_mime, mismatch, format_name = identified[name]
     assert puid == CASES[name][1]
-    assert format_name and mime and magic_mime
+    assert format_name and mime
+    # A match by signature: libmagic is not asked (issue 21).
+    assert magic_mime is None
     assert mismatch is False
+
+
+def test_libmagic_only_without_a_signature_match(identified):
+    puid, _, magic_mime, mismatch, _ = identified["lisez-moi.txt"]
+    assert (puid, magic_mime, mismatch) == ("x-fmt/111", "text/plain", False)
+    puid, _, magic_mime, _, _ = identified["inconnu.zzq"]
+    assert puid == "UNKNOWN" and magic_mime  # whatever libmagic makes of these bytes
 
 
 def test_extension_mismatch_flagged(identified):
     puid, _, magic_mime, mismatch, _ = identified["deguise.doc"]
-    assert puid == "fmt/17" and magic_mime == "application/pdf" and mismatch is True
+    assert puid == "fmt/17" and magic_mime is None and mismatch is True
 
 
 def test_format_error_is_a_warning_not_a_read_error(tmp_path, cli):

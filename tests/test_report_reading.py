@@ -96,7 +96,7 @@ def reading(tmp_path_factory):
             fill(ws, r, dict(GOOD, service="Finances", activite="Budget primitif", dua_annees=10,
                              sort_final="Destruction"))
     fill(ws, last + 1, dict(GOOD, emplacement="Clé USB du service urbanisme", volume_annuel_go="0,5",
-                            hebergement="Support amovible"))
+                            volume_stock_go="1,5", hebergement="Support amovible"))
     wb.save(grid)
     cli("grid", "import", grid, "--db", db)
     out = base / "out"

@@ -52,6 +52,9 @@ class ScanSummary:
     dechets_bytes: int = 0
     reused: int = 0        # unchanged files whose identification and hash came from the previous scan
     hash_reads: int = 0    # files read (partially or fully) to find duplicates
+    # of `identified`, files that took the result of an identical content (same hash, size
+    # and extension) identified earlier in the scan or by an earlier scan, without a read
+    identification_copies: int = 0
     signatures_examined: int = 0  # candidate files read for electronic signatures
     signed_files: int = 0  # files carrying an electronic signature or paired with a detached one
     signed_bytes: int = 0

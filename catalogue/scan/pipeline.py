@@ -128,7 +128,8 @@ def _identify(run: ScanRun) -> None:
         return
     with ThreadPoolExecutor(max_workers=run.workers.jobs) as pool, \
             run.progress.phase(IDENTIFY.label, total=run.stats.files) as ph:
-        run.summary.identified = identify_files(run, pool, ph)
+        done = identify_files(run, pool, ph)
+        run.summary.identified, run.summary.identification_copies = done.total, done.copied
     if run.opts.find_duplicates:
         # Changed or gone since it was hashed: its hash is no longer its content's.
         run.con.execute("UPDATE files SET hash = NULL WHERE scan_id = ? AND error IS NOT NULL "

@@ -83,13 +83,16 @@ GROUP BY commune, hash, size;
 
 -- Déchets: every entry matched by a rule of catalogue/rules/dechets.csv; when several
 -- rules match, the one with the lowest rank wins so that volumes are never counted twice.
+-- Each kind of hit carries the columns the view shows: joining the winners back to
+-- files_current made DuckDB hash all 10M entries, paths included (most of the view's time).
 CREATE OR REPLACE VIEW dechets AS
 WITH pattern_hits AS (
     -- The CASE below is generated from dechet_rules (catalogue/dechets.py), patterns inlined.
-    SELECT h.scan_id, h.file_id, h.rule_id, r.rank
-    FROM (SELECT f.scan_id, f.file_id, {{pattern_rules}} AS rule_id
-          FROM (SELECT scan_id, file_id, kind, name, extension,
-                       lower(name) AS lname, lower('/' || path) AS lpath
+    SELECT h.commune, h.scan_id, h.file_id, h.path, h.name, h.kind, h.size, h.mtime, h.rule_id, r.rank
+    FROM (SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind, f.size, f.mtime,
+                 {{pattern_rules}} AS rule_id
+          FROM (SELECT commune, scan_id, file_id, path, name, kind, size, mtime, extension,
+                       '/' || path AS spath
                 FROM files_current) f) h
     JOIN (SELECT DISTINCT rule_id, rank FROM dechet_rules) r USING (rule_id)
 ), nonempty_dirs AS (
@@ -99,35 +102,49 @@ WITH pattern_hits AS (
     FROM (SELECT DISTINCT scan_id, parent, depth FROM files_current WHERE kind <> 'directory' AND depth > 1),
          unnest(range(1, depth)) AS t(k)
 ), empty_hits AS (
-    SELECT f.scan_id, f.file_id, r.rule_id, r.rank
+    SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind, f.size, f.mtime, r.rule_id, r.rank
     FROM files_current f
     JOIN dechet_rules r ON r.match_type = 'empty_file'
     WHERE f.kind = 'file' AND f.size = 0 AND f.error IS NULL
     UNION ALL
-    SELECT f.scan_id, f.file_id, r.rule_id, r.rank
+    SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind, f.size, f.mtime, r.rule_id, r.rank
     FROM files_current f
     JOIN dechet_rules r ON r.match_type = 'empty_dir'
     WHERE f.kind = 'directory' AND f.error IS NULL
       AND NOT EXISTS (SELECT 1 FROM nonempty_dirs n WHERE n.scan_id = f.scan_id AND n.path = f.path)
+), copies AS (
+    SELECT commune, scan_id, file_id, path, name, kind, size, mtime, hash, device, inode FROM files_current
+    WHERE kind = 'file' AND hash IS NOT NULL AND size > 0 AND error IS NULL
+), kept AS (
+    -- The copy `duplicate_files` keeps (oldest, then shortest path), by one aggregate per
+    -- group rather than its window's sort of every copy (10M entries: 1M copies).
+    SELECT commune, hash, size, arg_min((device, inode), (mtime, length(path), path)) AS kept
+    FROM copies
+    GROUP BY commune, hash, size
+    HAVING min(device) <> max(device) OR min(inode) <> max(inode)
 ), copy_hits AS (
-    SELECT d.scan_id, d.file_id, r.rule_id, r.rank
-    FROM duplicate_files d
+    SELECT c.commune, c.scan_id, c.file_id, c.path, c.name, c.kind, c.size, c.mtime, r.rule_id, r.rank
+    FROM copies c
+    JOIN kept k USING (commune, hash, size)
     JOIN dechet_rules r ON r.match_type = 'redundant_copy'
-    WHERE d.redundant
+    WHERE (c.device, c.inode) <> k.kept
 ), hits AS (
     SELECT * FROM pattern_hits
     UNION ALL SELECT * FROM empty_hits
     UNION ALL SELECT * FROM copy_hits
 ), best AS (
-    SELECT scan_id, file_id, arg_min(rule_id, rank) AS rule_id
+    -- An entry's columns are the same in each of its hits. Grouped by commune too (a
+    -- scan's own), so that a report's `WHERE commune = ...` reaches the scans of files.
+    SELECT commune, scan_id, file_id, any_value(path) AS path, any_value(name) AS name,
+           any_value(kind) AS kind, any_value(size) AS size, any_value(mtime) AS mtime,
+           arg_min(rule_id, rank) AS rule_id
     FROM hits
-    GROUP BY scan_id, file_id
+    GROUP BY commune, scan_id, file_id
 )
-SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind,
-       CASE WHEN f.kind = 'file' THEN f.size ELSE 0 END AS size,
-       f.mtime, b.rule_id, r.libelle, r.categorie, r.confiance
+SELECT b.commune, b.scan_id, b.file_id, b.path, b.name, b.kind,
+       CASE WHEN b.kind = 'file' THEN b.size ELSE 0 END AS size,
+       b.mtime, b.rule_id, r.libelle, r.categorie, r.confiance
 FROM best b
-JOIN files_current f USING (scan_id, file_id)
 JOIN (SELECT DISTINCT rule_id, libelle, categorie, confiance FROM dechet_rules) r USING (rule_id);
 
 -- Datasets (jeux de données): by default each folder at depth 2 under the scan root

@@ -1,0 +1,75 @@
+"""A content is identified once (issue 21): copies found by the duplicates phase take the
+result of one of them, and later scans of the territory find it in `identification_cache`."""
+
+from __future__ import annotations
+
+from catalogue.scan import run_scan
+from data.sample import formats
+from tests.conftest import query
+
+
+def _tree(root, pdf: bytes) -> None:
+    for folder in ("a", "b", "c", "d"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "rapport.pdf").write_bytes(pdf)
+    # The same bytes under another extension: siegfried's verdict differs (a mismatch).
+    (root / "a" / "rapport.doc").write_bytes(pdf)
+    (root / "b" / "rapport.doc").write_bytes(pdf)
+    (root / "seul.txt").write_text("Un fichier sans copie\n")
+
+
+def test_copies_are_identified_once_per_content_and_extension(tmp_path):
+    pdf = formats.pdf("Rapport", ["ligne"])
+    root = tmp_path / "partage"
+    _tree(root, pdf)
+    db = tmp_path / "c.duckdb"
+
+    summary = run_scan(str(root), "C1", db=str(db), quiet=True)
+
+    assert summary.identified == 7
+    # Read by siegfried: one PDF, one .doc, the text file; the other 4 took their result.
+    assert summary.identification_copies == 4
+    rows = query(db, "SELECT extension, puid, ext_mismatch, error FROM files WHERE kind = 'file' "
+                     "AND extension IN ('pdf', 'doc') ORDER BY extension")
+    assert rows == [("doc", "fmt/17", True, None)] * 2 + [("pdf", "fmt/17", False, None)] * 4
+    cached = query(db, "SELECT extension, puid, ext_mismatch FROM identification_cache ORDER BY extension")
+    assert cached == [("doc", "fmt/17", True), ("pdf", "fmt/17", False)]
+
+
+def test_a_later_scan_of_the_territory_reuses_the_cache(tmp_path):
+    pdf = formats.pdf("Rapport", ["ligne"])
+    first, second = tmp_path / "mairie", tmp_path / "ecole"
+    _tree(first, pdf)
+    for folder in ("x", "y"):
+        (second / folder).mkdir(parents=True)
+        (second / folder / "copie.pdf").write_bytes(pdf)
+    db = tmp_path / "c.duckdb"
+    run_scan(str(first), "C1", db=str(db), quiet=True)
+
+    summary = run_scan(str(second), "C2", db=str(db), quiet=True)
+
+    # Another commune, another root: nothing reused from a previous scan of it, and yet
+    # siegfried reads neither file.
+    assert summary.reused == 0
+    assert (summary.identified, summary.identification_copies) == (2, 2)
+    assert query(db, "SELECT DISTINCT puid, format_name FROM files WHERE commune = 'C2' AND kind = 'file'") == [
+        ("fmt/17", "Acrobat PDF 1.3 - Portable Document Format")]
+    assert query(db, "SELECT count(*) FROM identification_cache") == [(2,)]
+
+
+def test_a_cache_of_other_signatures_is_not_used(tmp_path):
+    pdf = formats.pdf("Rapport", ["ligne"])
+    root = tmp_path / "partage"
+    _tree(root, pdf)
+    db = tmp_path / "c.duckdb"
+    run_scan(str(root), "C1", db=str(db), quiet=True)
+    # As if the cache had been filled by another siegfried, with another verdict.
+    import duckdb
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE identification_cache SET identifier = 'siegfried 0.1', puid = 'fmt/0'")
+    con.close()
+
+    summary = run_scan(str(root), "C2", db=str(db), quiet=True)
+
+    assert summary.identification_copies == 4
+    assert query(db, "SELECT DISTINCT puid FROM files WHERE commune = 'C2' AND extension = 'pdf'") == [("fmt/17",)]
