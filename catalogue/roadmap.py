@@ -46,7 +46,7 @@ import duckdb
 
 from catalogue.formatting import french_number
 from catalogue.referentiel import dua_over
-from catalogue.weights import WEIGHT_CHOICES, Weights, load_weights, weight_problem  # noqa: F401  (re-exported)
+from catalogue.weights import Weights, load_weights
 from grids.reader import ADDED_PREFIX
 
 
