@@ -7,7 +7,7 @@ import click
 
 from catalogue.cli.base import db_option, main, renommer_option, user_errors
 from catalogue.clierrors import UserError
-from catalogue.formatting import french_bytes, french_int
+from catalogue.formatting import french_bytes, french_int, plural
 from catalogue.store import default_db_path
 from catalogue.validation import COMMUNE, check_commune_name
 
@@ -74,17 +74,18 @@ def scan(root, commune, nom, renommer, db, jobs, listages, lectures, excludes, d
 
 
 def print_summary(s) -> None:
+    """The scan's summary, counts agreeing with their nouns (« 1 groupe », « 0 entrée »)."""
     click.echo(f"Scan n° {s.scan_id} — commune {s.commune} — {s.root}"
                + (" (reprise du scan interrompu)" if getattr(s, "resumed", False) else ""))
     click.echo(f"  Fichiers : {french_int(s.files)} ({french_bytes(s.bytes)}), "
                f"entrées au total : {french_int(s.entries)}")
-    click.echo(f"  Doublons : {french_int(s.duplicate_groups)} groupes, "
-               f"{french_bytes(s.duplicate_wasted)} récupérables")
-    click.echo(f"  Déchets : {french_int(s.dechets)} entrées, {french_bytes(s.dechets_bytes)}")
+    click.echo(f"  Doublons : {plural(s.duplicate_groups, 'groupe')}, "
+               f"volume récupérable : {french_bytes(s.duplicate_wasted)}")
+    click.echo(f"  Déchets : {plural(s.dechets, 'entrée')}, {french_bytes(s.dechets_bytes)}")
     if getattr(s, "signed_files", 0):
-        click.echo(f"  Signés électroniquement : {french_int(s.signed_files)} fichiers, {french_bytes(s.signed_bytes)}")
+        click.echo(f"  Signés électroniquement : {plural(s.signed_files, 'fichier')}, {french_bytes(s.signed_bytes)}")
     if getattr(s, "reused", 0):
-        click.echo(f"  Inchangés depuis le scan précédent (non relus) : {french_int(s.reused)} fichiers")
+        click.echo(f"  Inchangés depuis le scan précédent (non relus) : {plural(s.reused, 'fichier')}")
     click.echo(f"  Erreurs (entrées illisibles) : {french_int(s.errors)}"
                + (f" ; exclues : {french_int(s.excluded)}" if s.excluded else ""))
 
