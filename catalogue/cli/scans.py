@@ -166,17 +166,22 @@ def import_droid(csv_file, commune, nom, renommer, db):
 
 @main.command()
 @click.argument("bundles", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--renommer", is_flag=True,
+              help="Accepter qu'un lot renomme une collectivité déjà enregistrée sous un autre nom.")
 @db_option
 @user_errors
-def ingest(bundles, db):
+def ingest(bundles, renommer, db):
     """Charger un ou plusieurs lots Parquet produits par « catalogue scan --bundle »."""
     from catalogue.bundle import check_bundle, ingest_bundle
+    from catalogue.bundle.ingest import check_names
     from catalogue.store import connect
 
     # Every bundle is checked before the catalogue is opened: a bad one writes nothing.
     checked = [check_bundle(path) for path in bundles]
     con = connect(db)
     try:
+        if not renommer:
+            check_names(con, checked)
         for path, bundle in zip(bundles, checked):
             result = ingest_bundle(con, bundle)
             if result.skipped:
