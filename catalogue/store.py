@@ -31,10 +31,39 @@ def default_db_path() -> str:
 
 
 def connect(db_path: str | os.PathLike | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and if needed create and migrate) the catalogue."""
+    """Open (and if needed create and migrate) the catalogue. A read-only open migrates an
+    older catalogue first when it can be written (see _upgrade_if_possible)."""
     path = str(db_path or default_db_path())
     if read_only and not Path(path).exists():
         raise CatalogueError(f"Catalogue introuvable : {path} (lancez d'abord « catalogue scan »).")
+    if read_only:
+        _upgrade_if_possible(path)
+    return _open(path, read_only)
+
+
+def _upgrade_if_possible(path: str) -> None:
+    """A catalogue left by an earlier version is migrated before a read-only open (a report
+    would otherwise read tables without this version's columns). Migrations never lose data.
+    When it cannot be written (locked by a scan, read-only medium), it is read as it is."""
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except duckdb.Error:
+        return  # _open says why, in French
+    try:
+        done = {r[0] for r in con.execute("SELECT name FROM _migrations").fetchall()}
+    except duckdb.Error:
+        return  # not a catalogue of ours: never write into it
+    finally:
+        con.close()
+    if all(name in done for name, _ in MIGRATIONS):
+        return
+    try:
+        _open(path, read_only=False).close()
+    except CatalogueError:
+        pass
+
+
+def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
