@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from catalogue.errors import CatalogueError
+from catalogue.referentiel import start_event
 from catalogue.store import connect, transaction
 from grids.problems import GridValidationError, Problem
 from grids.reader import GridReader, ParsedGrid, ParsedRow, Typology, open_grid
@@ -121,6 +122,19 @@ def import_grids(db: str | None, paths: list[str], *, commune: str | None = None
         con.close()
 
 
+def _unknown_starts(grid: ParsedGrid) -> list[str]:
+    """A « Point de départ de la DUA » naming no known event is kept as typed, but the
+    roadmap can then never date the elimination: say so at import, row by row."""
+    out = []
+    for row in grid.rows:
+        text = row.values.get("dua_depart")
+        if text and start_event(str(text)) is None:
+            out.append(f"{grid.path.name}, ligne {row.sheet_row} : point de départ de la DUA « {text} » non reconnu ; "
+                       "l'élimination restera « à vérifier » (exemples reconnus : date du document, clôture de "
+                       "l'exercice, fin de l'année).")
+    return out
+
+
 def _store(con: duckdb.DuckDBPyConnection, grid: ParsedGrid, catalogue_id: str) -> ImportResult:
     """Store the rows of one grid that changed, inside the caller's transaction."""
     changed, overwrites = _changes(con, grid)
@@ -128,6 +142,7 @@ def _store(con: duckdb.DuckDBPyConnection, grid: ParsedGrid, catalogue_id: str) 
     if grid.catalogue_id and grid.catalogue_id != catalogue_id:
         warnings.append(f"{grid.path.name} : grille exportée d'un autre catalogue ; les identifiants ont été "
                         "rapprochés un à un.")
+    warnings.extend(_unknown_starts(grid))
     result = ImportResult(path=grid.path, commune=grid.commune, import_id=None, changed=len(changed),
                           unchanged=len(grid.rows) - len(changed), unqualified=grid.unqualified,
                           added=sum(1 for r, _ in changed if r.ajout), skipped_rows=grid.invalid_rows,

@@ -49,3 +49,25 @@ def test_ingest_refuses_what_is_not_a_bundle(tmp_path, cli):
     assert result.exit_code == 1
     assert result.output == f"Erreur : {foreign} n'est pas un lot Catalogage (métadonnées de scan absentes).\n"
     assert not db.exists()  # bundles are checked before the catalogue is opened
+
+
+def test_ingest_does_not_rename_a_commune_silently(tmp_path, cli):
+    """A bundle naming a known commune differently is refused, nothing loaded, unless
+    --renommer (as `scan --nom` does)."""
+    root = tmp_path / "serveur"
+    root.mkdir()
+    (root / "note.txt").write_text("note")
+    db = tmp_path / "territoire.duckdb"
+    assert cli("scan", root, "--commune", "99002", "--nom", "Montclar", "--db", db, "-q").exit_code == 0
+    bundle = tmp_path / "99002.parquet"
+    assert cli("scan", root, "--commune", "99002", "--nom", "Montclard", "--bundle", bundle, "-q").exit_code == 0
+    result = cli("ingest", bundle, "--db", db)
+    assert result.exit_code == 1
+    assert "enregistrée sous le nom « Montclar », le lot la nomme « Montclard »" in result.output
+    assert "Traceback" not in result.output
+    assert query(db, "SELECT count(*) FROM scans") == [(1,)]
+    assert query(db, "SELECT nom FROM communes") == [("Montclar",)]
+    result = cli("ingest", bundle, "--renommer", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT count(*) FROM scans") == [(2,)]
+    assert query(db, "SELECT nom FROM communes") == [("Montclard",)]

@@ -27,7 +27,7 @@ def test_scan_summary_in_french(scanned, cli, tmp_path):
     lines = result.output.splitlines()
     assert lines[0] == f"Scan n° 2 — commune 99001 — {root}"
     assert lines[1] == "  Fichiers : 3 (116 octets), entrées au total : 5"
-    assert lines[2] == "  Doublons : 1 groupes, 8 octets récupérables"
+    assert lines[2] == "  Doublons : 1 groupe, volume récupérable : 8 octets"
     assert lines[3] == "  Déchets : 2 entrées, 108 octets"
     # A rescan of the same root: nothing changed, nothing read again.
     assert lines[4] == "  Inchangés depuis le scan précédent (non relus) : 3 fichiers"

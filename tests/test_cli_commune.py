@@ -87,4 +87,4 @@ def test_summary_duplicate_groups_per_commune(cli, share, tmp_path):
         assert result.exit_code == 0
         groups, wasted = query(db, "SELECT count(*), sum(wasted_bytes) FROM duplicates WHERE commune = ?", [code])[0]
         assert (groups, wasted) == (1, 10)
-        assert "  Doublons : 1 groupes, 10 octets récupérables" in result.output.splitlines()
+        assert "  Doublons : 1 groupe, volume récupérable : 10 octets" in result.output.splitlines()

@@ -230,4 +230,4 @@ def test_summary_counts_only_its_communes_groups(tmp_path, cli):
     assert cli("scan", a, "--commune", "99001", "--db", db, "--quiet").exit_code == 0
     result = cli("scan", b, "--commune", "99002", "--db", db, "--quiet", "--sans-identification")
     assert result.exit_code == 0, result.output
-    assert "  Doublons : 1 groupes, 100,0 Ko récupérables" in result.output.splitlines()
+    assert "  Doublons : 1 groupe, volume récupérable : 100,0 Ko" in result.output.splitlines()

@@ -215,6 +215,19 @@ def test_round_trip_export_fill_import(cli, db, tmp_path):
     assert query(db, "SELECT count(*) FROM qualifications_current WHERE commune = ?", [COMMUNE]) == [(2,)]
 
 
+def test_unknown_dua_start_is_kept_with_a_warning(cli, db, tmp_path):
+    """A « Point de départ de la DUA » naming no known event is stored as typed, and the
+    import says, row by row, that its elimination will stay « à vérifier »."""
+    path = filled_grid(cli, db, tmp_path, {"Urbanisme/Permis de construire": {"dua_depart": "quand on voudra"},
+                                           "Finances/Budgets": {"dua_depart": "Clôture de l'exercice"}})
+    result = cli("grid", "import", path, "--db", db)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if "non reconnu" in line]
+    assert len(warned) == 1 and warned[0].startswith("Attention : grille-remplie.xlsx, ligne ")
+    assert "« quand on voudra »" in warned[0] and "« à vérifier »" in warned[0]
+    assert current(db, "Urbanisme/Permis de construire", "dua_depart") == "quand on voudra"
+
+
 def test_same_file_twice_changes_nothing(cli, db, tmp_path):
     path = filled_grid(cli, db, tmp_path)
     assert cli("grid", "import", path, "--db", db).exit_code == 0

@@ -81,3 +81,26 @@ def test_every_version_upgrades_without_loss(tmp_path, k):
         assert _contents(con)[2] == FILES
     finally:
         con.close()
+
+
+def test_a_read_only_open_upgrades_an_old_catalogue_first(tmp_path):
+    """`report` and `sql` open read-only: a catalogue of the first version is migrated
+    before, so they read this version's columns (the grid's declared stock, the
+    referential's start events); a DuckDB file that is not a catalogue is never written."""
+    path = tmp_path / "ancien.duckdb"
+    _catalogue_of_version(path, 1)
+    con = connect(path, read_only=True)
+    try:
+        assert _contents(con) == ([("99001", "Saint-Aubin-des-Prés")], [tuple(SCAN)], FILES)
+        assert len(con.execute("SELECT name FROM _migrations").fetchall()) == len(MIGRATIONS)
+        con.execute("SELECT volume_stock_go FROM qualifications_current").fetchall()
+    finally:
+        con.close()
+    other = tmp_path / "autre.duckdb"
+    raw = duckdb.connect(str(other))
+    raw.execute("CREATE TABLE t (x INTEGER)")
+    raw.close()
+    before = other.read_bytes()
+    con = connect(other, read_only=True)
+    con.close()
+    assert other.read_bytes() == before

@@ -16,8 +16,9 @@ from fpdf import FPDF
 from openpyxl import Workbook, load_workbook
 
 from catalogue.formatting import french_bytes, french_int
-from catalogue.roadmap import Action, DatasetFacts, Kind, Weights, load_weights, score_and_action
+from catalogue.roadmap import Action, DatasetFacts, Kind, score_and_action
 from catalogue.store import connect
+from catalogue.weights import Weights, load_weights
 from grids import spec
 from tests.conftest import REPO, query
 from tests.test_grid import GOOD, columns, fill

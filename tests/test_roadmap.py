@@ -11,20 +11,17 @@ from click.testing import CliRunner
 from catalogue.cli import main
 from catalogue.errors import CatalogueError
 from catalogue.roadmap import (
-    DERIVED_CRITERIA,
-    GRID_CRITERIA,
-    WEIGHT_CHOICES,
     Action,
     DatasetFacts,
     Kind,
     RoadmapEntry,
     build_roadmap,
-    load_weights,
     roadmap_order,
     score_and_action,
 )
 from catalogue.rulefiles import load_rule_file, rules_path
 from catalogue.store import connect
+from catalogue.weights import DERIVED_CRITERIA, GRID_CRITERIA, WEIGHT_CHOICES, load_weights
 from grids import spec
 
 

@@ -11,7 +11,7 @@ from catalogue.bundle.check import ROWS, CheckedBundle, check_bundle, exact
 from catalogue.bundle.layout import digest_sql, file_columns, ident
 from catalogue.bundle.meta import show
 from catalogue.dbtools import dict_row, one, transaction
-from catalogue.errors import BundleError
+from catalogue.errors import BundleError, CommuneRenameError
 from catalogue.scan.lifecycle import insert_scan
 from catalogue.store import ensure_commune
 
@@ -33,6 +33,18 @@ def _same_content(con: duckdb.DuckDBPyConnection, scan_id: int, bundle: CheckedB
     stored = dict_row(con.execute(f"SELECT {', '.join(map(ident, bundle.scan))} FROM scans WHERE scan_id = ?",
                                   [scan_id]))
     return stored == bundle.scan and _stored_digest(con, scan_id) == (bundle.rows, bundle.digest)
+
+
+def check_names(con: duckdb.DuckDBPyConnection, bundles: list[CheckedBundle]) -> None:
+    """Refuse bundles that would rename a commune (as `scan --nom` without --renommer does):
+    a name differing from the stored one, or two bundles naming one commune differently."""
+    names = dict(con.execute("SELECT code, nom FROM communes WHERE nom IS NOT NULL").fetchall())
+    for b in bundles:
+        code, nom = b.scan["commune"], b.commune_nom
+        if nom and names.setdefault(code, nom) != nom:
+            raise CommuneRenameError(
+                f"{b.path} : la commune {code} est enregistrée sous le nom « {names[code]} », le lot la nomme "
+                f"« {nom} » ; rien n'a été chargé (vérifiez le code, ou ajoutez --renommer pour la renommer).")
 
 
 def ingest_bundle(con: duckdb.DuckDBPyConnection, bundle: str | CheckedBundle) -> IngestResult:
