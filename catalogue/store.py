@@ -59,8 +59,8 @@ def _upgrade_if_possible(path: str) -> None:
         return
     try:
         _open(path, read_only=False).close()
-    except CatalogueError:
-        pass
+    except (CatalogueError, duckdb.Error):
+        pass  # each migration is one transaction: a failed one left the file as it was
 
 
 def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:

@@ -26,6 +26,7 @@ from jinja2 import (
 from catalogue import __version__, csvsafe
 from catalogue.errors import CatalogueError
 from catalogue.formatting import (
+    commune_title,
     date_range,
     french_bytes,
     french_date,
@@ -74,7 +75,8 @@ def environment(user_templates: str | Path | None = None) -> Environment:
     env.filters.update(fr_int=french_int, fr_bytes=french_bytes, fr_date=french_date,
                        fr_num=lambda x, d=1: french_number(x, d), fr_years=french_years, plural=plural,
                        year_range=lambda first, last: year_range(first, last),
-                       date_range=lambda first, last: date_range(first, last))
+                       date_range=lambda first, last: date_range(first, last),
+                       commune_title=lambda nom, code: commune_title(nom, code))
     env.globals["version"] = __version__
     return env
 

@@ -89,12 +89,13 @@ def reading(tmp_path_factory):
         if place:
             last = r
         if place.endswith("Permis de construire"):
-            # DUA of one year, over since 2025: eliminated after the visa.
-            fill(ws, r, dict(GOOD, dua_annees=1, sort_final="Destruction"))
+            # DUA of one year from the document's date, over since 2025: eliminated after the visa.
+            fill(ws, r, dict(GOOD, dua_annees=1, dua_depart="date du document", sort_final="Destruction"))
         elif place.endswith("Finances/Budgets"):
-            # Last modified in 2018, DUA 10 years: kept in service until 2028, nothing planned in 2027.
+            # Last modified in 2018, DUA 10 years from the close of the budget year (31/12/2018):
+            # kept in service until the end of 2028, eliminable in 2029, nothing planned in 2027.
             fill(ws, r, dict(GOOD, service="Finances", activite="Budget primitif", dua_annees=10,
-                             sort_final="Destruction"))
+                             dua_depart="clôture de l'exercice", sort_final="Destruction"))
     fill(ws, last + 1, dict(GOOD, emplacement="Clé USB du service urbanisme", volume_annuel_go="0,5",
                             volume_stock_go="1,5", hebergement="Support amovible"))
     wb.save(grid)

@@ -151,14 +151,16 @@ def test_added_row_stock_is_declared_and_its_yearly_volume_a_flow(cli, tmp_path)
 
 
 def test_report_on_a_catalogue_before_the_stock_column(cli, tmp_path):
-    """`report` opens the catalogue read-only, so without migrating it: a catalogue left by
-    the previous version (no volume_stock_go yet) still gives its synthesis."""
+    """A catalogue left by the previous version (before 0008_grid_v3: no declared stock)
+    still gives its synthesis: `report` opens it read-only, after migrating it."""
     import duckdb
 
     db = _added_row_catalogue(cli, tmp_path)
     con = duckdb.connect(str(db))
     con.execute("DROP VIEW qualifications_current")  # it depends on the column; the next writable open makes it
-    con.execute("ALTER TABLE qualifications DROP COLUMN volume_stock_go")
+    for column in ("volume_stock_go", "support", "communicabilite", "editeur", "editeur_version",
+                   "export_possible", "connecteur", "operateur_hebergement"):
+        con.execute(f"ALTER TABLE qualifications DROP COLUMN {column}")
     con.execute("DELETE FROM _migrations WHERE name = '0008_grid_v3'")
     con.close()
     result = cli("report", "--territoire", "--no-pdf", "-o", tmp_path / "out", "--db", db)
