@@ -121,12 +121,14 @@ class _Collector:
             self._begin("time")
 
     def _on_xades(self, sig: XmlSignature, name: str) -> None:
+        """A XAdES element: the qualifying properties, the signing time."""
         if name == "QualifyingProperties":
             sig.xades = True
         elif name == "SigningTime":
             self._begin("time")
 
     def _on_ds(self, sig: XmlSignature, name: str, parent_name: str, attrib: dict[str, str]) -> None:
+        """An XML-DSig element: a reference, the signer's certificate and its identifiers."""
         if name == "Reference" and parent_name == "SignedInfo" and "URI" in attrib:
             sig.references.append(attrib["URI"])
         elif name == "X509Certificate" and len(sig.certificates) < MAX_CERTS:
