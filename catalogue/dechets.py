@@ -24,6 +24,10 @@ COLUMNS = ["rule_id", "libelle", "categorie", "applies_to", "match_type", "motif
            "source"]
 
 
+_TABLE_COLUMNS = ["rule_id", "rank", "libelle", "categorie", "applies_to", "match_type", "pattern", "confiance",
+                  "justification", "source"]
+
+
 def load_dechet_rules(path: Path | None = None) -> pa.Table:
     """The rules as an Arrow table shaped like `dechet_rules` (rank = line order)."""
     path = path or rules_path("dechets.csv")
@@ -31,41 +35,54 @@ def load_dechet_rules(path: Path | None = None) -> pa.Table:
         reader = csv.DictReader(fh)
         if reader.fieldnames != COLUMNS:
             raise CatalogueError(f"{path} : en-têtes attendus {', '.join(COLUMNS)}")
-        rows: dict[str, list] = {k: [] for k in
-                                 ["rule_id", "rank", "libelle", "categorie", "applies_to", "match_type",
-                                  "pattern", "confiance", "justification", "source"]}
+        rows: dict[str, list] = {k: [] for k in _TABLE_COLUMNS}
         for rank, rec in enumerate(reader, start=1):
-            line = rank + 1
-            problems = []
-            if rec["match_type"] not in MATCH_TYPES:
-                problems.append(f"type de correspondance inconnu « {rec['match_type']} »")
-            if rec["applies_to"] not in APPLIES_TO:
-                problems.append(f"cible inconnue « {rec['applies_to']} »")
-            if rec["confiance"] not in CONFIDENCES:
-                problems.append(f"confiance « {rec['confiance']} » (attendu : certain ou à vérifier)")
-            if not rec["source"].strip():
-                problems.append("source manquante")
-            patterns = [p.strip() for p in (rec["motifs"] or "").split(" | ") if p.strip()]
-            if rec["match_type"] in NEEDS_PATTERN and not patterns:
-                problems.append("motif manquant")
-            if rec["match_type"] == "name_regex":
-                problems += [f"expression régulière invalide « {p} »" for p in patterns if not _valid_regex(p)]
-            if rec["match_type"] in ("name_glob", "path_glob"):
-                problems += [f"motif invalide « {p} »" for p in patterns if not _valid_regex(glob_regex(p.lower()))]
+            patterns = _patterns(rec)
+            problems = _rule_problems(rec, patterns)
             if problems:
-                raise CatalogueError(f"{path}, ligne {line} : " + " ; ".join(problems))
-            for pattern in patterns or [None]:
-                rows["rule_id"].append(rec["rule_id"])
-                rows["rank"].append(rank)
-                rows["libelle"].append(rec["libelle"])
-                rows["categorie"].append(rec["categorie"])
-                rows["applies_to"].append(rec["applies_to"])
-                rows["match_type"].append(rec["match_type"])
-                rows["pattern"].append(pattern)
-                rows["confiance"].append(rec["confiance"])
-                rows["justification"].append(rec["justification"])
-                rows["source"].append(rec["source"])
+                raise CatalogueError(f"{path}, ligne {rank + 1} : " + " ; ".join(problems))
+            _append_rule(rows, rank, rec, patterns)
     return pa.table(rows)
+
+
+def _patterns(rec: dict[str, str]) -> list[str]:
+    """The rule's patterns: its `motifs` cell split on « | », blanks dropped."""
+    return [p.strip() for p in (rec["motifs"] or "").split(" | ") if p.strip()]
+
+
+def _rule_problems(rec: dict[str, str], patterns: list[str]) -> list[str]:
+    """Every problem of one CSV row, in French (empty: the row is valid)."""
+    problems = []
+    if rec["match_type"] not in MATCH_TYPES:
+        problems.append(f"type de correspondance inconnu « {rec['match_type']} »")
+    if rec["applies_to"] not in APPLIES_TO:
+        problems.append(f"cible inconnue « {rec['applies_to']} »")
+    if rec["confiance"] not in CONFIDENCES:
+        problems.append(f"confiance « {rec['confiance']} » (attendu : certain ou à vérifier)")
+    if not rec["source"].strip():
+        problems.append("source manquante")
+    return problems + _pattern_problems(rec["match_type"], patterns)
+
+
+def _pattern_problems(match_type: str, patterns: list[str]) -> list[str]:
+    """Missing or invalid patterns for MATCH_TYPE."""
+    problems = []
+    if match_type in NEEDS_PATTERN and not patterns:
+        problems.append("motif manquant")
+    if match_type == "name_regex":
+        problems += [f"expression régulière invalide « {p} »" for p in patterns if not _valid_regex(p)]
+    if match_type in ("name_glob", "path_glob"):
+        problems += [f"motif invalide « {p} »" for p in patterns if not _valid_regex(glob_regex(p.lower()))]
+    return problems
+
+
+def _append_rule(rows: dict[str, list], rank: int, rec: dict[str, str], patterns: list[str]) -> None:
+    """One table row per pattern of REC (one with a NULL pattern when it has none)."""
+    cells: list[str | None] = [*patterns] or [None]
+    for pattern in cells:
+        values = {**rec, "rank": rank, "pattern": pattern}
+        for column in _TABLE_COLUMNS:
+            rows[column].append(values[column])
 
 
 @functools.cache

@@ -294,29 +294,24 @@ def _plan_chart(plan: list[dict], this_year: int) -> Chart | None:
                   "À éliminer (stock)": [by_year.get(y, {}).get("eliminer_octets", 0) for y in years]})
 
 
-def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None,
-                      tenants_file: Path | None = None, costs_file: Path | None = None) -> dict:
-    """Aggregates per commune only: no file or folder name of any commune. TENANTS_FILE maps
-    communes to the SAE's tenants for the cost projection (else each commune is its own);
-    COSTS_FILE replaces catalogue/rules/couts.csv."""
-    this_year = this_year or dt.date.today().year
-    communes = []
-    roadmap = build_roadmap(con, None, this_year)
-    for code in [r["code"] for r in rows(con, "SELECT code FROM communes ORDER BY code")]:
-        info = commune_info(con, code)
-        figures = key_figures(con, code)
-        growth_rows = growth(con, code)
-        entries = [e for e in roadmap if e.facts.commune == code]
-        verser = transfer_total(entries, this_year)
-        communes.append({
-            "code": code, "nom": info["nom"], "titre": info["titre"], "figures": figures,
-            "flow": yearly_flow(growth_rows, this_year),
-            "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
-            "verser": verser, "verser_octets": verser.total,
-            "declared_flow": sum(e.facts.declared_flow for e in entries if e.kind is Kind.TRANSFER),
-            "signatures": signature_counts(con, code, dt.date.today()),
-        })
-    plan = plan_by_year(roadmap, this_year)
+def _commune_summary(con: duckdb.DuckDBPyConnection, code: str, roadmap: list[RoadmapEntry],
+                     this_year: int) -> dict:
+    """One commune's line of the territory synthesis: aggregates only."""
+    info = commune_info(con, code)
+    entries = [e for e in roadmap if e.facts.commune == code]
+    verser = transfer_total(entries, this_year)
+    return {
+        "code": code, "nom": info["nom"], "titre": info["titre"], "figures": key_figures(con, code),
+        "flow": yearly_flow(growth(con, code), this_year),
+        "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
+        "verser": verser, "verser_octets": verser.total,
+        "declared_flow": sum(e.facts.declared_flow for e in entries if e.kind is Kind.TRANSFER),
+        "signatures": signature_counts(con, code, dt.date.today()),
+    }
+
+
+def _territory_total(communes: list[dict]) -> dict:
+    """The communes' figures summed for the whole territory."""
     total = {k: sum(c["figures"][k] for c in communes)
              for k in ("files", "bytes", "duplicate_bytes", "duplicate_groups", "dechet_bytes", "other_dechet_bytes",
                        "wasted_bytes", "datasets", "errors")}
@@ -327,7 +322,32 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
     total["declared_flow"] = sum(c["declared_flow"] for c in communes)
     for key in ("files", "bytes", "expiring", "orphans"):
         total[f"signed_{key}"] = sum(c["signatures"][key] for c in communes)
-    labels = [c["titre"] for c in communes]
+    return total
+
+
+def _communes_chart(communes: list[dict]) -> Chart | None:
+    """Measured volume per commune, split into useful volume, duplicates and other waste."""
+    if not communes:
+        return None
+    return Chart("stacked_barh", "Volumes mesurés par collectivité (fichiers, hors bases de données "
+                 "et messageries)", [c["titre"] for c in communes], {
+                     "Volume utile": [max(c["figures"]["bytes"] - c["figures"]["wasted_bytes"], 0) for c in communes],
+                     "Doublons récupérables": [c["figures"]["duplicate_bytes"] for c in communes],
+                     "Autres déchets": [c["figures"]["other_dechet_bytes"] for c in communes],
+                 })
+
+
+def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = None,
+                      tenants_file: Path | None = None, costs_file: Path | None = None) -> dict:
+    """Aggregates per commune only: no file or folder name of any commune. TENANTS_FILE maps
+    communes to the SAE's tenants for the cost projection (else each commune is its own);
+    COSTS_FILE replaces catalogue/rules/couts.csv."""
+    this_year = this_year or dt.date.today().year
+    roadmap = build_roadmap(con, None, this_year)
+    communes = [_commune_summary(con, r["code"], roadmap, this_year)
+                for r in rows(con, "SELECT code FROM communes ORDER BY code")]
+    plan = plan_by_year(roadmap, this_year)
+    total = _territory_total(communes)
     audit = audit_facts(con, None, TABLE_ROWS)
     risk = risk_shares(rows(con, FORMATS_SQL, {"c": None}))
     key_points = keypoints.decisions(roadmap, this_year, total["wasted_bytes"]) + keypoints.risks(
@@ -339,15 +359,7 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         "actions": _action_totals(roadmap),
         "footprint": footprint(con, total["wasted_bytes"]), "key_points": key_points, "audit": audit,
         "projection": projection_section(con, roadmap, this_year, tenants_file, costs_file),
-        "charts": {
-            "communes": Chart("stacked_barh", "Volumes mesurés par collectivité (fichiers, hors bases de données "
-                              "et messageries)", labels, {
-                "Volume utile": [max(c["figures"]["bytes"] - c["figures"]["wasted_bytes"], 0) for c in communes],
-                "Doublons récupérables": [c["figures"]["duplicate_bytes"] for c in communes],
-                "Autres déchets": [c["figures"]["other_dechet_bytes"] for c in communes],
-            }) if communes else None,
-            "plan": _plan_chart(plan, this_year),
-        },
+        "charts": {"communes": _communes_chart(communes), "plan": _plan_chart(plan, this_year)},
     }
     return ctx
 

@@ -32,12 +32,14 @@ def _jeux(n: int) -> str:
 
 def decisions(roadmap: list[RoadmapEntry], this_year: int, wasted_bytes: int) -> list[Point]:
     """Transfer this year, eliminations awaiting the visa, datasets still to qualify."""
+    return [_transfer_point(roadmap, this_year), _eliminate_point(roadmap, wasted_bytes), _qualify_point(roadmap)]
+
+
+def _transfer_point(roadmap: list[RoadmapEntry], this_year: int) -> Point:
+    """What goes into the SAE this year, then in the following years."""
     now = [e for e in roadmap if e.kind is Kind.TRANSFER and e.target_year is not None
            and e.target_year <= this_year]
     later = [e for e in roadmap if e.kind is Kind.TRANSFER and e not in now]
-    gone = [e for e in roadmap if e.kind is Kind.ELIMINATE]
-    todo = [e for e in roadmap if e.kind is Kind.QUALIFY]
-    points = []
     if now:
         # Measured stock plus what the référents declared (stock, and flow up to the year).
         part = transfer_total(now, this_year)
@@ -50,7 +52,12 @@ def decisions(roadmap: list[RoadmapEntry], this_year: int, wasted_bytes: int) ->
     if later:
         later_bytes = sum(transfer_volume(e, this_year).total for e in later)
         text += f" Puis {_jeux(len(later))} les années suivantes ({french_bytes(later_bytes)})."
-    points.append(Point(f"Verser au SAE en {this_year}", text))
+    return Point(f"Verser au SAE en {this_year}", text)
+
+
+def _eliminate_point(roadmap: list[RoadmapEntry], wasted_bytes: int) -> Point:
+    """Eliminations awaiting the visa, those to verify, and the space duplicates and waste take."""
+    gone = [e for e in roadmap if e.kind is Kind.ELIMINATE]
     if gone:
         text = (f"{_jeux(len(gone))} ({french_bytes(sum(e.facts.bytes for e in gone))}) "
                 f"{'a dépassé sa' if len(gone) < 2 else 'ont dépassé leur'} durée d'utilité administrative : "
@@ -65,7 +72,12 @@ def decisions(roadmap: list[RoadmapEntry], this_year: int, wasted_bytes: int) ->
     if wasted_bytes:
         text += (f" Par ailleurs, {french_bytes(wasted_bytes)} de doublons et de déchets (fichiers temporaires, "
                  "vides, copies) peuvent être libérés après vérification par le service.")
-    points.append(Point("Éliminer après visa", text))
+    return Point("Éliminer après visa", text)
+
+
+def _qualify_point(roadmap: list[RoadmapEntry]) -> Point:
+    """The datasets the services have still to qualify in their grid."""
+    todo = [e for e in roadmap if e.kind is Kind.QUALIFY]
     total = len(roadmap)
     if todo:
         text = (f"{_jeux(len(todo))} sur {french_number(total, 0)} {'reste' if len(todo) < 2 else 'restent'} "
@@ -74,8 +86,7 @@ def decisions(roadmap: list[RoadmapEntry], this_year: int, wasted_bytes: int) ->
     else:
         text = "Tous les jeux de données sont qualifiés par les services." if total else \
             "Aucun jeu de données n'a encore été recensé."
-    points.append(Point("Qualifier", text))
-    return points
+    return Point("Qualifier", text)
 
 
 def risks(*, high_share: float, unknown_share: float, precarious: int, expiring: int, long_paths: int,

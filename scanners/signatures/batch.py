@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -59,20 +60,35 @@ def _naive(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=None) if value is not None and value.tzinfo is not None else value
 
 
+def _of_infos(infos: list[SignatureInfo | None], get: Callable[[SignatureInfo], Any]) -> list[Any]:
+    """GET of each info, None for a candidate without one."""
+    return [get(i) if i else None for i in infos]
+
+
+def _error(result: SigResult) -> str | None:
+    """The detection's error, else why the file could not be read."""
+    return (result.info.error if result.info else None) or result.error
+
+
+def _signed(result: SigResult) -> bool | None:
+    """NULL for a file that could not be read, else whether it holds a signature."""
+    return None if result.error and not result.info else result.info is not None
+
+
 def results_batch(results: Sequence[SigResult]) -> pa.RecordBatch:
     """SIGNATURES_SCHEMA rows of RESULTS: a file that could not be read stays unexamined
     (signed NULL) with its error; an unsigned one is signed = false."""
     infos = [r.info for r in results]
     return pa.RecordBatch.from_arrays([
         pa.array([r.file_id for r in results], pa.int64()),
-        pa.array([i.kind if i else None for i in infos], pa.string()),
-        pa.array([i.count if i else None for i in infos], pa.int32()),
-        pa.array([_naive(i.signing_time) if i else None for i in infos], pa.timestamp("us")),
-        pa.array([i.signer_cn if i else None for i in infos], pa.string()),
-        pa.array([i.issuer_cn if i else None for i in infos], pa.string()),
-        pa.array([_naive(i.not_after) if i else None for i in infos], pa.timestamp("us")),
-        pa.array([(i.error if i else None) or r.error for r, i in zip(results, infos)], pa.string()),
-        pa.array([None if r.error and not i else i is not None for r, i in zip(results, infos)], pa.bool_()),
+        pa.array(_of_infos(infos, lambda i: i.kind), pa.string()),
+        pa.array(_of_infos(infos, lambda i: i.count), pa.int32()),
+        pa.array(_of_infos(infos, lambda i: _naive(i.signing_time)), pa.timestamp("us")),
+        pa.array(_of_infos(infos, lambda i: i.signer_cn), pa.string()),
+        pa.array(_of_infos(infos, lambda i: i.issuer_cn), pa.string()),
+        pa.array(_of_infos(infos, lambda i: _naive(i.not_after)), pa.timestamp("us")),
+        pa.array([_error(r) for r in results], pa.string()),
+        pa.array([_signed(r) for r in results], pa.bool_()),
     ], schema=SIGNATURES_SCHEMA)
 
 

@@ -174,6 +174,35 @@ def _family(head: bytes, extension: str | None) -> tuple[str | None, bool]:
     return None, extension != "zip"
 
 
+def _unreadable(family: str | None, why: str) -> SignatureInfo | None:
+    """What an unreadable container reports: an error for an ASiC (it exists to be
+    signed), nothing for an office document or a plain ZIP."""
+    if family not in ("asic-s", "asic-e"):
+        return None
+    return SignatureInfo(kind=family or "asic-e", count=0, error=f"conteneur ASiC illisible ({why})")
+
+
+def _members_signers(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> tuple[list[Signer], list[str]]:
+    """Signers of the first MAX_MEMBERS signature members and the problems met."""
+    signers: list[Signer] = []
+    errors: list[str] = [] if members else ["conteneur ASiC sans signature"]
+    for info in members[:MAX_MEMBERS]:
+        found, problems = _member_signers(zf, info)
+        signers.extend(found)
+        errors.extend(problems)
+    if len(members) > MAX_MEMBERS:
+        errors.append(f"{len(members) - MAX_MEMBERS} autres membres de signature non lus")
+    return signers, errors
+
+
+def _asic_s_names(infos: list[zipfile.ZipInfo]) -> tuple[str, ...]:
+    """Glob-escaped base names of an ASiC-S container's data objects."""
+    # Not ZipInfo.is_dir(): it fails on an empty name, which a damaged directory may hold.
+    return tuple(glob.escape(i.filename.rsplit("/", 1)[-1]) for i in infos
+                 if i.filename not in ("", "mimetype") and not i.filename.upper().startswith("META-INF/")
+                 and not i.filename.endswith("/"))
+
+
 def detect_zip(src: Source, head: bytes, extension: str | None) -> SignatureInfo | None:
     """SignatureInfo of a ZIP container, or None when it holds no signature."""
     family, listed = _family(head, extension)
@@ -182,33 +211,16 @@ def detect_zip(src: Source, head: bytes, extension: str | None) -> SignatureInfo
     asic = family in ("asic-s", "asic-e")
     size = _directory_size(src)
     if size is None or size > DIRECTORY_LIMIT:
-        if not asic:
-            return None
-        why = "répertoire ZIP introuvable" if size is None else f"répertoire de {octets(size)}"
-        return SignatureInfo(kind=family or "asic-e", count=0, error=f"conteneur ASiC illisible ({why})")
+        return _unreadable(family, "répertoire ZIP introuvable" if size is None else f"répertoire de {octets(size)}")
     try:
         zf = zipfile.ZipFile(_PreadFile(src))
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, _BadOffset):
-        if not asic:
-            return None
-        return SignatureInfo(kind=family or "asic-e", count=0, error="conteneur ASiC illisible (archive ZIP corrompue)")
+        return _unreadable(family, "archive ZIP corrompue")
     with zf:
         infos = zf.infolist()
         family, members = _signature_members(family, infos)
         if family is None or (not members and not asic):
             return None
-        signers: list[Signer] = []
-        errors: list[str] = [] if members else ["conteneur ASiC sans signature"]
-        for info in members[:MAX_MEMBERS]:
-            found, problems = _member_signers(zf, info)
-            signers.extend(found)
-            errors.extend(problems)
-        if len(members) > MAX_MEMBERS:
-            errors.append(f"{len(members) - MAX_MEMBERS} autres membres de signature non lus")
-    names: tuple[str, ...] = ()
-    if family == "asic-s":
-        # Not ZipInfo.is_dir(): it fails on an empty name, which a damaged directory may hold.
-        names = tuple(glob.escape(i.filename.rsplit("/", 1)[-1]) for i in infos
-                      if i.filename not in ("", "mimetype") and not i.filename.upper().startswith("META-INF/")
-                      and not i.filename.endswith("/"))
+        signers, errors = _members_signers(zf, members)
+    names = _asic_s_names(infos) if family == "asic-s" else ()
     return summarize(family, signers, error=join_errors(errors), signed_names=names)

@@ -112,25 +112,33 @@ class _Collector:
 
     def _on_start(self, sig: XmlSignature, tag: str, parent: str, attrib: dict[str, str]) -> None:
         ns, name = _local(tag)
-        parent_ns, parent_name = _local(parent)
+        parent_name = _local(parent)[1]
         if ns.startswith(XADES):
-            if name == "QualifyingProperties":
-                sig.xades = True
-            elif name == "SigningTime":
-                self._begin("time")
+            self._on_xades(sig, name)
         elif ns == DS:
-            if name == "Reference" and parent_name == "SignedInfo" and "URI" in attrib:
-                sig.references.append(attrib["URI"])
-            elif name == "X509Certificate" and len(sig.certificates) < MAX_CERTS:
-                self._begin("certificate")
-            elif name == "DigestMethod" and parent_name == "CertDigest":
-                self._digest_method = attrib.get("Algorithm")
-            elif name == "DigestValue" and parent_name == "CertDigest" and sig.cert_digest is None:
-                self._begin("cert_digest")
-            elif name == "X509SerialNumber" and parent_name == "IssuerSerial" and sig.cert_serial is None:
-                self._begin("cert_serial")
+            self._on_ds(sig, name, parent_name, attrib)
         elif (ns == MDSSI and name == "Value" and parent_name == "SignatureTime") or (ns == DC and name == "date"):
             self._begin("time")
+
+    def _on_xades(self, sig: XmlSignature, name: str) -> None:
+        """A XAdES element: the qualifying properties, the signing time."""
+        if name == "QualifyingProperties":
+            sig.xades = True
+        elif name == "SigningTime":
+            self._begin("time")
+
+    def _on_ds(self, sig: XmlSignature, name: str, parent_name: str, attrib: dict[str, str]) -> None:
+        """An XML-DSig element: a reference, the signer's certificate and its identifiers."""
+        if name == "Reference" and parent_name == "SignedInfo" and "URI" in attrib:
+            sig.references.append(attrib["URI"])
+        elif name == "X509Certificate" and len(sig.certificates) < MAX_CERTS:
+            self._begin("certificate")
+        elif name == "DigestMethod" and parent_name == "CertDigest":
+            self._digest_method = attrib.get("Algorithm")
+        elif name == "DigestValue" and parent_name == "CertDigest" and sig.cert_digest is None:
+            self._begin("cert_digest")
+        elif name == "X509SerialNumber" and parent_name == "IssuerSerial" and sig.cert_serial is None:
+            self._begin("cert_serial")
 
     def _begin(self, what: str) -> None:
         self._capture, self._text, self._text_size = what, [], 0
@@ -277,6 +285,28 @@ def _tail_signatures(src: Source, head: bytes, namespaces: dict[str, str]) -> li
     return [s for s in collector.signatures if s.complete]
 
 
+def _head_signatures(first: bytes, whole: bool) -> tuple[list[XmlSignature], dict[str, str], str | None]:
+    """Signatures parsed from the head FIRST (the whole file when WHOLE), the namespaces it
+    declares, and the error to report, if any."""
+    collector = _Collector()
+    outcome = _feed(_pieces(first), collector, final=whole)
+    sigs = collector.signatures
+    error = None
+    if outcome in (BOMB, ENCODING):
+        error = outcome
+    elif outcome == "malformed" and whole and any(not s.complete for s in sigs):
+        error = "signature XML illisible (XML mal formé ou tronqué)"
+    return sigs, collector.namespaces, error
+
+
+def _declared_namespaces(first: bytes) -> dict[str, str]:
+    """The namespace declarations of FIRST, read without parsing it."""
+    namespaces: dict[str, str] = {}
+    for m in _XMLNS.finditer(first):
+        namespaces.setdefault(m.group(1).decode("ascii"), m.group(2).decode("utf-8", "replace"))
+    return namespaces
+
+
 def detect_xml(src: Source, head: bytes) -> SignatureInfo | None:
     """SignatureInfo of an XML file (HEAD: its first bytes), or None when it holds no
     ds:Signature."""
@@ -291,18 +321,10 @@ def detect_xml(src: Source, head: bytes) -> SignatureInfo | None:
     error = None
     namespaces: dict[str, str] | None = None
     if in_head:
-        collector = _Collector()
-        outcome = _feed(_pieces(first), collector, final=whole)
-        sigs, namespaces = collector.signatures, collector.namespaces
-        if outcome in (BOMB, ENCODING):
-            error = outcome
-        elif outcome == "malformed" and whole and any(not s.complete for s in sigs):
-            error = "signature XML illisible (XML mal formé ou tronqué)"
+        sigs, namespaces, error = _head_signatures(first, whole)
     if not sigs and not whole and error is None:
         if namespaces is None:  # the head names no signature: its declarations, without parsing it
-            namespaces = {}
-            for m in _XMLNS.finditer(first):
-                namespaces.setdefault(m.group(1).decode("ascii"), m.group(2).decode("utf-8", "replace"))
+            namespaces = _declared_namespaces(first)
         sigs = _tail_signatures(src, first, namespaces)
     if not sigs:
         return SignatureInfo(kind="xmldsig", count=0, error=error) if error else None
