@@ -52,6 +52,22 @@ def test_attributions_fixed():
     assert by_code["EC-REG"].communicabilite_annees == 75 and by_code["EC-REG"].communicabilite_depart == "cloture_registre"
 
 
+def test_articles_read_in_the_texts_are_cited_and_unread_lines_stay_to_check():
+    """The bordereau quotes these sources: an article read in the text is named; a table
+    line nobody could read keeps « à vérifier » instead of a made-up number."""
+    by_code = {t.code: t for t in load_referentiel()}
+    pacs = by_code["EC-PACS"].source
+    # Décret 2006-1806 as amended in 2017: art. 10 (the dedicated register) read on Légifrance;
+    # the article keeping the papers five years is named by its Légifrance identifier.
+    assert "art. 10" in pacs and "LEGIARTI000034777614" in pacs and "cinq ans à compter de la dissolution" in pacs
+    registers = by_code["EC-REG"]
+    assert "L212-11, 2°" in registers.source and "120 ans" in registers.source
+    assert "4° e" in registers.source_communicabilite and "décret n° 2017-890" in registers.source_communicabilite
+    for t in by_code.values():
+        if t.source.startswith("Instruction"):
+            assert "à vérifier" in t.source, t.code
+
+
 def test_covers_the_services_of_a_commune():
     domaines = {t.domaine for t in load_referentiel()}
     assert {"Administration générale", "État civil", "Élections", "Urbanisme", "Marchés publics", "Finances",
