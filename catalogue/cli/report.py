@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from catalogue.cli.base import db_option, main, user_errors
+from catalogue.cli.base import check_requested_commune, db_option, main, user_errors
 
 
 @main.command()
@@ -36,6 +36,7 @@ def report(commune, territoire, output, no_pdf, locataires, couts, modeles, db):
         result = report_territory(db, output, pdf=not no_pdf, templates=modeles, tenants_file=locataires,
                                   costs_file=couts)
     else:
+        check_requested_commune(db, commune)
         result = report_commune(db, commune, output, pdf=not no_pdf, templates=modeles)
     click.echo(f"{result.label} :")
     for path in result.files:
