@@ -168,3 +168,8 @@ def test_no_undecided_plural_in_messages():
                         and re.search(r"\w\((s|x)\)", node.value):
                     found.append(f"{source.relative_to(root)}:{node.lineno}: {node.value.strip()[:60]}")
     assert found == []
+
+
+def test_commune_codes_are_named_code():
+    for path in (("grid", "export"), ("grid", "import"), ("report",), ("scan",)):
+        assert "--commune CODE" in run(*path, "--help").output, path

@@ -15,10 +15,11 @@ def grid() -> None:
 
 
 @grid.command("export")
-@click.option("--commune", required=True, help="Code de la collectivité dont on exporte la grille.")
+@click.option("--commune", required=True, metavar="CODE", help="Code de la collectivité dont on exporte la grille.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Fichier .xlsx à écrire (défaut : grille-CODE.xlsx).")
-@click.option("--service", default=None, help="Limiter la grille aux jeux de données d'un service (séance collective).")
+@click.option("--service", default=None, metavar="SERVICE",
+              help="Limiter la grille aux jeux de données d'un service (séance collective).")
 @db_option
 @user_errors
 def grid_export(commune, output, service, db):
@@ -34,7 +35,8 @@ def grid_export(commune, output, service, db):
 
 @grid.command("import")
 @click.argument("files", metavar="GRILLE.xlsx...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--commune", default=None, help="Refuser une grille qui n'est pas celle de cette commune.")
+@click.option("--commune", default=None, metavar="CODE",
+              help="Refuser une grille qui n'est pas celle de cette commune.")
 @click.option("--partiel", is_flag=True,
               help="Importer les lignes valides même si d'autres ont des problèmes (signalés).")
 @db_option

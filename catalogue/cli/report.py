@@ -8,7 +8,8 @@ from catalogue.cli.base import check_requested_commune, db_option, main, user_er
 
 
 @main.command()
-@click.option("--commune", default=None, help="Code de la collectivité : recensement et feuille de route.")
+@click.option("--commune", default=None, metavar="CODE",
+              help="Code de la collectivité : recensement et feuille de route.")
 @click.option("--territoire", is_flag=True, help="Synthèse territoriale (toutes collectivités, chiffres agrégés).")
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), default="rapports", show_default=True,
               help="Dossier où écrire les rapports.")
