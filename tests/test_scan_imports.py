@@ -21,7 +21,7 @@ CLI_SCRIPT = """
 import sys
 from catalogue.cli import main
 try:
-    main(["scan", sys.argv[1], "--commune", "M3", "--db", sys.argv[2], "--quiet"])
+    main(["scan", sys.argv[1], "--commune", "99003", "--db", sys.argv[2], "--quiet"])
 except SystemExit as exc:
     assert not exc.code, exc.code
 print(sorted(m for m in sys.modules if m.partition(".")[0] in {heavy!r}))
