@@ -12,6 +12,7 @@ so a click upgrade that adds or rewords one fails the build rather than printing
 
 from __future__ import annotations
 
+import ast
 import gettext
 import importlib
 
@@ -125,6 +126,31 @@ CLICK_MODULES = ("click.core", "click.decorators", "click.exceptions", "click.fo
                  "click.types", "click.termui", "click.utils", "click._termui_impl", "click.shell_completion")
 
 
+SUGGESTIONS = ("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)")
+
+
+class FrenchQuotedSuggestions(str):
+    """The « Vouliez-vous dire » template: click fills it with names it has already
+    quoted with repr() (« '--jobs', '--quiet' »); formatting it re-quotes them the French
+    way (« « --jobs », « --quiet » »)."""
+
+    def format(self, *args: object, **kwargs: object) -> str:  # type: ignore[override]
+        return str.format(self, *args, **{k: french_quotes(v) for k, v in kwargs.items()})
+
+
+def french_quotes(value: object) -> object:
+    """« 'a', 'b' » (click's repr-joined names) → « « a », « b » »; anything else as is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        names = ast.literal_eval(f"[{value}]")
+    except (ValueError, SyntaxError):
+        return value
+    if not names or not all(isinstance(n, str) for n in names):
+        return value
+    return ", ".join(f"« {n} »" for n in names)
+
+
 class ClickFrench(gettext.NullTranslations):
     """Click's messages in French; an unknown message stays as click wrote it."""
 
@@ -136,7 +162,8 @@ class ClickFrench(gettext.NullTranslations):
         if pair is None:
             return msgid1 if n == 1 else msgid2
         # French uses the singular for 0 and 1.
-        return pair[0] if n <= 1 else pair[1]
+        text = pair[0] if n <= 1 else pair[1]
+        return FrenchQuotedSuggestions(text) if (msgid1, msgid2) == SUGGESTIONS else text
 
 
 def install() -> None:
@@ -159,11 +186,14 @@ METAVARS = {"text": "TEXTE", "integer": "ENTIER", "integer range": "ENTIER", "fl
 
 
 def french_metavar(param: click.Parameter) -> None:
-    """Give an option declared without a metavar a French one (TEXTE, ENTIER, FICHIER…)."""
-    if not isinstance(param, click.Option) or param.metavar is not None or param.is_flag:
+    """Give an option or argument declared without a metavar a French one (TEXTE, ENTIER,
+    FICHIER…): click would show the parameter's English name (ROOT, PATH)."""
+    if param.metavar is not None or (isinstance(param, click.Option) and param.is_flag):
         return
     ptype = param.type
-    if isinstance(ptype, click.Path):
+    if isinstance(param, click.Argument) and not isinstance(ptype, click.Path) and ptype.name not in METAVARS:
+        param.metavar = "TEXTE"
+    elif isinstance(ptype, click.Path):
         param.metavar = "FICHIER" if not ptype.dir_okay else "DOSSIER" if not ptype.file_okay else "CHEMIN"
     elif ptype.name in METAVARS:
         param.metavar = METAVARS[ptype.name]

@@ -95,7 +95,8 @@ def load_costs(path: Path | None = None) -> Costs:
         rows.append({**rec, "valeur": values[name]})
     missing = [name for name in COST_PARAMETERS if name not in values]
     if missing:
-        raise CostFileError(f"{path} : paramètre(s) manquant(s) : {', '.join(missing)}")
+        what = "paramètre manquant" if len(missing) < 2 else "paramètres manquants"
+        raise CostFileError(f"{path} : {what} : {', '.join(missing)}")
     return Costs(values["forfait_locataire"], values["prix_go_an"], int(values["copies"]), rows)
 
 

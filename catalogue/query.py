@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from catalogue.errors import CatalogueError, duckdb_detail, duckdb_reason
-from catalogue.formatting import french_bytes, french_int
+from catalogue.formatting import french_bytes, french_int, plural
 from catalogue.store import connect, default_db_path
 
 # Statement types `catalogue sql` runs, as DuckDB's parser classifies them. SELECT covers
@@ -71,7 +71,7 @@ def catalogue_status(db: str | None) -> list[str]:
             files, size = con.execute(
                 "SELECT count(*), coalesce(sum(size), 0) FROM files_current WHERE commune = ? AND kind = 'file'",
                 [code]).fetchall()[0]
-            lines.append(f"  {code} {nom} : {french_int(files)} fichiers, {french_bytes(size)} "
+            lines.append(f"  {code} {nom} : {plural(files, 'fichier')}, {french_bytes(size)} "
                          "(derniers scans terminés)")
         scans = con.execute(
             """SELECT scan_id, commune, source, root, status, started_at, files, bytes, errors
@@ -80,8 +80,8 @@ def catalogue_status(db: str | None) -> list[str]:
         for sid, commune, source, root, status, started, files, size, errors in scans:
             lines.append(
                 f"  n° {sid} {commune} {source} {root} — {STATUS_LABELS.get(status, status)}, "
-                f"{started:%d/%m/%Y %H:%M}, {french_int(files)} fichiers, {french_bytes(size)}, "
-                f"{french_int(errors)} erreurs")
+                f"{started:%d/%m/%Y %H:%M}, {plural(files, 'fichier')}, {french_bytes(size)}, "
+                f"{plural(errors, 'erreur')}")
         return lines
     finally:
         con.close()

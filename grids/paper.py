@@ -45,6 +45,22 @@ def wrapped_lines(text: str, width: float, size: float = 11, bold: bool = False)
     return max(lines, 1)
 
 
+def clip(text: str, width: float, lines: int) -> str:
+    """TEXT cut, at a word, to what `lines` lines of a column `width` wide hold, ending
+    with « … »: LibreOffice prints a wrapped text taller than its row over the rows below."""
+    if wrapped_lines(text, width) <= lines:
+        return text
+    words = str(text).split()
+    low, high = 0, len(words)  # the most words that fit with the ellipsis
+    while low < high:
+        mid = (low + high + 1) // 2
+        if wrapped_lines(" ".join(words[:mid]) + " …", width) <= lines:
+            low = mid
+        else:
+            high = mid - 1
+    return " ".join(words[:low] + ["…"])
+
+
 def height_for(lines: int, size: float = 11) -> float:
     """Row height in points for `lines` lines of a font of `size` points."""
     return round(lines * LINE_POINTS * size / 11 + PADDING_POINTS, 1)
@@ -56,15 +72,15 @@ def pages_wide(total_width: float, landscape: bool = True) -> int:
     return max(1, math.ceil(total_width / per_page))
 
 
-def set_print(ws: Worksheet, *, landscape: bool, wide: int = 1, title_rows: str | None = None,
+def set_print(ws: Worksheet, *, landscape: bool, wide: int = 1, tall: int = 0, title_rows: str | None = None,
               area: str | None = None) -> None:
-    """A4, the orientation given, `wide` pages across and as many down as it takes, the
-    header rows on every page, page numbers in the footer."""
+    """A4, the orientation given, `wide` pages across and `tall` down (0: as many as it
+    takes), the header rows on every page, page numbers in the footer."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if landscape else ws.ORIENTATION_PORTRAIT
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = wide
-    ws.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    ws.page_setup.fitToHeight = tall
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.2, footer=0.3)
     ws.print_options.horizontalCentered = False
     ws.page_setup.pageOrder = "overThenDown"

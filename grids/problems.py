@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalogue.errors import CatalogueError
+from catalogue.formatting import plural
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class GridValidationError(CatalogueError):
     def __init__(self, problems: list[Problem], files: int = 1):
         self.problems = list(problems)
         self.files = files
-        head = (f"{len(self.problems)} problème(s) : rien n'a été importé "
+        head = (f"{plural(len(self.problems), 'problème')} : rien n'a été importé "
                 "(corrigez la grille, ou utilisez --partiel pour importer les lignes valides).")
         super().__init__("\n".join([head] + self.lines()))
 

@@ -31,7 +31,10 @@ FILL_MISSING = PatternFill("solid", start_color="FFF8CBAD", end_color="FFF8CBAD"
 _SIDE = Side(style="thin", color="FFBFBFBF")
 BORDER = Border(left=_SIDE, right=_SIDE, top=_SIDE, bottom=_SIDE)
 GUIDE_WIDTH = 80  # about 150 mm: fits a portrait A4 page even where LibreOffice draws a wider font
-DATA_ROW_LINES = 2  # a pre-filled text longer than this is clipped, never spilt over the answers
+DATA_ROW_LINES = 2  # the least height of a dataset's row, the height of a spare row
+# A dataset's row grows to its longest text up to this; a pre-filled text longer still is
+# cut with « … » (LibreOffice prints what a row cannot hold over the rows below it).
+MAX_ROW_LINES = 6
 PRINTED_SPARE_ROWS = 10  # blank rows printed under the datasets, to write in by hand
 # Required on a row the référent adds (no identifier): where the data is, and how much.
 REQUIRED_WHEN_ADDED = ("emplacement", "volume_stock_go", "volume_annuel_go")
@@ -103,7 +106,8 @@ def _guide_sheet(ws, commune: str, nom: str, service: str | None = None) -> None
         size = font.sz if font is not None and font.sz else 11
         bold = bool(font is not None and font.b)
         ws.row_dimensions[i].height = paper.height_for(paper.wrapped_lines(text, GUIDE_WIDTH, size, bold), size)
-    paper.set_print(ws, landscape=False)
+    # One page: the guide is read, or printed, as a whole.
+    paper.set_print(ws, landscape=False, tall=1)
     ws.protection.sheet = True
 
 
@@ -173,7 +177,8 @@ def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
     data_height = paper.height_for(DATA_ROW_LINES)
     styles = _CellStyles()
     for i, row in enumerate(rows, start=2):
-        ws.row_dimensions[i].height = data_height
+        row = _fitted(row)
+        ws.row_dimensions[i].height = paper.height_for(_row_lines(row))
         for j, column in enumerate(COLUMNS, start=1):
             cell = ws.cell(row=i, column=j)
             styles.apply(cell, column, open_=not column.prefilled, border=True)
@@ -198,6 +203,23 @@ def _grid_sheet(wb: Workbook, rows: list[dict], lists: dict[str, str]) -> None:
     ws.protection.sort = False
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
+
+
+def _row_lines(row: dict) -> int:
+    """Lines a dataset's row needs for its longest text, DATA_ROW_LINES to MAX_ROW_LINES."""
+    needed = max((paper.wrapped_lines(value, c.width) for c in COLUMNS
+                  if isinstance(value := row.get(c.key), str) and value), default=1)
+    return min(max(needed, DATA_ROW_LINES), MAX_ROW_LINES)
+
+
+def _fitted(row: dict) -> dict:
+    """ROW with each pre-filled text cut to MAX_ROW_LINES lines of its column."""
+    fitted = dict(row)
+    for c in COLUMNS:
+        value = row.get(c.key)
+        if c.prefilled and isinstance(value, str):
+            fitted[c.key] = paper.clip(value, c.width, MAX_ROW_LINES)
+    return fitted
 
 
 class _CellStyles:

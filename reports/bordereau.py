@@ -7,7 +7,7 @@ No public record may be destroyed without the visa of the person in charge of th
 State's scientific and technical control of archives (Code du patrimoine, art. R212-14):
 the tool prepares the list, it never deletes. Rows are written as they come (write-only
 workbook), however many datasets are to be eliminated. A second sheet lists the déchets
-(candidates found by the scan's rules), by category, in Mo.
+(candidates found by the scan's rules), by category, in Ko.
 """
 
 from __future__ import annotations
@@ -35,10 +35,14 @@ TITLE = "Bordereau d'élimination d'archives publiques"
 LEGAL = ("Code du patrimoine, art. R212-14 : toute élimination d'archives publiques est interdite sans le visa "
          "de la personne chargée du contrôle scientifique et technique de l'État sur les archives.")
 MB = 1e6
+KB = 1e3
+# The year the DUA is over (catalogue.roadmap.dua_end): a DUA counted « from the end of the
+# year » 2019 for 5 years runs through 31/12/2024, and elimination becomes possible in 2025.
+ELIMINABLE = "Année d'élimination possible"
 # (header, width in characters): the dataset table.
 COLUMNS = [
     ("N°", 5), ("Service producteur", 20), ("Typologie documentaire", 32), ("Dates extrêmes", 12),
-    ("Volume (Mo)", 11), ("DUA (années)", 9), ("Point de départ de la DUA", 20), ("Fin de DUA", 9),
+    ("Volume (Mo)", 11), ("DUA (années)", 9), ("Point de départ de la DUA", 20), (ELIMINABLE, 12),
     ("Source de la DUA", 40), ("Emplacement", 36), ("Identifiant", 17),
 ]
 HEADING_SERVICES = 8  # beyond, the heading counts the services instead of naming them
@@ -151,12 +155,14 @@ def _visas(sheet: _Sheet) -> None:
 
 
 def _dechets_sheet(wb: Workbook, dechets: Iterable[dict]) -> None:
-    headers = [("Catégorie", 24), ("Règle", 36), ("Confiance", 11), ("Entrées", 10), ("Volume (Mo)", 12),
+    # In Ko, to the octet: most déchets (temporary files, thumbnails, empty folders' markers)
+    # weigh a few Ko, and a category holding something must never read 0.
+    headers = [("Catégorie", 24), ("Règle", 36), ("Confiance", 11), ("Entrées", 10), ("Volume (Ko)", 12),
                ("Justification", 50), ("Source", 40)]
     sheet = _Sheet(wb, SHEET_DECHETS, [w for _, w in headers], title_rows="1:1")
     sheet.row([h for h, _ in headers], font=Font(bold=True), fill=_HEAD_FILL)
     for d in dechets:
-        sheet.row([d["categorie"], d["libelle"], d["confiance"], d["entries"], round((d["bytes"] or 0) / MB, 3),
+        sheet.row([d["categorie"], d["libelle"], d["confiance"], d["entries"], round((d["bytes"] or 0) / KB, 3),
                    d["justification"], d["source"]])
 
 
@@ -199,7 +205,8 @@ class _Sheet:
             if fill is not None:
                 cell.fill = fill
             if isinstance(value, float):
-                cell.number_format = "0.00"
+                # Up to the Ko (Mo) or the octet (Ko): a small volume never reads 0.00.
+                cell.number_format = "#,##0.00#"
             if border:
                 cell.border = _BOX
             elif j in boxes:

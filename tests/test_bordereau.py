@@ -36,6 +36,9 @@ def report(cli, tmp_path) -> dict:
     _file(share / "Ressources humaines" / "Paie" / "paie-2012-12.txt", 2_000_000, 2012)
     _file(share / "Finances" / "Budgets" / "BP-2011.csv", 250_000, 2011)
     _file(share / "Urbanisme" / "PLU" / "reglement.txt", 10_000, 2024)
+    # Déchets of a few dozen octets: the déchets sheet must not show them as 0.
+    _file(share / "Urbanisme" / "PLU" / "Thumbs.db", 40, 2024)
+    _file(share / "Urbanisme" / "PLU" / "~$glement.docx", 162, 2024)
     db = tmp_path / "catalogue.duckdb"
     assert cli("scan", share, "--commune", COMMUNE, "--nom", "Saint-Archive", "--db", db).exit_code == 0
     grid = tmp_path / "grille.xlsx"
@@ -83,7 +86,7 @@ def test_bordereau_cells(report):
     source = query(report["db"], "SELECT source FROM referentiel WHERE code = 'RH-PAIE'")[0][0]
     assert pay["Typologie documentaire"] == "Bulletins de paie (doubles)"
     assert pay["Dates extrêmes"] == "2010–2012" and pay["Volume (Mo)"] == 3.5
-    assert pay["DUA (années)"] == 5 and pay["Source de la DUA"] == source and pay["Fin de DUA"] == 2018  # 5 years from the end of 2012: over on 31 Dec 2017
+    assert pay["DUA (années)"] == 5 and pay["Source de la DUA"] == source and pay[bordereau.ELIMINABLE] == 2018  # 5 years from the end of 2012: over on 31 Dec 2017, eliminable in 2018
     assert pay["Emplacement"].endswith(PAY) and pay["Identifiant"].startswith("FS-")
     assert budgets["Typologie documentaire"] == "Autre : Budgets préparatoires"
     assert budgets["Dates extrêmes"] == "2011" and budgets["Volume (Mo)"] == 0.25
@@ -99,7 +102,12 @@ def test_bordereau_cells(report):
     assert (setup.orientation, setup.paperSize, setup.fitToWidth, setup.fitToHeight) == ("landscape", 9, 1, 0)
     assert ws.print_title_rows == f"${bordereau.HEADER_ROW}:${bordereau.HEADER_ROW}"
     dechets = _cells(wb[bordereau.SHEET_DECHETS])
-    assert dechets[0][4] == "Volume (Mo)"
+    assert dechets[0][4] == "Volume (Ko)"
+    volumes = {r[1]: r[4] for r in dechets[1:]}
+    assert volumes["Cache de vignettes Windows (Thumbs.db)"] == 0.04
+    assert volumes["Fichier propriétaire Microsoft Office (~$)"] == 0.162
+    # The column says what the year is: the DUA ends on the 31 December before it.
+    assert header[7] == "Année d'élimination possible" and "Fin de DUA" not in header
 
 
 def test_bordereau_pdf_from_libreoffice(report):
@@ -111,6 +119,9 @@ def test_bordereau_pdf_from_libreoffice(report):
     first = [p for p in pages if f"{bordereau.SHEET} — page" in p]
     assert len(first) == 1  # two datasets and the visas hold on one page
     text = first[0]
+    # LibreOffice prints the small déchets volumes readably, never « 0.00 ».
+    dechets = "\n".join(p for p in pages if f"{bordereau.SHEET_DECHETS} — page" in p)
+    assert "0.04 " in dechets and "0.162" in dechets and " 0.00 " not in dechets
     for expected in ("Bordereau d'élimination d'archives publiques", f"Saint-Archive ({COMMUNE})",
                      "Bulletins de paie (doubles)", "2010–2012", "3.50", "Source de la DUA", bordereau.PRODUCER_VISA,
                      bordereau.ARCHIVES_VISA, "Signature :", "Nom et qualité :", "R212-14"):

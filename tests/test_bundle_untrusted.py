@@ -110,7 +110,7 @@ def test_rows_of_another_commune_are_refused(genuine, territory, tmp_path, cli):
     meta["scan"]["commune"] = "99005"
     bundle = rewrite(genuine, tmp_path / "faux.parquet", meta=meta)
     refused(cli, bundle, territory,
-            "5 entrée(s) d'une autre commune que 99005 (celle des métadonnées) ; lot refusé.")
+            "5 entrées d'une autre commune que 99005 (celle des métadonnées) ; lot refusé.")
     assert query(territory, "SELECT code FROM communes") == [("99003",)]
 
 
@@ -139,14 +139,14 @@ def test_negative_size_is_refused(genuine, territory, tmp_path, cli):
     table = pq.read_table(genuine)
     table = set_column(table, "size", [-1] + table.column("size").to_pylist()[1:])
     bundle = rewrite(genuine, tmp_path / "negatif.parquet", rows=table)
-    refused(cli, bundle, territory, "1 entrée(s) de taille négative ; lot refusé.")
+    refused(cli, bundle, territory, "1 entrée de taille négative ; lot refusé.")
 
 
 def test_absurd_size_is_refused(genuine, territory, tmp_path, cli):
     table = pq.read_table(genuine)
     table = set_column(table, "size", [2**62] + table.column("size").to_pylist()[1:])
     bundle = rewrite(genuine, tmp_path / "enorme.parquet", rows=table)
-    refused(cli, bundle, territory, "1 entrée(s) de taille supérieure à 1 Eio ; lot refusé.")
+    refused(cli, bundle, territory, "1 entrée de taille supérieure à 1 Eio ; lot refusé.")
 
 
 def test_inconsistent_paths_are_refused(genuine, territory, tmp_path, cli):
@@ -155,14 +155,14 @@ def test_inconsistent_paths_are_refused(genuine, territory, tmp_path, cli):
     table = set_column(table, "path", ["../../etc/passwd"] + paths[1:])
     bundle = rewrite(genuine, tmp_path / "chemin.parquet", rows=table)
     refused(cli, bundle, territory,
-            "1 entrée(s) au chemin invalide (vide, absolu, avec « . » ou « .. », ou sans rapport avec "
+            "1 entrée au chemin invalide (vide, absolu, avec « . » ou « .. », ou sans rapport avec "
             "parent, name et depth) ; lot refusé.")
 
 
 def test_duplicate_entries_are_refused(genuine, territory, tmp_path, cli):
     table = pq.read_table(genuine)
     bundle = rewrite(genuine, tmp_path / "double.parquet", rows=pa.concat_tables([table, table.slice(0, 1)]))
-    refused(cli, bundle, territory, "1 entrée(s) en double (même file_id ou même chemin) ; lot refusé.")
+    refused(cli, bundle, territory, "1 entrée en double (même file_id ou même chemin) ; lot refusé.")
 
 
 def test_unknown_kind_is_refused(genuine, territory, tmp_path, cli):
@@ -170,7 +170,7 @@ def test_unknown_kind_is_refused(genuine, territory, tmp_path, cli):
     table = set_column(table, "kind", ["fichier"] + table.column("kind").to_pylist()[1:])
     bundle = rewrite(genuine, tmp_path / "genre.parquet", rows=table)
     refused(cli, bundle, territory,
-            "1 entrée(s) de type inconnu (attendu : file, directory, symlink, other) ; lot refusé.")
+            "1 entrée de type inconnu (attendu : file, directory, symlink, other) ; lot refusé.")
 
 
 def test_same_uuid_with_other_content_is_refused(genuine, territory, tmp_path, cli):

@@ -42,7 +42,7 @@ def test_sql_formats(scanned, cli):
     result = cli("sql", "SELECT rule_id, size FROM dechets ORDER BY rule_id", "--db", db, "--format", "json")
     assert json.loads(result.output) == [{"rule_id": "BAK-COPIE-DE", "size": 8}, {"rule_id": "SYS-THUMBS", "size": 100}]
     result = cli("sql", "SELECT commune, files FROM datasets ORDER BY path", "--db", db)
-    assert result.exit_code == 0 and "2 ligne(s)" in result.output
+    assert result.exit_code == 0 and "2 lignes" in result.output
 
 
 def test_sql_errors_are_one_line(scanned, cli, tmp_path):
@@ -79,6 +79,8 @@ def test_status(scanned, cli):
     assert result.exit_code == 0
     assert "  99001 Saint-Aubin : 3 fichiers, 116 octets (derniers scans terminés)" in result.output
     assert "— terminé," in result.output
+    # Counts agree with their nouns: « 0 erreur », never « 0 erreurs ».
+    assert result.output.splitlines()[-1].endswith(", 3 fichiers, 116 octets, 0 erreur")
 
 
 def test_usage_error_is_exit_2(cli):
@@ -175,10 +177,19 @@ def test_sql_wide_results_fold(scanned, cli, monkeypatch):
                              "depth     : 1\n"
                              "name      : Thumbs.db\n"
                              "commune   : 99001\n"
-                             "1 ligne(s), une fiche par ligne (résultat trop large pour un tableau : "
+                             "1 ligne, une fiche par ligne (résultat trop large pour un tableau : "
                              "--format csv pour un tableur)\n")
     # Six narrow columns stay a table; the same, too wide for a 40-column terminal, fold.
     narrow = "SELECT kind, size, extension, depth, name, commune FROM files WHERE name = 'Thumbs.db'"
     assert "┃ kind" in cli("sql", narrow, "--db", db).output
     monkeypatch.setenv("COLUMNS", "40")
     assert cli("sql", narrow, "--db", db).output.startswith("── ligne 1 ──\nkind      : file\n")
+
+
+def test_report_of_an_invalid_code_says_so_first(scanned, cli, tmp_path):
+    _, db = scanned
+    result = cli("report", "--commune", "1234", "--no-pdf", "-o", tmp_path / "r", "--db", db)
+    assert result.exit_code == 1
+    assert result.output.startswith("Erreur : code de commune invalide « 1234 » : attendu un code INSEE")
+    assert result.output.endswith("(communes connues : 99001).\n")
+    assert not (tmp_path / "r").exists()

@@ -168,7 +168,7 @@ def test_report_without_tenants_file_says_so(small_territory, tmp_path):
     ("couts.csv", COST_HEADER + "forfait_locataire,1000,€,Forfait,Convention\ncopies,2.5,copies,Copies,Devis\n",
      "ligne 3 : copies « 2.5 » doit être un nombre entier d'au moins 1"),
     ("couts.csv", COST_HEADER + "forfait_locataire,1000,€,Forfait,Convention\n",
-     "paramètre(s) manquant(s) : prix_go_an, copies"),
+     "paramètres manquants : prix_go_an, copies"),
 ])
 def test_bad_costs_or_tenants_file_is_refused_nothing_written(small_territory, tmp_path, name, content, message):
     cli, db = small_territory["cli"], small_territory["db"]

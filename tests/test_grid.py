@@ -10,6 +10,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import duckdb
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
@@ -176,6 +177,37 @@ def test_export_of_unknown_commune_is_refused(cli, db, tmp_path):
     assert result.output == "Erreur : Commune 12345 absente du catalogue (communes connues : 99101, 99102).\n"
 
 
+def test_export_of_an_invalid_code_says_so_first(cli, db, tmp_path):
+    result = cli("grid", "export", "--commune", "1234", "-o", tmp_path / "x.xlsx", "--db", db)
+    assert result.exit_code == 1
+    assert result.output == ("Erreur : code de commune invalide « 1234 » : attendu un code INSEE de 5 caractères "
+                             "(chiffres, ou 2A/2B suivi de 3 chiffres pour la Corse) ou numéro SIREN de 9 chiffres "
+                             "(communes connues : 99101, 99102).\n")
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_stored_code_of_an_older_catalogue_still_exports(cli, db, tmp_path):
+    # Catalogues made before codes were checked may hold a code of any form.
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO communes (code, nom) VALUES ('1234', 'Ancienne')")
+    con.close()
+    result = cli("grid", "export", "--commune", "1234", "-o", tmp_path / "x.xlsx", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"Grille écrite : {tmp_path / 'x.xlsx'} — 0 jeu de données (0 nouveau, 0 déjà qualifié, "
+                             "0 non retrouvé au dernier scan, 0 ajouté).\n")
+
+
+def test_export_and_import_messages_agree_with_their_counts(cli, db, tmp_path):
+    result = cli("grid", "export", "--commune", COMMUNE, "-o", tmp_path / "g.xlsx", "--db", db)
+    assert result.exit_code == 0
+    assert result.output == (f"Grille écrite : {tmp_path / 'g.xlsx'} — 5 jeux de données (5 nouveaux, 0 déjà qualifié, "
+                             "0 non retrouvé au dernier scan, 0 ajouté).\n")
+    result = cli("grid", "import", tmp_path / "g.xlsx", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "g.xlsx : aucune modification (réponses identiques à celles déjà importées) ; 5 jeux encore à qualifier." \
+        in result.output
+
+
 def test_formula_injection_stays_inert(cli, db, tmp_path):
     # A référent's answer that looks like a formula, and a scanned folder named like one.
     path = filled_grid(cli, db, tmp_path, {"Urbanisme/Permis de construire": {"service": INJECTION,
@@ -201,7 +233,7 @@ def test_round_trip_export_fill_import(cli, db, tmp_path):
     path = filled_grid(cli, db, tmp_path)
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 0, result.output
-    assert "import n° 1 — commune 99101 — 2 ligne(s) enregistrée(s)" in result.output
+    assert "import n° 1 — commune 99101 — 2 lignes enregistrées" in result.output
     place = "Urbanisme/Permis de construire"
     assert current(db, place, "hebergement") == "Serveur de fichiers"
     assert current(db, place, "date_saisie") == dt.date(2026, 11, 20)
@@ -272,7 +304,7 @@ def test_every_problem_reported_at_once_and_nothing_stored(cli, db, tmp_path):
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[0] == ("Erreur : 4 problème(s) : rien n'a été importé (corrigez la grille, ou utilisez "
+    assert lines[0] == ("Erreur : 4 problèmes : rien n'a été importé (corrigez la grille, ou utilisez "
                         "--partiel pour importer les lignes valides).")
     assert set(lines[1:]) == {
         f"{ref('signature', permis)} : « Peut-être » n'est pas une valeur autorisée (Oui, Non, Ne sait pas)",
@@ -289,7 +321,7 @@ def test_partiel_stores_the_valid_rows(cli, db, tmp_path):
     result = cli("grid", "import", path, "--partiel", "--db", db)
     assert result.exit_code == 0, result.output
     assert "« Énorme » n'est pas une valeur autorisée (Forte, Moyenne, Faible, Aucune)" in result.output
-    assert "1 ligne(s) non importée(s)" in result.output
+    assert "1 ligne non importée" in result.output
     assert current(db, "Urbanisme/Permis de construire", "valeur_juridique") == "Forte"
     assert current(db, "Finances/Budgets", "valeur_juridique") is None
 
@@ -358,7 +390,7 @@ def test_unknown_dataset_id_is_refused_but_added_rows_are_fine(cli, db, tmp_path
     wb.save(path)
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 0, result.output
-    assert "dont 2 ajoutée(s)" in result.output
+    assert "dont 2 ajoutées" in result.output
     added = query(db, "SELECT dataset_id, emplacement, volume_annuel_go FROM qualifications_current "
                       "WHERE ajout ORDER BY emplacement")
     assert [(a[1], a[2]) for a in added] == [("Application de gestion financière", 3.0),
@@ -423,7 +455,7 @@ def test_new_version_kept_and_earlier_answer_reported(cli, db, tmp_path):
         "valeur_strategique": "Forte", "rempli_par": "Paul Durand"}})
     result = cli("grid", "import", second, "--db", db)
     assert result.exit_code == 0, result.output
-    assert "1 ligne(s) enregistrée(s)" in result.output and "1 inchangée(s)" in result.output
+    assert "1 ligne enregistrée" in result.output and "1 inchangée" in result.output
     modified = [line for line in result.output.splitlines() if line.startswith("  Modifié : ")]
     assert len(modified) == 1 and "Valeur stratégique « Moyenne » → « Forte »" in modified[0]
     assert "grille-remplie.xlsx, Jeanne Martin" in modified[0]

@@ -3,11 +3,13 @@ printed to PDF by LibreOffice itself and its text read back with pdftotext."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import re
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,82 @@ def test_each_column_has_its_own_error_message(cli, db, tmp_path):
     assert "stock" in errors[col["volume_stock_go"]] and "flux annuel" in errors[col["volume_annuel_go"]]
     assert errors[col["hebergement"]] == "Hébergement : choisissez une valeur de la liste."
     assert not any("années" in errors[col[k]] for k in col if k != "dua_annees" and errors.get(col[k]))
+
+
+@pytest.fixture
+def wordy_db(tmp_path) -> Path:
+    """Datasets whose pre-filled texts take several lines: three formats each, and one
+    whose files span 25 years (a « Volume par année » longer than a row may hold)."""
+    from catalogue.scan import run_scan
+
+    share = tmp_path / "partage"
+    for k in range(1, 5):
+        folder = share / f"Service {k}" / f"Activité {k}"
+        folder.mkdir(parents=True)
+        (folder / "a.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n" + b"x" * (3000 * k))
+        (folder / "b.xml").write_bytes(b'<?xml version="1.0"?>\n<r/>\n' + b" " * (5000 - 1000 * k))
+        (folder / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1500))
+        (folder / "d.txt").write_text("bonjour\n")
+    years = share / "Service 5" / "Archives"
+    years.mkdir(parents=True)
+    for year in range(2000, 2025):
+        path = years / f"note-{year}.txt"
+        path.write_text("x" * (100 * (year - 1990)))
+        stamp = dt.datetime(year, 6, 15).timestamp()
+        os.utime(path, (stamp, stamp))
+    db = tmp_path / "bavard.duckdb"
+    run_scan(str(share), COMMUNE, nom="Bavarde", db=str(db), quiet=True)
+    return db
+
+
+def _words(pdf: Path) -> list[list[tuple[float, float, str]]]:
+    """Each page's words as (xMin, yMin, text), from pdftotext's bounding boxes."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    pages = []
+    for page in re.findall(r"<page .*?</page>", html, re.S):
+        pages.append([(float(x), float(y), unescape(w)) for x, y, w in
+                      re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', page)])
+    return pages
+
+
+def _column_band(words, first: str, after: str | None, following: str) -> tuple[float, float]:
+    """The x range of the column whose header starts with the word FIRST (the first one
+    right of the word AFTER when given), up to the header word FOLLOWING that starts the next (or the
+    page's edge)."""
+    header_y = min(y for _, y, _ in words)
+    header = sorted((x, w) for x, y, w in words if y < header_y + 30)
+    anchor = next(x for x, w in header if w == after) if after else 0.0
+    start = next(x for x, w in header if w == first and x >= anchor)
+    return start, next((x for x, w in header if w == following and x > start), float("inf"))
+
+
+def test_prefilled_text_never_runs_over_the_next_row(cli, wordy_db, tmp_path):
+    """Issue 19 review: in LibreOffice, the third line of « Principaux formats » printed
+    inside the next dataset's row. Each row is as tall as its text, a longer text is cut
+    with « … »; every word printed in those columns lies within its own row."""
+    path = export(cli, wordy_db, tmp_path / "grille.xlsx")
+    ws = load_workbook(path)[spec.SHEET_GRID]
+    col = {c.key: i for i, c in enumerate(spec.COLUMNS, start=1)}
+    texts = {ws.cell(r, 1).value: {k: ws.cell(r, col[k]).value for k in ("formats", "croissance")}
+             for r in range(2, ws.max_row + 1) if str(ws.cell(r, 1).value or "").startswith("FS-")}
+    assert len(texts) == 5 and all(t["formats"] for t in texts.values())
+    assert sum(t["croissance"].endswith("…") for t in texts.values()) == 1  # 25 years do not fit
+    pages = [p for p in _words(convert(path, "pdf", tmp_path)) if any(w.startswith("FS-") for _, _, w in p)]
+    assert pages
+    for words in pages:
+        rows = sorted((y, w) for _, y, w in words if re.fullmatch(r"FS-[0-9A-F]{12}", w))
+        bands = [(y - 2, rows[k + 1][0] - 2 if k + 1 < len(rows) else float("inf"), ident)
+                 for k, (y, ident) in enumerate(rows)]
+        for key, *header in (("formats", "Principaux", None, "Part"), ("croissance", "Volume", "signée", "Service")):
+            left, right = _column_band(words, *header)
+            for top, bottom, ident in bands:
+                printed = [w for x, y, w in words if left - 1 <= x < right - 1 and top <= y < bottom]
+                assert sorted(printed) == sorted(texts[ident][key].split()), (key, ident, printed)
+
+
+def test_mode_d_emploi_prints_on_one_page(cli, db, tmp_path):
+    path = export(cli, db, tmp_path / "grille.xlsx")
+    guide = load_workbook(path)[spec.SHEET_GUIDE]
+    assert (guide.page_setup.fitToWidth, guide.page_setup.fitToHeight) == (1, 1)
+    pages = [p for p in pdf_pages(convert(path, "pdf", tmp_path)) if f"{spec.SHEET_GUIDE} — page" in p]
+    assert len(pages) == 1 and f"{spec.SHEET_GUIDE} — page 1 / " in pages[0]

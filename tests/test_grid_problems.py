@@ -20,7 +20,7 @@ from tests.conftest import query
 grid_db_template = grid_tests.grid_db_template
 db = grid_tests.db
 
-HEAD = ("Erreur : {n} problème(s) : rien n'a été importé (corrigez la grille, ou utilisez --partiel pour "
+HEAD = ("Erreur : {n} : rien n'a été importé (corrigez la grille, ou utilisez --partiel pour "
         "importer les lignes valides).")
 
 
@@ -57,7 +57,7 @@ def test_several_problems_are_reported_at_once_as_problems_and_as_french_lines(c
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[0] == HEAD.format(n=6)
+    assert lines[0] == HEAD.format(n="6 problèmes")
     assert lines[1:] == [str(p) for p in caught.value.problems]
     cell = f"{spec.SHEET_GRID}!{get_column_letter(col['signature'])}{permis}"
     assert f"{cell} : « Peut-être » n'est pas une valeur autorisée (Oui, Non, Ne sait pas)" in lines
@@ -81,7 +81,7 @@ def test_problems_of_several_files_name_their_file(cli, db, tmp_path):
     result = cli("grid", "import", first, second, "--db", db)
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        HEAD.format(n=2),
+        HEAD.format(n="2 problèmes"),
         f"grille-remplie.xlsx — {spec.SHEET_GRID}!{get_column_letter(col['valeur_juridique'])}{budgets} : "
         "« Énorme » n'est pas une valeur autorisée (Forte, Moyenne, Faible, Aucune)",
         f"grille-bis.xlsx — {spec.SHEET_GRID}!{get_column_letter(col['priorite'])}{budgets} : "
@@ -101,5 +101,5 @@ def test_a_missing_required_column_is_a_problem_of_its_header_row(cli, db, tmp_p
                                              "colonne obligatoire « Hébergement » absente", path.name)]
     result = cli("grid", "import", path, "--db", db)
     assert result.exit_code == 1
-    assert result.output.splitlines() == [HEAD.format(n=1),
+    assert result.output.splitlines() == [HEAD.format(n="1 problème"),
                                           f"{spec.SHEET_GRID}, ligne 1 : colonne obligatoire « Hébergement » absente"]

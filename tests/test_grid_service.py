@@ -33,7 +33,7 @@ def test_service_grid_holds_only_that_service_and_imports(cli, db, tmp_path):
     out = tmp_path / "urba.xlsx"
     result = cli("grid", "export", "--commune", COMMUNE, "--service", "urbanisme", "-o", out, "--db", db)
     assert result.exit_code == 0, result.output
-    assert f"Grille écrite : {out} — 2 jeu(x) de données (2 nouveau(x)" in result.output
+    assert f"Grille écrite : {out} — 2 jeux de données (2 nouveaux" in result.output
     wb = load_workbook(out)
     ws = wb[spec.SHEET_GRID]
     assert places(ws) == ["Urbanisme/PLU", "Urbanisme/Permis de construire"]

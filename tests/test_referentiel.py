@@ -173,7 +173,7 @@ def test_commune_rows_replace_and_add(cli, tmp_path):
     db = tmp_path / "catalogue.duckdb"
     result = cli("referentiel", "charger", local, "--db", db)
     assert result.exit_code == 0, result.output
-    assert result.output == "Référentiel de la commune enregistré : 1 ligne(s) remplacée(s), 1 ajoutée(s).\n"
+    assert result.output == "Référentiel de la commune enregistré : 1 ligne remplacée, 1 ajoutée.\n"
     # Kept in the catalogue: every later open applies it.
     connect(db).close()
     assert query(db, "SELECT dua_annees, source FROM referentiel WHERE code = 'EC-PACS'") == [(6, "Arrêté du maire, art. 2")]

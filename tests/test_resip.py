@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+from catalogue.formatting import plural
 from tests.conftest import query
 from tests.saedata import BUDGETS, ETRANGES, PAIE, PERMIS, SHARED, dataset_id, need_shared, sae, sae_template
 
@@ -38,8 +39,8 @@ def test_one_row_per_folder_and_file_with_its_parent(cli, sae, tmp_path):
     by_file = {r[col["File"]]: r for r in body}
     assert set(by_file) == {f"{share}/{p}" for p in [*packed, *folders]}
     assert len(body) == len(packed) + len(folders)  # one row each, none twice
-    assert result.output.splitlines()[0] == (f"CSV ReSIP écrit : {out} — {len(folders)} dossier(s), "
-                                             f"{len(packed)} fichier(s) (windows-1252, séparateur « ; »)")
+    assert result.output.splitlines()[0] == (f"CSV ReSIP écrit : {out} — {plural(len(folders), 'dossier')}, "
+                                             f"{plural(len(packed), 'fichier')} (windows-1252, séparateur « ; »)")
 
     ids = [r[col["Id"]] for r in body]
     assert len(set(ids)) == len(ids)
@@ -110,14 +111,14 @@ def test_names_resip_cannot_open_are_refused(cli, sae, tmp_path):
     result = cli("resip", ds, "-o", out, "--db", db)
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"Erreur : {ds} : 2 nom(s) que ReSIP ne pourrait pas ouvrir ; rien n'a été écrit :",
+        f"Erreur : {ds} : 2 noms que ReSIP ne pourrait pas ouvrir ; rien n'a été écrit :",
         "  caf\\xe9/menu\\xff.txt : nom illisible en UTF-8 (renommez-le, ou versez avec « catalogue sip »)",
-        "  日本語.txt : caractère(s) « 日本語 » impossible(s) à écrire en cp1252 (utilisez --encodage utf-8)"]
+        "  日本語.txt : caractères « 日本語 » impossibles à écrire en cp1252 (utilisez --encodage utf-8)"]
     assert not out.exists()
     result = cli("resip", ds, "-o", out, "--db", db, "--encodage", "utf-8")
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"Erreur : {ds} : 1 nom(s) que ReSIP ne pourrait pas ouvrir ; rien n'a été écrit :",
+        f"Erreur : {ds} : 1 nom que ReSIP ne pourrait pas ouvrir ; rien n'a été écrit :",
         "  caf\\xe9/menu\\xff.txt : nom illisible en UTF-8 (renommez-le, ou versez avec « catalogue sip »)"]
     assert not out.exists()
 

@@ -419,7 +419,7 @@ def test_changed_or_gone_files_refused_then_skipped_on_request(cli, sae, tmp_pat
     assert result.exit_code == 1
     size = query(db, "SELECT size FROM dataset_files WHERE name = 'plan.png'")[0][0]
     assert result.output.splitlines() == [
-        f"Erreur : {ds} : 3 fichier(s) modifié(s), disparu(s) ou illisible(s) depuis le scan ; rien n'a été écrit "
+        f"Erreur : {ds} : 3 fichiers modifiés, disparus ou illisibles depuis le scan ; rien n'a été écrit "
         "(relancez un scan, ou --ignorer-modifies pour verser les autres) :",
         f"  {PERMIS}/2024/PC-2024-002.pdf : disparu depuis le scan",
         f"  {PERMIS}/PC-2024-001.pdf : modifié depuis le scan (date de modification différente)",
@@ -429,7 +429,7 @@ def test_changed_or_gone_files_refused_then_skipped_on_request(cli, sae, tmp_pat
 
     result = sip(cli, db, out, ds, extra=("--racine", copy, "--ignorer-modifies"))
     assert result.exit_code == 0, result.output
-    assert "  Modifiés ou disparus depuis le scan, non versés : 3 fichier(s)." in result.output
+    assert "  Modifiés ou disparus depuis le scan, non versés : 3 fichiers." in result.output
     filenames = {t.text for t in manifest_of(out / f"{ds}.zip").iter(f"{{{NS['2.2']}}}Filename")}
     assert not {"plan.png", "PC-2024-002.pdf", "PC-2024-001.pdf"} & filenames
     excluded = left_out_rows(out / f"{ds}-exclus.csv")

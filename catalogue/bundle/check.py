@@ -17,6 +17,7 @@ from catalogue.bundle.layout import KINDS, META_KEY, TOTALS, digest_sql, file_co
 from catalogue.bundle.meta import Invalid, parse_meta, show
 from catalogue.dbtools import one, scalar
 from catalogue.errors import BundleError
+from catalogue.formatting import plural
 
 MAX_ENTRY_SIZE = 1 << 60      # 1 Eio: larger than any real file, sparse ones included
 MAX_BIGINT = (1 << 63) - 1
@@ -85,13 +86,13 @@ def _check_rows(con: duckdb.DuckDBPyConnection, path: str, scan: dict) -> tuple[
     entries, files, size, errors, digest = totals
     for (_, what), count in zip(checks, counts):
         if count:
-            raise Invalid(f"{count} entrée(s) {what} ; lot refusé")
+            raise Invalid(f"{plural(count, 'entrée')} {what} ; lot refusé")
     distinct = scalar(con.execute(
         f"""SELECT least((SELECT count(*) FROM (SELECT DISTINCT file_id FROM {ROWS})),
                          (SELECT count(*) FROM (SELECT DISTINCT coalesce(path_raw, encode(path)) FROM {ROWS})))""",
         {"path": path}))
     if distinct < entries:
-        raise Invalid(f"{entries - distinct} entrée(s) en double (même file_id ou même chemin) ; lot refusé")
+        raise Invalid(f"{plural(entries - distinct, 'entrée')} en double (même file_id ou même chemin) ; lot refusé")
     if size > MAX_BIGINT:
         raise Invalid(f"volume total impossible ({size} octets) ; lot refusé")
     return entries, files, size, errors, digest

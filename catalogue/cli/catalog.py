@@ -10,11 +10,11 @@ import click
 
 from catalogue.cli.base import db_option, main, user_errors
 from catalogue.cli.scans import print_summary
-from catalogue.formatting import french_int
+from catalogue.formatting import french_int, plural
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", metavar="REQUÊTE")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True,
               help="Format de sortie. En csv, pour un tableur, un texte commençant par = + - @ est précédé "
@@ -22,7 +22,7 @@ from catalogue.formatting import french_int
 @db_option
 @user_errors
 def sql(query, fmt, db):
-    """Exécuter une requête SQL de lecture (SELECT…) sur le catalogue, sans pouvoir le modifier."""
+    """Exécuter la REQUÊTE SQL de lecture (SELECT…) sur le catalogue, sans pouvoir le modifier."""
     from catalogue.query import run_query
 
     columns, rows = run_query(db, query)
@@ -45,7 +45,7 @@ def sql(query, fmt, db):
         if is_wide(columns, rows, get_terminal_size().columns):
             for line in folded(columns, rows):
                 click.echo(line)
-            click.echo(f"{french_int(len(rows))} ligne(s), une fiche par ligne (résultat trop large pour un "
+            click.echo(f"{plural(len(rows), 'ligne')}, une fiche par ligne (résultat trop large pour un "
                        "tableau : --format csv pour un tableur)")
             return
         table = Table(*columns)
@@ -53,7 +53,7 @@ def sql(query, fmt, db):
             # markup=False: a file named "[bold]x" must print as is.
             table.add_row(*[cell(v) for v in r])
         Console(markup=False, highlight=False, emoji=False).print(table)
-        click.echo(f"{french_int(len(rows))} ligne(s)")
+        click.echo(plural(len(rows), "ligne"))
 
 
 @main.command()

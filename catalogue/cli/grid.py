@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from catalogue.cli.base import db_option, main, user_errors
+from catalogue.cli.base import check_requested_commune, db_option, main, user_errors
 from catalogue.clierrors import UserError
-from catalogue.formatting import french_int
+from catalogue.formatting import french_int, plural
 
 
 @main.group()
@@ -15,31 +15,34 @@ def grid() -> None:
 
 
 @grid.command("export")
-@click.option("--commune", required=True, help="Code de la collectivité dont on exporte la grille.")
+@click.option("--commune", required=True, metavar="CODE", help="Code de la collectivité dont on exporte la grille.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Fichier .xlsx à écrire (défaut : grille-CODE.xlsx).")
-@click.option("--service", default=None, help="Limiter la grille aux jeux de données d'un service (séance collective).")
+@click.option("--service", default=None, metavar="SERVICE",
+              help="Limiter la grille aux jeux de données d'un service (séance collective).")
 @db_option
 @user_errors
 def grid_export(commune, output, service, db):
     """Écrire la grille d'audit pré-remplie d'une commune (un classeur Excel)."""
     from grids.export import export_grid
 
+    check_requested_commune(db, commune)
     r = export_grid(db, commune, output, service=service)
-    click.echo(f"Grille écrite : {r.path} — {french_int(r.rows)} jeu(x) de données "
-               f"({french_int(r.nouveaux)} nouveau(x), {french_int(r.qualifies)} déjà qualifié(s), "
-               f"{french_int(r.disparus)} non retrouvé(s) au dernier scan, {french_int(r.ajouts)} ajouté(s)).")
+    click.echo(f"Grille écrite : {r.path} — {plural(r.rows, 'jeu de données', 'jeux de données')} "
+               f"({plural(r.nouveaux, 'nouveau')}, {plural(r.qualifies, 'déjà qualifié', 'déjà qualifiés')}, "
+               f"{plural(r.disparus, 'non retrouvé', 'non retrouvés')} au dernier scan, {plural(r.ajouts, 'ajouté')}).")
 
 
 @grid.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--commune", default=None, help="Refuser une grille qui n'est pas celle de cette commune.")
+@click.argument("files", metavar="GRILLE.xlsx...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--commune", default=None, metavar="CODE",
+              help="Refuser une grille qui n'est pas celle de cette commune.")
 @click.option("--partiel", is_flag=True,
               help="Importer les lignes valides même si d'autres ont des problèmes (signalés).")
 @db_option
 @user_errors
 def grid_import(files, commune, partiel, db):
-    """Vérifier puis importer une ou plusieurs grilles remplies (tout ou rien, sauf --partiel)."""
+    """Vérifier puis importer une ou plusieurs GRILLE.xlsx remplies (tout ou rien, sauf --partiel)."""
     from grids.importer import GridValidationError, import_grids
 
     try:
@@ -53,13 +56,14 @@ def grid_import(files, commune, partiel, db):
             click.echo(str(problem))
         if r.import_id is None:
             click.echo(f"{r.path.name} : aucune modification (réponses identiques à celles déjà importées) ; "
-                       f"{french_int(r.unqualified)} jeu(x) encore à qualifier.")
+                       f"{plural(r.unqualified, 'jeu', 'jeux')} encore à qualifier.")
         else:
             click.echo(f"{r.path.name} : import n° {r.import_id} — commune {r.commune} — "
-                       f"{french_int(r.changed)} ligne(s) enregistrée(s) dont {french_int(r.added)} ajoutée(s), "
-                       f"{french_int(r.unchanged)} inchangée(s), {french_int(r.unqualified)} encore à qualifier.")
+                       f"{plural(r.changed, 'ligne enregistrée', 'lignes enregistrées')} dont "
+                       f"{plural(r.added, 'ajoutée')}, {plural(r.unchanged, 'inchangée')}, "
+                       f"{french_int(r.unqualified)} encore à qualifier.")
         if r.skipped_rows:
-            click.echo(f"{r.path.name} : {french_int(r.skipped_rows)} ligne(s) non importée(s) à cause des problèmes "
-                       "ci-dessus (--partiel).")
+            skipped = plural(r.skipped_rows, "ligne non importée", "lignes non importées")
+            click.echo(f"{r.path.name} : {skipped} à cause des problèmes ci-dessus (--partiel).")
         for line in r.overwrites:
             click.echo(f"  Modifié : {line}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from catalogue.cli.base import db_option, main, user_errors
+from catalogue.cli.base import check_requested_commune, db_option, main, user_errors
 
 
 @main.command()
-@click.option("--commune", default=None, help="Code de la collectivité : recensement et feuille de route.")
+@click.option("--commune", default=None, metavar="CODE",
+              help="Code de la collectivité : recensement et feuille de route.")
 @click.option("--territoire", is_flag=True, help="Synthèse territoriale (toutes collectivités, chiffres agrégés).")
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), default="rapports", show_default=True,
               help="Dossier où écrire les rapports.")
@@ -36,6 +37,7 @@ def report(commune, territoire, output, no_pdf, locataires, couts, modeles, db):
         result = report_territory(db, output, pdf=not no_pdf, templates=modeles, tenants_file=locataires,
                                   costs_file=couts)
     else:
+        check_requested_commune(db, commune)
         result = report_commune(db, commune, output, pdf=not no_pdf, templates=modeles)
     click.echo(f"{result.label} :")
     for path in result.files:

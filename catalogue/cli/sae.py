@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from catalogue.cli.base import db_option, main, user_errors
-from catalogue.formatting import french_bytes, french_int
+from catalogue.formatting import french_bytes, french_int, plural
 
 
 @main.group()
@@ -43,12 +43,12 @@ def referentiel_export_vitam(output, services, local, db):
 
 
 @referentiel.command("charger")
-@click.argument("fichier", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("fichier", metavar="FICHIER.csv", type=click.Path(dir_okay=False, path_type=Path))
 @db_option
 @user_errors
 def referentiel_charger(fichier, db):
-    """Enregistrer dans le catalogue le référentiel de la commune (ses lignes remplacent ou complètent celles
-    du référentiel fourni) ; un fichier réduit à l'en-tête revient au référentiel fourni."""
+    """Enregistrer dans le catalogue le référentiel de la commune FICHIER.csv (ses lignes remplacent ou
+    complètent celles du référentiel fourni) ; un fichier réduit à l'en-tête revient au référentiel fourni."""
     from catalogue.referentiel import load_referentiel
     from catalogue.store import connect, save_local_referentiel
 
@@ -59,8 +59,8 @@ def referentiel_charger(fichier, db):
         save_local_referentiel(con, fichier)
     finally:
         con.close()
-    click.echo(f"Référentiel de la commune enregistré : {french_int(len(local & shipped))} ligne(s) remplacée(s), "
-               f"{french_int(len(local - shipped))} ajoutée(s).")
+    replaced = plural(len(local & shipped), "ligne remplacée", "lignes remplacées")
+    click.echo(f"Référentiel de la commune enregistré : {replaced}, {plural(len(local - shipped), 'ajoutée')}.")
 
 
 def _export_agencies(path: str, db: str | None) -> None:
@@ -114,13 +114,13 @@ def sip(dataset_ids, contrat, output, seda, taille_max, remplacer, ignorer_modif
                          quiet=quiet)
     for r in build_sips(db, dataset_ids, options):
         for part in r.parts:
-            click.echo(f"SIP écrit : {part.path} — {french_int(part.files)} fichier(s), "
+            click.echo(f"SIP écrit : {part.path} — {plural(part.files, 'fichier')}, "
                        f"{french_bytes(part.bytes)} (SEDA {seda})")
         if r.oversized:
-            click.echo(f"  Attention : {french_int(r.oversized)} fichier(s) dépassent à eux seuls --taille-max "
-                       "(un SIP chacun).")
+            click.echo(f"  Attention : {plural(r.oversized, 'fichier dépasse', 'fichiers dépassent')} à eux "
+                       "seuls --taille-max (un SIP chacun).")
         if r.changed:
-            click.echo(f"  Modifiés ou disparus depuis le scan, non versés : {french_int(len(r.changed))} fichier(s).")
+            click.echo(f"  Modifiés ou disparus depuis le scan, non versés : {plural(len(r.changed), 'fichier')}.")
         click.echo(f"  Fichiers écartés : {french_int(len(r.left_out))} (liste : {r.left_out_csv})")
 
 
@@ -144,6 +144,6 @@ def resip(dataset_id, output, racine, encodage, service_producteur, remplacer, d
 
     r = write_resip_csv(db, dataset_id, output, root=racine, encoding=encodage, replace=remplacer,
                         originating=service_producteur)
-    click.echo(f"CSV ReSIP écrit : {r.path} — {french_int(r.folders)} dossier(s), {french_int(r.files)} fichier(s) "
+    click.echo(f"CSV ReSIP écrit : {r.path} — {plural(r.folders, 'dossier')}, {plural(r.files, 'fichier')} "
                f"({encodage}, séparateur « ; »)")
     click.echo(f"  Fichiers écartés : {french_int(len(r.left_out))} (liste : {r.left_out_csv})")

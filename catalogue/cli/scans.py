@@ -13,7 +13,7 @@ from catalogue.validation import COMMUNE, check_commune_name
 
 
 @main.command()
-@click.argument("root", type=click.Path(file_okay=True, dir_okay=True, path_type=str))
+@click.argument("root", metavar="DOSSIER", type=click.Path(file_okay=True, dir_okay=True, path_type=str))
 @click.option("--commune", required=True, type=COMMUNE,
               help="Code INSEE de la commune (5 caractères, 2A/2B pour la Corse) ou SIREN (9 chiffres).")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
@@ -46,7 +46,7 @@ from catalogue.validation import COMMUNE, check_commune_name
 @user_errors
 def scan(root, commune, nom, renommer, db, jobs, listages, lectures, excludes, dataset_depth, bundle,
          sans_identification, sans_doublons, sans_signatures, reprendre, recommencer, quiet):
-    """Inventorier l'arborescence ROOT (disque local ou partage monté) en lecture seule."""
+    """Inventorier l'arborescence DOSSIER (disque local ou partage monté) en lecture seule."""
     if reprendre and recommencer:
         raise UserError("--reprendre et --recommencer s'excluent : choisissez l'un des deux.")
     if not bundle:
@@ -91,7 +91,7 @@ def print_summary(s) -> None:
 
 
 @main.command("scan-db")
-@click.argument("url")
+@click.argument("url", metavar="URL")
 @click.option("--commune", required=True, type=COMMUNE, help="Code INSEE ou SIREN de la collectivité.")
 @click.option("--application", required=True, help="Nom de l'application métier (ex. « État civil »).")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
@@ -103,14 +103,15 @@ def print_summary(s) -> None:
 @db_option
 @user_errors
 def scan_db(url, commune, application, nom, renommer, delai, seuil_estimation, db):
-    """Inventorier une base de données métier en lecture seule (tables, lignes, volumes, périodes)."""
+    """Inventorier en lecture seule la base de données métier à l'adresse URL (tables, lignes, volumes, périodes)."""
     check_commune_name(db, commune, nom, renommer)
     from catalogue.appscans import scan_db as run
 
     r = run(url, commune, application, nom=nom, db=db, timeout_s=delai, exact_threshold=seuil_estimation)
     click.echo(f"Base {r.source} — application « {r.application} » — scan n° {r.scan_id}")
+    estimated = plural(r.estimated, "table estimée", "tables estimées")
     click.echo(f"  Tables : {french_int(r.tables)} ; lignes : {french_int(r.rows)}"
-               + (f" (dont {french_int(r.estimated)} table(s) estimée(s) par le moteur)" if r.estimated else "")
+               + (f" (dont {estimated} par le moteur)" if r.estimated else "")
                + f" ; volume : {french_bytes(r.bytes)}")
     click.echo(f"  Tables illisibles : {french_int(len(r.errors))}")
     for line in r.errors:
@@ -118,7 +119,7 @@ def scan_db(url, commune, application, nom, renommer, delai, seuil_estimation, d
 
 
 @main.command("scan-mail")
-@click.argument("path", type=click.Path(path_type=str))
+@click.argument("path", metavar="MESSAGERIE", type=click.Path(path_type=str))
 @click.option("--commune", required=True, type=COMMUNE, help="Code INSEE ou SIREN de la collectivité.")
 @click.option("--application", required=True, help="Nom de la messagerie (ex. « Messagerie de la mairie »).")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
@@ -126,12 +127,13 @@ def scan_db(url, commune, application, nom, renommer, delai, seuil_estimation, d
 @db_option
 @user_errors
 def scan_mail(path, commune, application, nom, renommer, db):
-    """Inventorier une messagerie (mbox, Maildir, .eml, .msg, .pst) : volumes, dates, pièces jointes."""
+    """Inventorier la MESSAGERIE (fichier mbox, .eml, .msg, .pst ou dossier Maildir) : volumes, dates,
+    pièces jointes."""
     check_commune_name(db, commune, nom, renommer)
     from catalogue.appscans import scan_mailbox
 
     r = scan_mailbox(path, commune, application, nom=nom, db=db)
-    click.echo(f"Messagerie « {r.application} » — scan n° {r.scan_id} — {french_int(r.folders)} dossier(s)")
+    click.echo(f"Messagerie « {r.application} » — scan n° {r.scan_id} — {plural(r.folders, 'dossier')}")
     click.echo(f"  Messages : {french_int(r.messages)} ({french_bytes(r.bytes)}) ; pièces jointes : "
                f"{french_int(r.attachments)} ({french_bytes(r.attachment_bytes)})")
     click.echo(f"  Messages illisibles : {french_int(r.unreadable)}")
@@ -140,14 +142,14 @@ def scan_mail(path, commune, application, nom, renommer, db):
 
 
 @main.command("import-droid")
-@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.argument("csv_file", metavar="FICHIER.csv", type=click.Path(dir_okay=False))
 @click.option("--commune", required=True, type=COMMUNE, help="Code INSEE ou SIREN de la collectivité inventoriée.")
 @click.option("--nom", default=None, help="Nom de la collectivité.")
 @renommer_option
 @db_option
 @user_errors
 def import_droid(csv_file, commune, nom, renommer, db):
-    """Importer un inventaire DROID ou siegfried (CSV) comme un scan de partage."""
+    """Importer l'inventaire DROID ou siegfried FICHIER.csv comme un scan de partage."""
     check_commune_name(db, commune, nom, renommer)
     from catalogue.appscans import import_inventory
 
@@ -165,13 +167,13 @@ def import_droid(csv_file, commune, nom, renommer, db):
 
 
 @main.command()
-@click.argument("bundles", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("bundles", metavar="LOT.parquet...", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--renommer", is_flag=True,
               help="Accepter qu'un lot renomme une collectivité déjà enregistrée sous un autre nom.")
 @db_option
 @user_errors
 def ingest(bundles, renommer, db):
-    """Charger un ou plusieurs lots Parquet produits par « catalogue scan --bundle »."""
+    """Charger un ou plusieurs LOT.parquet produits par « catalogue scan --bundle »."""
     from catalogue.bundle import check_bundle, ingest_bundle
     from catalogue.bundle.ingest import check_names
     from catalogue.store import connect

@@ -7,7 +7,7 @@ import os
 import stat
 from collections.abc import Sequence
 
-from catalogue.formatting import french_int
+from catalogue.formatting import french_int, plural
 from catalogue.sae.selection import LeftOut, PackFile
 from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
 
@@ -16,11 +16,12 @@ SHOWN_PROBLEMS = 20
 
 def changed_message(dataset_id: str, changed: list[LeftOut]) -> str:
     """The refusal when files changed since the scan: the first SHOWN_PROBLEMS, each with its reason."""
-    lines = [f"{dataset_id} : {french_int(len(changed))} fichier(s) modifié(s), disparu(s) ou illisible(s) depuis "
+    files = plural(len(changed), "fichier modifié, disparu ou illisible", "fichiers modifiés, disparus ou illisibles")
+    lines = [f"{dataset_id} : {files} depuis "
              "le scan ; rien n'a été écrit (relancez un scan, ou --ignorer-modifies pour verser les autres) :"]
     lines += [f"  {c.path} : {c.reason}" for c in changed[:SHOWN_PROBLEMS]]
     if len(changed) > SHOWN_PROBLEMS:
-        lines.append(f"  … et {french_int(len(changed) - SHOWN_PROBLEMS)} autre(s)")
+        lines.append(f"  … et {plural(len(changed) - SHOWN_PROBLEMS, 'autre')}")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from catalogue.errors import CatalogueError, DiskFullError, full_disk_cause
-from catalogue.formatting import french_bytes, french_int
+from catalogue.formatting import french_bytes, plural
 from catalogue.progress import ScanProgress
 from catalogue.sae.agencies import originating_agency, submission_agency
 from catalogue.sae.freshness import changed_message, check_files
@@ -132,7 +132,7 @@ def _plan(con: duckdb.DuckDBPyConnection, dataset_id: str, options: SipOptions) 
         raise SaeError(f"{dataset_id} : " + " ; ".join(missing) + " ; rien n'a été écrit.")
     sel = select_files(con, ds)
     if not sel.files:
-        raise SaeError(f"{dataset_id} : aucun fichier à verser ({french_int(len(sel.left_out))} laissé(s) de côté : "
+        raise SaeError(f"{dataset_id} : aucun fichier à verser ({plural(len(sel.left_out), 'laissé')} de côté : "
                        "déchets ou copies redondantes) ; rien n'a été écrit.")
     root = os.fsencode(options.root or ds.root)
     problems = check_files(root, sel.files)

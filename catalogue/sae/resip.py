@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalogue.errors import CatalogueError, DiskFullError, full_disk_cause
-from catalogue.formatting import french_int
+from catalogue.formatting import plural
 from catalogue.sae.agencies import originating_agency
 from catalogue.sae.manifest import content_date, folder_spans
 from catalogue.sae.selection import (
@@ -158,11 +158,13 @@ def _check_writable(dataset_id: str, rows: list[list[str]], files: list[PackFile
             ";".join(row).encode(codec)
         except UnicodeEncodeError as exc:
             where = row[1][len(top) + 1:] or row[1]
-            problems.append(f"  {where} : caractère(s) « {exc.object[exc.start:exc.end]} » impossible(s) à écrire en "
+            one = exc.end - exc.start < 2
+            problems.append(f"  {where} : {'caractère' if one else 'caractères'} « {exc.object[exc.start:exc.end]} » "
+                            f"{'impossible' if one else 'impossibles'} à écrire en "
                             f"{codec} (utilisez --encodage utf-8)")
     if problems:
-        head = (f"{dataset_id} : {french_int(len(problems))} nom(s) que ReSIP ne pourrait pas ouvrir ; "
+        head = (f"{dataset_id} : {plural(len(problems), 'nom')} que ReSIP ne pourrait pas ouvrir ; "
                 "rien n'a été écrit :")
-        more = [f"  … et {french_int(len(problems) - SHOWN_PROBLEMS)} autre(s)"] \
+        more = [f"  … et {plural(len(problems) - SHOWN_PROBLEMS, 'autre')}"] \
             if len(problems) > SHOWN_PROBLEMS else []
         raise CatalogueError("\n".join([head, *problems[:SHOWN_PROBLEMS], *more]))

@@ -16,6 +16,7 @@ import duckdb
 
 from catalogue import csvsafe
 from catalogue.errors import CatalogueError
+from catalogue.formatting import french_years
 from catalogue.referentiel import EVENTS, access_rule_id, appraisal_rule_id, event_start, start_event
 
 # Application datasets (business databases, mailboxes) hold no files to pack.
@@ -107,13 +108,13 @@ class Dataset:
         parts = [f"Jeu de données « {self.title} » de la collectivité {self.commune_nom or self.commune} "
                  f"({self.commune}), inventorié par Catalogage ({self.dataset_id})",
                  f"typologie : {self.typologie}",
-                 f"DUA : {self.dua_annees} an(s) à compter de : {self._depart_label()}",
+                 f"DUA : {french_years(self.dua_annees)} à compter de : {self._depart_label()}",
                  f"sort final : {self.sort_final}"]
         if self.sort_final == "Tri":
             parts.append("sort final « Tri » : conserver après tri à l'issue de la DUA (écrit Keep)")
         if self.dua_annees != self.referentiel_dua:
-            parts.append(f"DUA fixée par le service ({self.dua_annees} an(s)) différente de celle du "
-                         f"référentiel ({self.referentiel_dua} an(s)) pour la règle "
+            parts.append(f"DUA fixée par le service ({french_years(self.dua_annees)}) différente de celle du "
+                         f"référentiel ({french_years(self.referentiel_dua)}) pour la règle "
                          f"{appraisal_rule_id(self.typologie_code or '')}")
         return " ; ".join(parts) + "."
 
