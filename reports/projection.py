@@ -11,6 +11,7 @@ import duckdb
 from catalogue import csvsafe
 from catalogue.costs import YEARS, load_costs, load_tenants, project, transfers
 from catalogue.roadmap import RoadmapEntry
+from reports.numbers import csv_decimal
 
 FLOW_YEARS = 3  # the measured flow of a dataset: bytes last modified a year, over the last complete years
 
@@ -69,7 +70,8 @@ def write_projection_csv(path: Path, section: dict) -> Path:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(PROJECTION_COLUMNS)
-        w.writerows(partner_rows(section))
+        # Decimal commas, as in a French spreadsheet; the XLSX keeps numbers numeric.
+        w.writerows([csv_decimal(v) for v in row] for row in partner_rows(section))
     return path
 
 
