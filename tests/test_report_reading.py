@@ -90,11 +90,12 @@ def reading(tmp_path_factory):
             last = r
         if place.endswith("Permis de construire"):
             # DUA of one year, over since 2025: eliminated after the visa.
-            fill(ws, r, dict(GOOD, dua_annees=1, sort_final="Destruction"))
+            # Dated from the documents (issue 19: an undated start event is never eliminated).
+            fill(ws, r, dict(GOOD, dua_annees=1, dua_depart="date du document", sort_final="Destruction"))
         elif place.endswith("Finances/Budgets"):
             # Last modified in 2018, DUA 10 years: kept in service until 2028, nothing planned in 2027.
             fill(ws, r, dict(GOOD, service="Finances", activite="Budget primitif", dua_annees=10,
-                             sort_final="Destruction"))
+                             dua_depart="date du document", sort_final="Destruction"))
     fill(ws, last + 1, dict(GOOD, emplacement="Clé USB du service urbanisme", volume_annuel_go="0,5",
                             volume_stock_go="1,5", hebergement="Support amovible"))
     wb.save(grid)
@@ -152,7 +153,7 @@ def test_page_one_says_what_to_decide(reading):
     text = re.sub(r"\s+", " ", _page_text(reading["out"] / f"rapport-{NAMELESS}.pdf", 1))
     assert "1 jeu de données (" in text and "a dépassé sa durée d'utilité administrative : son élimination" in text
     assert "attend le visa du directeur des Archives départementales" in text
-    assert re.search(r"\d+ jeux de données sur \d+ restent à qualifier", text)
+    assert re.search(r"\d+ jeux de données sur \d+ \(dont 1 ajouté par les référents\) restent à qualifier", text)
     assert "1 jeu de données sur un poste de travail ou un support amovible" in text
     assert re.search(r"\d chemins dépassent 255 caractères \(profondeur maximale : 7 niveaux\)", text)
     assert "1 fichier porte une extension qui ne correspond pas à son contenu" in text
