@@ -57,25 +57,28 @@ def locations(con: duckdb.DuckDBPyConnection, commune: str) -> dict[str, str]:
             for dataset_id, lieu, detail in found}
 
 
+# A misleading extension: the file has one (no extension misleads nobody) and the content
+# says otherwise; déchets (Thumbs.db, ~$lock files…) are left out, being reported as such.
+MISLEADING = """f.kind = 'file' AND f.ext_mismatch AND coalesce(f.extension, '') <> ''
+    AND NOT EXISTS (SELECT 1 FROM dechets d WHERE d.scan_id = f.scan_id AND d.file_id = f.file_id)"""
+
+
 def audit_facts(con: duckdb.DuckDBPyConnection, commune: str | None, limit: int) -> dict:
     """Misleading extensions, depth, long paths, largest files and exact dates of a commune
     (or of the territory when `commune` is None: counts only, no path)."""
     c = {"c": commune, "limit": PATH_LIMIT}
-    facts = _rows(con, """
-        SELECT count(*) FILTER (WHERE kind = 'file' AND ext_mismatch) AS mismatches,
-               coalesce(sum(size) FILTER (WHERE kind = 'file' AND ext_mismatch), 0) AS mismatch_bytes,
+    facts = _rows(con, f"""
+        SELECT count(*) FILTER (WHERE {MISLEADING}) AS mismatches,
+               coalesce(sum(size) FILTER (WHERE {MISLEADING}), 0) AS mismatch_bytes,
                max(depth) AS max_depth,
                count(*) FILTER (WHERE length(root) + 1 + length(path) > $limit) AS long_paths,
                max(length(root) + 1 + length(path)) AS longest_path,
                min(mtime) FILTER (WHERE kind = 'file') AS oldest, max(mtime) FILTER (WHERE kind = 'file') AS newest
-        FROM files_current WHERE ($c IS NULL OR commune = $c) AND source = 'filesystem'""", c)[0]
+        FROM files_current f WHERE ($c IS NULL OR commune = $c) AND source = 'filesystem'""", c)[0]
     if commune is None:
         return facts
     cn = {"c": commune, "n": limit}
-    facts["mismatch_rows"] = _rows(con, """
-        SELECT path, extension, coalesce(format_name, mime, 'format non identifié') AS format, size
-        FROM files_current WHERE commune = $c AND kind = 'file' AND ext_mismatch
-        ORDER BY size DESC, path LIMIT $n""", cn)
+    facts["mismatch_rows"] = _rows(con, f"{MISMATCH_SQL} LIMIT $n", cn)
     facts["long_path_rows"] = _rows(con, """
         SELECT path, length(root) + 1 + length(path) AS length, depth FROM files_current
         WHERE commune = $c AND source = 'filesystem' AND length(root) + 1 + length(path) > $limit
@@ -85,6 +88,20 @@ def audit_facts(con: duckdb.DuckDBPyConnection, commune: str | None, limit: int)
         WHERE commune = $c AND kind = 'file' AND source = 'filesystem' AND size > 0
         ORDER BY size DESC, path LIMIT $n""", cn)
     return facts
+
+
+MISMATCH_SQL = f"""
+    SELECT path, extension, coalesce(format_name, mime, 'format non identifié') AS format, size, puid, mime
+    FROM files_current f WHERE commune = $c AND {MISLEADING}
+    ORDER BY size DESC, path"""
+MISMATCH_ANNEX_COLUMNS = ["chemin", "extension", "contenu_reconnu", "taille_octets", "puid", "type_mime"]
+
+
+def mismatch_annex_rows(con: duckdb.DuckDBPyConnection, commune: str, batch: int = 10_000) -> Iterator[tuple]:
+    """Every file with a misleading extension, largest first (MISMATCH_ANNEX_COLUMNS)."""
+    cur = con.execute(MISMATCH_SQL, {"c": commune})
+    while chunk := cur.fetchmany(batch):
+        yield from chunk
 
 
 DUPLICATE_ANNEX_COLUMNS = ["groupe", "empreinte", "taille_octets", "copies", "chemin", "copie_redondante",

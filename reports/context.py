@@ -25,6 +25,7 @@ from reports import keypoints
 from reports.audit import KIND_LABELS, audit_facts, locations
 from reports.projection import projection_section
 from reports.signatures import signature_counts, signatures_section
+from reports.waste import freeable
 
 TOP = 15
 TABLE_ROWS = 15  # rows of any table in HTML and PDF, then an « autres » line; the annexes hold them all
@@ -71,13 +72,13 @@ def key_figures(con, commune: str) -> dict:
     figures["dechet_bytes"] = one(con, "SELECT coalesce(sum(size), 0) AS b FROM dechets WHERE commune = $c",
                                   {"c": commune})["b"]
     figures["dechet_entries"] = one(con, "SELECT count(*) AS n FROM dechets WHERE commune = $c", {"c": commune})["n"]
-    # Redundant copies are déchets too (rule of type redundant_copy): « other » déchets
-    # exclude them so that duplicates and déchets are never added twice.
-    figures["other_dechet_bytes"] = one(con, """
-        SELECT coalesce(sum(size), 0) AS b FROM dechets WHERE commune = $c
-          AND rule_id NOT IN (SELECT rule_id FROM dechet_rules WHERE match_type = 'redundant_copy')""",
-                                        {"c": commune})["b"]
-    figures["wasted_bytes"] = figures["duplicate_bytes"] + figures["other_dechet_bytes"]
+    # Redundant copies are matched by several déchets rules: the freeable volume is the
+    # union of both sets, each file once (reports/waste.py).
+    freed = freeable(con, commune)
+    figures["wasted_bytes"] = freed["bytes"]
+    figures["wasted_entries"] = freed["entries"]
+    # What the freeable volume holds beside the duplicates (the synthesis' stacked bars).
+    figures["other_dechet_bytes"] = max(freed["bytes"] - figures["duplicate_bytes"], 0)
     return figures
 
 
@@ -94,19 +95,22 @@ def yearly_flow(growth_rows: list[dict], this_year: int, years: int = 3) -> int:
     return int(sum(recent) / years) if recent else 0
 
 
-def qualification_progress(con, commune: str) -> dict:
-    total = one(con, "SELECT count(*) AS n FROM datasets WHERE commune = $c", {"c": commune})["n"]
-    q = one(con, f"""
-        SELECT count(*) FILTER (WHERE NOT ajout AND dataset_id IN (SELECT dataset_id FROM datasets)) AS scanned,
-               count(*) FILTER (WHERE ajout) AS added,
-               sum({' + '.join(f'CASE WHEN {c.key} IS NULL THEN 0 ELSE 1 END' for c in spec.TO_FILL if c.required)})
+def qualification_progress(con, commune: str, roadmap: list[RoadmapEntry]) -> dict:
+    """Datasets of the roadmap (scanned ones and rows the référents added), qualified or
+    not as the roadmap reads them: every figure of a report counts this one set."""
+    entries = [e for e in roadmap if e.facts.commune == commune]
+    total = len(entries)
+    todo = sum(1 for e in entries if e.kind is Kind.QUALIFY)
+    added = sum(1 for e in entries if not e.packable)
+    filled = one(con, f"""
+        SELECT sum({' + '.join(f'CASE WHEN {c.key} IS NULL THEN 0 ELSE 1 END' for c in spec.TO_FILL if c.required)})
                    AS required_filled
-        FROM qualifications_current WHERE commune = $c""", {"c": commune})
+        FROM qualifications_current WHERE commune = $c
+          AND (ajout OR dataset_id IN (SELECT dataset_id FROM datasets WHERE commune = $c))""", {"c": commune})
     required = sum(1 for c in spec.TO_FILL if c.required)
-    qualified = q.get("scanned") or 0
-    return {"datasets": total, "qualified": qualified, "added": q.get("added") or 0,
-            "share": qualified / total if total else 0.0,
-            "required_cells": total * required, "required_filled": int(q.get("required_filled") or 0)}
+    return {"datasets": total, "qualified": total - todo, "to_qualify": todo, "added": added,
+            "share": (total - todo) / total if total else 0.0,
+            "required_cells": total * required, "required_filled": int(filled.get("required_filled") or 0)}
 
 
 def footprint(con, wasted_bytes: int) -> dict:
@@ -228,8 +232,9 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
     signatures = signatures_section(con, commune, dt.date.today(), TABLE_ROWS)
     key_points = keypoints.decisions(roadmap, this_year, figures["wasted_bytes"]) + keypoints.risks(
         high_share=risk["élevé"], unknown_share=risk["non évalué"], precarious=keypoints.precarious_count(roadmap),
-        expiring=signatures["counts"]["expiring"], long_paths=audit["long_paths"], max_depth=audit["max_depth"],
-        mismatches=audit["mismatches"], errors=figures["errors"])
+        expiring=signatures["counts"]["expiring"], expired=keypoints.expired_of(signatures["counts"]),
+        long_paths=audit["long_paths"], max_depth=audit["max_depth"], mismatches=audit["mismatches"],
+        errors=figures["errors"])
     ctx = {
         "commune": info, "this_year": this_year, "generated": dt.date.today(), "figures": figures,
         "growth": growth_rows, "flow": yearly_flow(growth_rows, this_year), "services": services,
@@ -237,7 +242,7 @@ def commune_context(con: duckdb.DuckDBPyConnection, commune: str, this_year: int
         "risk": risk,
         "duplicate_groups": duplicate_groups, "dechet_categories": dechet_categories,
         "dechet_folders": dechet_folders, "errors": errors, "blind_spots": blind_spots, "scans": scans,
-        "qualification": qualification_progress(con, commune), "roadmap": roadmap[:TABLE_ROWS], "plan": plan,
+        "qualification": qualification_progress(con, commune, roadmap), "roadmap": roadmap[:TABLE_ROWS], "plan": plan,
         "actions": _action_totals(roadmap), "verser": transfer_total(roadmap, this_year),
         "bordereau_datasets": bordereau_datasets[:TABLE_ROWS],
         "bordereau_dechets": bordereau_dechets, "bordereau_dates": bordereau_dates,
@@ -303,7 +308,7 @@ def _commune_summary(con: duckdb.DuckDBPyConnection, code: str, roadmap: list[Ro
     return {
         "code": code, "nom": info["nom"], "titre": info["titre"], "figures": key_figures(con, code),
         "flow": yearly_flow(growth(con, code), this_year),
-        "qualification": qualification_progress(con, code), "actions": _action_totals(entries),
+        "qualification": qualification_progress(con, code, entries), "actions": _action_totals(entries),
         "verser": verser, "verser_octets": verser.total,
         "declared_flow": sum(e.facts.declared_flow for e in entries if e.kind is Kind.TRANSFER),
         "signatures": signature_counts(con, code, dt.date.today()),
@@ -314,13 +319,14 @@ def _territory_total(communes: list[dict]) -> dict:
     """The communes' figures summed for the whole territory."""
     total = {k: sum(c["figures"][k] for c in communes)
              for k in ("files", "bytes", "duplicate_bytes", "duplicate_groups", "dechet_bytes", "other_dechet_bytes",
-                       "wasted_bytes", "datasets", "errors")}
+                       "wasted_bytes", "wasted_entries", "datasets", "errors")}
     total["flow"] = sum(c["flow"] for c in communes)
-    total["qualified"] = sum(c["qualification"]["qualified"] for c in communes)
+    for key in ("datasets", "qualified", "added"):  # the roadmap's set: scanned datasets and added rows
+        total[key] = sum(c["qualification"][key] for c in communes)
     total["verser"] = sum((c["verser"] for c in communes), TransferVolume())
     total["verser_octets"] = total["verser"].total
     total["declared_flow"] = sum(c["declared_flow"] for c in communes)
-    for key in ("files", "bytes", "expiring", "orphans"):
+    for key in ("files", "bytes", "expiring", "expired", "orphans"):
         total[f"signed_{key}"] = sum(c["signatures"][key] for c in communes)
     return total
 
@@ -352,8 +358,8 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
     risk = risk_shares(rows(con, FORMATS_SQL, {"c": None}))
     key_points = keypoints.decisions(roadmap, this_year, total["wasted_bytes"]) + keypoints.risks(
         high_share=risk["élevé"], unknown_share=risk["non évalué"], precarious=keypoints.precarious_count(roadmap),
-        expiring=total["signed_expiring"], long_paths=audit["long_paths"], max_depth=audit["max_depth"],
-        mismatches=audit["mismatches"], errors=total["errors"])
+        expiring=total["signed_expiring"], expired=_expired_total(communes), long_paths=audit["long_paths"],
+        max_depth=audit["max_depth"], mismatches=audit["mismatches"], errors=total["errors"])
     ctx = {
         "this_year": this_year, "generated": dt.date.today(), "communes": communes, "total": total, "plan": plan,
         "actions": _action_totals(roadmap),
@@ -362,6 +368,15 @@ def territory_context(con: duckdb.DuckDBPyConnection, this_year: int | None = No
         "charts": {"communes": _communes_chart(communes), "plan": _plan_chart(plan, this_year)},
     }
     return ctx
+
+
+def _expired_total(communes: list[dict]) -> keypoints.Expired | None:
+    found = [e for e in (keypoints.expired_of(c["signatures"]) for c in communes) if e]
+    if not found:
+        return None
+    firsts = [e.first for e in found if e.first]
+    lasts = [e.last for e in found if e.last]
+    return keypoints.Expired(sum(e.count for e in found), min(firsts, default=None), max(lasts, default=None))
 
 
 DATASET_ANNEX_COLUMNS = ["identifiant", "source", "racine", "jeu_de_donnees", "service", "fichiers", "volume_octets",

@@ -8,9 +8,10 @@ that the template stays a list and each sentence can be tested as text.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from catalogue.formatting import french_bytes, french_number, plural
+from catalogue.formatting import french_bytes, french_date, french_number, plural
 from catalogue.roadmap import PRECARIOUS, Kind, RoadmapEntry
 from catalogue.stockflow import transfer_total, transfer_volume
 from reports.audit import PATH_LIMIT
@@ -80,7 +81,10 @@ def _qualify_point(roadmap: list[RoadmapEntry]) -> Point:
     todo = [e for e in roadmap if e.kind is Kind.QUALIFY]
     total = len(roadmap)
     if todo:
-        text = (f"{_jeux(len(todo))} sur {french_number(total, 0)} {'reste' if len(todo) < 2 else 'restent'} "
+        added = sum(1 for e in roadmap if not e.packable)
+        of = f"{french_number(total, 0)}" + (f" (dont {plural(added, 'ajouté', 'ajoutés')} par les référents)"
+                                             if added else "")
+        text = (f"{_jeux(len(todo))} sur {of} {'reste' if len(todo) < 2 else 'restent'} "
                 "à qualifier par les services "
                 "(grille Excel) : sans cette qualification, ni versement ni élimination ne peuvent être décidés.")
     else:
@@ -90,7 +94,7 @@ def _qualify_point(roadmap: list[RoadmapEntry]) -> Point:
 
 
 def risks(*, high_share: float, unknown_share: float, precarious: int, expiring: int, long_paths: int,
-          max_depth: int | None, mismatches: int, errors: int) -> list[Point]:
+          max_depth: int | None, mismatches: int, errors: int, expired: Expired | None = None) -> list[Point]:
     """The main risks, largest first in the reader's eyes; « aucun » when none is found."""
     points = []
     high_share = high_share if high_share >= NOTABLE_SHARE else 0.0
@@ -109,8 +113,11 @@ def risks(*, high_share: float, unknown_share: float, precarious: int, expiring:
         points.append(Point("Hébergement précaire", f"{_jeux(precarious)} sur un poste de travail ou un support "
                             "amovible (clé USB, disque externe) selon les services : une panne ou un départ, et "
                             "ces données sont perdues."))
+    if expired:
+        points.append(Point("Certificats expirés", _expired_sentence(expired)))
     if expiring:
-        points.append(Point("Signatures", f"{plural(expiring, 'certificat')} de signature "
+        points.append(Point("Signatures",
+                            f"{plural(expiring, 'certificat')} de signature "
                             f"{'expire' if expiring < 2 else 'expirent'} dans les 12 mois : après cette date, "
                             "la signature ne se vérifie plus qu'en SAE."))
     if long_paths:
@@ -128,6 +135,33 @@ def risks(*, high_share: float, unknown_share: float, precarious: int, expiring:
         points.append(Point("Angles morts", f"{plural(errors, 'entrée illisible', 'entrées illisibles')} : "
                             "leur contenu n'est pas compté (droits d'accès à demander)."))
     return points or [Point("Risques", "Aucun risque majeur repéré par le scan.")]
+
+
+@dataclass(frozen=True)
+class Expired:
+    """Signer certificates already expired: how many, and the first and last expiry dates."""
+
+    count: int
+    first: dt.date | None = None
+    last: dt.date | None = None
+
+
+def _expired_sentence(expired: Expired) -> str:
+    if expired.first is None:
+        when = ""
+    elif expired.last is None or expired.first == expired.last:
+        when = f" le {french_date(expired.first)}"
+    else:
+        when = f" entre le {french_date(expired.first)} et le {french_date(expired.last)}"
+    verb = "a expiré" if expired.count < 2 else "ont expiré"
+    return (f"{plural(expired.count, 'certificat')} de signature {verb}{when} : versement urgent au SAE, car la "
+            "signature ne se vérifie plus qu'avec les preuves (horodatage, état de révocation) gardées avec elle.")
+
+
+def expired_of(counts: dict) -> Expired | None:
+    """The Expired of a signature count (reports/signatures.py), None when none expired."""
+    n = counts.get("expired") or 0
+    return Expired(n, counts.get("first_expired"), counts.get("last_expired")) if n else None
 
 
 def precarious_count(roadmap: list[RoadmapEntry]) -> int:

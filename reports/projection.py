@@ -10,7 +10,9 @@ import duckdb
 
 from catalogue import csvsafe
 from catalogue.costs import YEARS, load_costs, load_tenants, project, transfers
+from catalogue.formatting import commune_title
 from catalogue.roadmap import RoadmapEntry
+from reports.numbers import csv_decimal
 
 FLOW_YEARS = 3  # the measured flow of a dataset: bytes last modified a year, over the last complete years
 
@@ -38,10 +40,11 @@ def projection_section(con: duckdb.DuckDBPyConnection, roadmap: list[RoadmapEntr
         for year in tenant["annees"]:
             for share in year["parts"]:
                 share["nom"] = names[share["commune"]]
+                share["titre"] = commune_title(names[share["commune"]], share["commune"])
     return {"locataires": tenant_rows, "couts": costs,
             "fichier_locataires": tenants_file.name if tenants_file else None,
             "fichier_couts": costs_file.name if costs_file else "catalogue/rules/couts.csv",
-            "seuls": [f"{names[c]} ({c})" for c in alone], "premiere_annee": this_year,
+            "seuls": [commune_title(names[c], c) for c in alone], "premiere_annee": this_year,
             "derniere_annee": this_year + YEARS - 1, "annees_flux": FLOW_YEARS}
 
 
@@ -69,7 +72,8 @@ def write_projection_csv(path: Path, section: dict) -> Path:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
         w = csvsafe.writer(fh, delimiter=";")
         w.writerow(PROJECTION_COLUMNS)
-        w.writerows(partner_rows(section))
+        # Decimal commas, as in a French spreadsheet; the XLSX keeps numbers numeric.
+        w.writerows([csv_decimal(v) for v in row] for row in partner_rows(section))
     return path
 
 

@@ -38,12 +38,14 @@ from catalogue.formatting import (
 )
 from catalogue.store import connect
 from reports import charts
-from reports.audit import DUPLICATE_ANNEX_COLUMNS, duplicate_annex_rows
+from reports.audit import DUPLICATE_ANNEX_COLUMNS, MISMATCH_ANNEX_COLUMNS, duplicate_annex_rows, mismatch_annex_rows
 from reports.bordereau import dataset_dates, write_bordereau
 from reports.context import DATASET_ANNEX_COLUMNS, commune_context, dataset_annex_rows, territory_context
+from reports.numbers import energy, factor, mass_co2
 from reports.projection import write_projection_csv, write_projection_xlsx
 from reports.safetext import visible_controls
 from reports.signatures import SIGNATURE_ANNEX_COLUMNS, signature_annex_rows
+from reports.waste import DECHET_ANNEX_COLUMNS, dechet_annex_rows
 
 
 @dataclass
@@ -74,6 +76,7 @@ def environment(user_templates: str | Path | None = None) -> Environment:
                       trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
     env.filters.update(fr_int=french_int, fr_bytes=french_bytes, fr_date=french_date,
                        fr_num=lambda x, d=1: french_number(x, d), fr_years=french_years, plural=plural,
+                       fr_factor=factor, fr_co2=mass_co2, fr_energy=energy,
                        year_range=lambda first, last: year_range(first, last),
                        date_range=lambda first, last: date_range(first, last),
                        commune_title=lambda nom, code: commune_title(nom, code))
@@ -125,33 +128,13 @@ def _roadmap_csv(path: Path, roadmap) -> Path:
     return path
 
 
-def _datasets_csv(path: Path, con, commune: str) -> Path:
-    """Every dataset (the report's table stops after TABLE_ROWS), streamed from the catalogue."""
+def _annex_csv(path: Path, columns: list[str], found) -> Path:
+    """A full list the report's table stops short of (TABLE_ROWS), streamed from the catalogue."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens it in UTF-8
         w = csvsafe.writer(fh, delimiter=";")
-        w.writerow(DATASET_ANNEX_COLUMNS)
-        w.writerows(dataset_annex_rows(con, commune))
-    return path
-
-
-def _duplicates_csv(path: Path, con, commune: str) -> Path:
-    """Every location of every duplicate group (the report shows the largest groups only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csvsafe.writer(fh, delimiter=";")
-        w.writerow(DUPLICATE_ANNEX_COLUMNS)
-        w.writerows(duplicate_annex_rows(con, commune))
-    return path
-
-
-def _signatures_csv(path: Path, con, commune: str) -> Path:
-    """Every signed file and detached signature (the report's tables stop after TABLE_ROWS)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csvsafe.writer(fh, delimiter=";")
-        w.writerow(SIGNATURE_ANNEX_COLUMNS)
-        w.writerows(signature_annex_rows(con, commune))
+        w.writerow(columns)
+        w.writerows(found)
     return path
 
 
@@ -164,16 +147,18 @@ def report_commune(db: str | None, commune: str, out_dir: str | Path, *, pdf: bo
             raise CatalogueError(f"Commune {commune} absente du catalogue (communes connues : {known or 'aucune'}).")
         ctx = commune_context(con, commune, this_year)
         out = Path(out_dir)
-        datasets = _datasets_csv(out / f"jeux-de-donnees-{commune}.csv", con, commune)
-        signatures = _signatures_csv(out / f"signatures-{commune}.csv", con, commune)
+        annexes = [_annex_csv(out / f"{stem}-{commune}.csv", columns, found(con, commune))
+                   for stem, columns, found in (
+                       ("jeux-de-donnees", DATASET_ANNEX_COLUMNS, dataset_annex_rows),
+                       ("signatures", SIGNATURE_ANNEX_COLUMNS, signature_annex_rows),
+                       ("doublons", DUPLICATE_ANNEX_COLUMNS, duplicate_annex_rows),
+                       ("dechets", DECHET_ANNEX_COLUMNS, dechet_annex_rows),
+                       ("extensions-trompeuses", MISMATCH_ANNEX_COLUMNS, mismatch_annex_rows))]
         dates = dataset_dates(con, commune)
-        duplicates = _duplicates_csv(out / f"doublons-{commune}.csv", con, commune)
     finally:
         con.close()
     files = _write_html_pdf(environment(templates), "rapport_commune.html", ctx, out / f"rapport-{commune}", pdf)
-    files.append(datasets)
-    files.append(signatures)
-    files.append(duplicates)
+    files += annexes
     files.append(_roadmap_csv(out / f"feuille-de-route-{commune}.csv", ctx["annexes"]["roadmap"]))
     files.append(write_bordereau(out / f"bordereau-elimination-{commune}.xlsx", ctx, dates))
     return ReportFiles(ctx["commune"]["titre"], files)
@@ -199,14 +184,16 @@ def report_territory(db: str | None, out_dir: str | Path, *, pdf: bool = True,
                     "dechets_octets", "jeux_de_donnees", "jeux_qualifies", "a_verser_octets", "fichiers_signes",
                     "volume_signe_octets", "certificats_expirant_12_mois", "signatures_detachees_orphelines",
                     "a_verser_stock_mesure_octets", "a_verser_bases_messageries_octets",
-                    "a_verser_stock_declare_octets", "a_verser_flux_declare_octets", "flux_declare_annuel_octets"])
+                    "a_verser_stock_declare_octets", "a_verser_flux_declare_octets", "flux_declare_annuel_octets",
+                    "certificats_expires"])
         for c in ctx["communes"]:
-            f = c["figures"]
+            f, q = c["figures"], c["qualification"]
             w.writerow([c["code"], c["nom"], f["files"], f["bytes"], c["flow"], f["duplicate_bytes"],
-                        f["dechet_bytes"], f["datasets"], c["qualification"]["qualified"], c["verser_octets"],
+                        f["dechet_bytes"], q["datasets"], q["qualified"], c["verser_octets"],
                         c["signatures"]["files"], c["signatures"]["bytes"], c["signatures"]["expiring"],
                         c["signatures"]["orphans"], c["verser"].measured, c["verser"].applications,
-                        c["verser"].declared_stock, c["verser"].declared_flow, c["declared_flow"]])
+                        c["verser"].declared_stock, c["verser"].declared_flow, c["declared_flow"],
+                        c["signatures"]["expired"]])
     files.append(path)
     files.append(write_projection_csv(out / "projection-couts.csv", ctx["projection"]))
     files.append(write_projection_xlsx(out / "projection-couts.xlsx", ctx["projection"]))

@@ -106,10 +106,16 @@ def _counts(con: duckdb.DuckDBPyConnection, commune: str, today: dt.date) -> dic
     found = _rows(con, """
         SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes,
                count(*) FILTER (WHERE error IS NOT NULL) AS errors,
+               -- Expired and expiring are told apart: an expired certificate is urgent.
                count(DISTINCT row(signer, issuer, not_after))
-                   FILTER (WHERE not_after IS NOT NULL AND CAST(not_after AS DATE) < $limit) AS expiring,
+                   FILTER (WHERE CAST(not_after AS DATE) >= $today AND CAST(not_after AS DATE) < $limit)
+                   AS expiring,
+               count(DISTINCT row(signer, issuer, not_after)) FILTER (WHERE CAST(not_after AS DATE) < $today)
+                   AS expired,
+               CAST(min(not_after) FILTER (WHERE CAST(not_after AS DATE) < $today) AS DATE) AS first_expired,
+               CAST(max(not_after) FILTER (WHERE CAST(not_after AS DATE) < $today) AS DATE) AS last_expired,
                count(*) FILTER (WHERE detached AND document_path IS NULL) AS orphans
-        FROM signatures WHERE commune = $c""", {"c": commune, "limit": expiry_limit(today)})[0]
+        FROM signatures WHERE commune = $c""", {"c": commune, "today": today, "limit": expiry_limit(today)})[0]
     found["datasets"] = _rows(con, f"SELECT count(DISTINCT dataset_id) AS n FROM ({SIGNED})", {"c": commune})[0]["n"]
     return found
 

@@ -5,6 +5,7 @@ costs or tenants files refused with file and line, nothing written."""
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 
 import pytest
@@ -112,6 +113,10 @@ def small_territory(tmp_path_factory):
     return {"base": base, "db": db, "cli": cli}
 
 
+def _euros(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
 def test_report_with_tenants_file(small_territory, tmp_path):
     cli, db = small_territory["cli"], small_territory["db"]
     tenants = tmp_path / "locataires.csv"
@@ -122,9 +127,12 @@ def test_report_with_tenants_file(small_territory, tmp_path):
     with open(out / "projection-couts.csv", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter=";"))
     flat = float(load_costs().flat_per_tenant)
+    # Euros with a decimal comma, as the other French CSV annexes (issue 20 review): « 500,00 ».
+    assert all(re.fullmatch(r"\d+,\d\d", r[k]) for r in rows for k in ("part_forfait_eur", "part_volume_eur",
+                                                                         "part_totale_eur")), rows[0]
     first = {r["commune"]: r for r in rows if r["annee"] == str(rows[0]["annee"])}
     # Nothing qualified, nothing transferred: each partner pays its share of its tenant's flat cost.
-    assert {c: (r["locataire"], float(r["part_forfait_eur"]), float(r["part_totale_eur"]))
+    assert {c: (r["locataire"], _euros(r["part_forfait_eur"]), _euros(r["part_totale_eur"]))
             for c, r in first.items()} == {"99501": ("Agglo du Val", flat / 2, flat / 2),
                                            "99502": ("Agglo du Val", flat / 2, flat / 2),
                                            "99503": ("99503", flat, flat)}
@@ -138,10 +146,15 @@ def test_report_with_tenants_file(small_territory, tmp_path):
     assert lines[0].startswith("locataire,annee,partenaires,stock_1er_janvier_octets") and len(lines) == 1 + 2 * 6
     wb = load_workbook(out / "projection-couts.xlsx")
     assert wb.sheetnames == ["Par locataire", "Par partenaire", "Hypothèses"]
+    assert isinstance(wb["Par partenaire"].cell(2, 9).value, (int, float))  # the XLSX stays numeric
     assert [r[0] for r in wb["Par locataire"].iter_rows(min_row=2, max_row=7, values_only=True)] == ["99503"] * 6
     html = (out / "synthese-territoriale.html").read_text(encoding="utf-8")
     assert "Projection des volumes et des coûts" in html
-    assert "Locataires : fichier locataires.csv. Communes absentes de ce fichier, chacune" in html
+    # The tenants file is named in the annex, not on the official page.
+    official, _, annex = html.partition("Annexe : sources, méthode et identifiants")
+    assert "Communes absentes de ce fichier, chacune" in official and "locataires.csv" not in official
+    assert "locataires lus dans locataires.csv" in annex
+    assert "catalogue/rules/" not in official and "catalogue/rules/couts.csv" in annex
     assert "Commune 99503 (99503)" in html
 
 

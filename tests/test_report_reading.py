@@ -89,13 +89,13 @@ def reading(tmp_path_factory):
         if place:
             last = r
         if place.endswith("Permis de construire"):
-            # DUA of one year from the document's date, over since 2025: eliminated after the visa.
+            # DUA of one year, over since 2025: eliminated after the visa.
+            # Dated from the documents (issue 19: an undated start event is never eliminated).
             fill(ws, r, dict(GOOD, dua_annees=1, dua_depart="date du document", sort_final="Destruction"))
         elif place.endswith("Finances/Budgets"):
-            # Last modified in 2018, DUA 10 years from the close of the budget year (31/12/2018):
-            # kept in service until the end of 2028, eliminable in 2029, nothing planned in 2027.
+            # Last modified in 2018, DUA 10 years: kept in service until 2028, nothing planned in 2027.
             fill(ws, r, dict(GOOD, service="Finances", activite="Budget primitif", dua_annees=10,
-                             dua_depart="clôture de l'exercice", sort_final="Destruction"))
+                             dua_depart="date du document", sort_final="Destruction"))
     fill(ws, last + 1, dict(GOOD, emplacement="Clé USB du service urbanisme", volume_annuel_go="0,5",
                             volume_stock_go="1,5", hebergement="Support amovible"))
     wb.save(grid)
@@ -153,7 +153,7 @@ def test_page_one_says_what_to_decide(reading):
     text = re.sub(r"\s+", " ", _page_text(reading["out"] / f"rapport-{NAMELESS}.pdf", 1))
     assert "1 jeu de données (" in text and "a dépassé sa durée d'utilité administrative : son élimination" in text
     assert "attend le visa du directeur des Archives départementales" in text
-    assert re.search(r"\d+ jeux de données sur \d+ restent à qualifier", text)
+    assert re.search(r"\d+ jeux de données sur \d+ \(dont 1 ajouté par les référents\) restent à qualifier", text)
     assert "1 jeu de données sur un poste de travail ou un support amovible" in text
     assert re.search(r"\d chemins dépassent 255 caractères \(profondeur maximale : 7 niveaux\)", text)
     assert "1 fichier porte une extension qui ne correspond pas à son contenu" in text
@@ -238,8 +238,10 @@ def test_each_waste_figure_is_defined_once(reading):
         html = (reading["out"] / f"{stem}.html").read_text(encoding="utf-8")
         for term in ("Doublons récupérables", "Déchets (doublons compris)", "Volume libérable sans double compte"):
             assert html.count(f"<strong>{term}</strong> :") == 1, (stem, term)
-        # « Doublons » inside déchets is explained where the definitions are.
-        assert "leur catégorie « Doublons » reprend les copies redondantes" in html
+        # Redundant copies inside déchets are explained truthfully where the definitions are.
+        flat = re.sub(r"\s+", " ", html)
+        assert "une copie redondante d'un doublon peut y figurer sous la catégorie « Doublons » ou sous" in flat
+        assert "reprend les copies redondantes" not in html
 
 
 def test_french_helpers():

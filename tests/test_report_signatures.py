@@ -127,14 +127,31 @@ def test_commune_report_section(signed_reports):
     assert re.search(r"PAdES 3 3 [\d ,]+ (octets|Ko) 0", text), text
     assert re.search(r"CAdES détachée 2 2 ", text), text
     # Certificates: the expired one and the one expiring in 90 days, not the one in 800 days.
-    assert "Certificats qui expirent dans les 12 mois" in text
-    assert f"{signed_reports['soon']:%d/%m/%Y}" in text and "(expiré)" in text
+    assert "Certificats expirés ou qui expirent dans les 12 mois" in text
+    assert f"{signed_reports['soon']:%d/%m/%Y}" in text and "(déjà expiré)" in text
+    # The expired certificate is told apart from the one expiring within 12 months.
+    assert "1 certificat de signataire a expiré : leurs signatures" in text
+    assert "1 certificat expire avant le" in text
+
     assert text.count("AC Test Territoire") == 2
     assert HOSTILE_SIGNER in text and "<b>Maire</b>" not in _section(page)  # escaped, never markup
     # The orphan detached signature, not the paired one.
     assert "Signatures détachées sans leur document" in text
     assert "Actes/Deliberations/perdue.pdf.p7s" in text
     assert "deliberation-1.pdf.p7s" not in text.split("Signatures détachées sans leur document")[1]
+
+
+def test_page_one_tells_expired_from_expiring(signed_reports):
+    """An expired certificate is urgent, never « expire dans les 12 mois »."""
+    page = (signed_reports["out"] / f"rapport-{CODE}.html").read_text(encoding="utf-8")
+    first = _text(page[page.index("À retenir"):page.index("1. Chiffres clés")])
+    expired = signed_reports["today"] - dt.timedelta(days=10)
+    assert f"1 certificat de signature a expiré le {expired:%d/%m/%Y} : versement urgent au SAE" in first
+    assert "1 certificat de signature expire dans les 12 mois" in first
+    synthesis = (signed_reports["out"] / "synthese-territoriale.html").read_text(encoding="utf-8")
+    first = _text(synthesis[synthesis.index("À retenir"):synthesis.index("1. Chiffres clés")])
+    assert f"1 certificat de signature a expiré le {expired:%d/%m/%Y} : versement urgent" in first
+    assert "2 certificats de signature expirent dans les 12 mois" in first
 
 
 def test_roadmap_puts_the_scanned_signed_share_first(signed_reports):
@@ -178,13 +195,14 @@ def test_territory_gives_counts_per_commune_only(signed_reports):
     page = (signed_reports["out"] / "synthese-territoriale.html").read_text(encoding="utf-8")
     start = page.index("3. Données signées électroniquement")
     text = _text(page[start:page.index("4. Feuille de route", start)])
-    assert re.search(rf"Delta-sur-Signe \({CODE}\) 6 [\d ,]+ (octets|Ko) 2 2 1", text), text
-    assert re.search(rf"Epsilon-sans-Signe \({OTHER}\) 1 [\d ,]+ (octets|Ko) 1 1 0", text), text
+    # Datasets, expired certificates, certificates expiring within 12 months, orphans.
+    assert re.search(rf"Delta-sur-Signe \({CODE}\) 6 [\d ,]+ (octets|Ko) 2 1 1 1", text), text
+    assert re.search(rf"Epsilon-sans-Signe \({OTHER}\) 1 [\d ,]+ (octets|Ko) 1 0 1 0", text), text
     assert "perdue.pdf.p7s" not in page and "Jeanne Martin" not in page and "arrete-0" not in page
     with open(signed_reports["out"] / "synthese-territoriale.csv", encoding="utf-8-sig", newline="") as fh:
         found = {r["commune"]: r for r in csv.DictReader(fh, delimiter=";")}
     assert (found[CODE]["fichiers_signes"], found[CODE]["certificats_expirant_12_mois"],
-            found[CODE]["signatures_detachees_orphelines"]) == ("6", "2", "1")
+            found[CODE]["certificats_expires"], found[CODE]["signatures_detachees_orphelines"]) == ("6", "1", "1", "1")
 
 
 def test_report_of_really_signed_files(tmp_path):
