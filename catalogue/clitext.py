@@ -282,8 +282,8 @@ def in_french(exc: click.UsageError) -> click.UsageError:
     return FrenchUsageError(french_usage_message(exc), ctx=exc.ctx)
 
 
-class FrenchCommand(click.Command):
-    """A command whose help ends with an example and names values in French."""
+class FrenchHelp(click.Command):
+    """Help that names values in French and ends with an example (commands and groups)."""
 
     context_class = FrenchContext
 
@@ -297,7 +297,11 @@ class FrenchCommand(click.Command):
         write_example(ctx, formatter)
 
 
-class FrenchGroup(click.Group):
+class FrenchCommand(FrenchHelp):
+    """A command whose help ends with an example and names values in French."""
+
+
+class FrenchGroup(FrenchHelp, click.Group):
     """The root group (and its sub-groups): French help and messages, and no traceback.
 
     Every command runs inside `invoke`, and every option is parsed in `make_context` or in
@@ -306,17 +310,10 @@ class FrenchGroup(click.Group):
 
     command_class = FrenchCommand
     group_class = type
-    context_class = FrenchContext
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("subcommand_metavar", "COMMANDE [ARGUMENTS]...")
         super().__init__(*args, **kwargs)
-        for param in self.params:
-            french_metavar(param)
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        super().format_epilog(ctx, formatter)
-        write_example(ctx, formatter)
 
     def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         try:
