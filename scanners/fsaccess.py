@@ -20,6 +20,12 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
+def proc_fd_path(fd: int) -> str:
+    """The path of our descriptor FD as another process of this user opens it (siegfried
+    runs in one): /proc/<our pid>/fd/N, where /proc/self would name the other's."""
+    return f"/proc/{os.getpid()}/fd/{fd}"
+
+
 def _open(path: bytes, flags: int, dir_fd: int | None = None) -> int:
     """open(2) with O_NOATIME when allowed (it needs ownership of the file: EPERM otherwise)."""
     if _NOATIME:
@@ -41,7 +47,7 @@ def open_path(root: bytes, rel: bytes, *, directory: bool = False) -> int:
     if len(full) < LONG_PATH:
         return _open(full, flags)
     # Too long for one syscall: descend component by component from the root. The root
-    # itself may be a link (as it may in a short path): /proc/self/fd/N for a view.
+    # itself may be a link (as it may in a short path): /proc/<pid>/fd/N for a view.
     parts = rel.split(b"/")
     fd = _open(root, (_BASE_FLAGS & ~_NOFOLLOW) | _DIRECTORY)
     try:

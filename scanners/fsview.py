@@ -4,7 +4,7 @@ Our own reads open files with O_NOATIME (scanners.fsaccess). siegfried opens fil
 path, in Go, without it: as root, identification changed the access time of every file.
 Linux (5.12+) can clone the mount under the root into a detached mount held by a file
 descriptor (open_tree) and set that clone read-only and noatime (mount_setattr). Paths
-under /proc/self/fd/N then reach the same files through the clone: nothing a reader does
+under /proc/<pid>/fd/N then reach the same files through the clone: nothing a reader does
 there can change an access time or write a byte, and no mount appears anywhere else (the
 clone belongs to no mount table and goes when the descriptor is closed).
 
@@ -21,6 +21,8 @@ import platform
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from scanners.fsaccess import proc_fd_path
 
 # Syscall numbers of the unified table (same on x86_64, arm64 and others since Linux 5.2).
 _SYS_OPEN_TREE = 428
@@ -61,7 +63,7 @@ def view_available() -> bool:
 @contextmanager
 def preserving_view(root: bytes) -> Iterator[bytes]:
     """Yield a path prefix to hand external readers instead of ROOT: the clone's
-    /proc/self/fd/N where it can be made, else ROOT itself."""
+    /proc/<pid>/fd/N (valid in siegfried's process too) where it can be made, else ROOT itself."""
     fd = -1
     if view_available():
         try:
@@ -73,7 +75,7 @@ def preserving_view(root: bytes) -> Iterator[bytes]:
                                  errno.EACCES):
                 raise
     try:
-        yield os.fsencode(f"/proc/self/fd/{fd}") if fd >= 0 else root
+        yield os.fsencode(proc_fd_path(fd)) if fd >= 0 else root
     finally:
         if fd >= 0:
             os.close(fd)

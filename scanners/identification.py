@@ -2,22 +2,24 @@
 
 Siegfried gives the PUID, format name and version, MIME, basis and warning; libmagic
 gives a MIME type where siegfried has no signature-based match, and helps flag extensions
-that lie. Siegfried runs its own Go workers (`jobs`) and is the only one to open most
-files: the Python side checks with lstat that each file is still the one the walk saw,
-and reads a file's head only for libmagic (no signature match) or to explain an error
-siegfried met. libmagic handles are not thread-safe, so each worker thread has its own.
+that lie. Siegfried runs in a process of its own (scanners.sfprocess) with its own Go
+workers (`jobs`) and is the only one to open most files: this side checks with lstat
+that each file is still the one the walk saw (`prepare_batch`), and reads a file's head
+only for libmagic (no signature match) or to explain an error siegfried met
+(`finish_batch`), while siegfried works on the next batch (`identify_batches`). libmagic
+handles are not thread-safe, so each worker thread has its own.
 """
 
 from __future__ import annotations
 
-import functools
 import mimetypes
 import os
 import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +27,10 @@ from typing import Any
 import magic
 import pyarrow as pa
 
-from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path
+from scanners.fsaccess import LONG_PATH, describe_oserror, join, open_path, proc_fd_path
 from scanners.parallel import map_chunks
 from scanners.schemas import IDENTIFICATION, IDENTIFICATION_SCHEMA, ScannerInfo
+from scanners.sfprocess import Siegfried, identify_names
 from scanners.siegfried import pygfried
 
 SCANNER = ScannerInfo("identification", (IDENTIFICATION,))
@@ -48,13 +51,11 @@ def identifier_version() -> str:
     return f"siegfried {pygfried.version()} (PRONOM, default.sig) + libmagic {magic.version()}"
 
 
-@functools.cache
-def signature_version() -> str:
-    """siegfried's version and signature files, and libmagic's: what an identification
-    cached for a content stays valid for."""
-    head = pygfried.identify_many([], workers=1)
-    files = "; ".join(i.get("details", "") for i in head.get("identifiers", []))
-    return (f"siegfried {head.get('siegfried')} {head.get('signature')} {head.get('created')} ({files})"
+def signature_version(header: Mapping[str, Any]) -> str:
+    """siegfried's version and signature files (HEADER: `Siegfried.header`), and libmagic's:
+    what an identification cached for a content stays valid for."""
+    files = "; ".join(header.get("identifiers") or [])
+    return (f"siegfried {header.get('siegfried')} {header.get('signature')} {header.get('created')} ({files})"
             f" + libmagic {magic.version()}")
 
 
@@ -145,22 +146,88 @@ def _mismatch(ext: str | None, puid: str | None, warning: str, magic_mime: str |
     return claimed.split("/")[0] != magic_mime.split("/")[0]
 
 
-def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
-                   executor: ThreadPoolExecutor, view: bytes | None = None) -> pa.RecordBatch:
-    """Identify a batch of regular files; one result row per candidate, errors included.
+@dataclass
+class Prepared:
+    """A batch checked and named for siegfried, waiting for its results."""
+
+    candidates: list[Candidate]
+    heads: list[tuple[str | None, str | None]]  # (libmagic MIME, error) per candidate
+    sf_index: dict[str, int]                    # name given to siegfried -> candidate
+    aliases: _Aliases
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.sf_index)
+
+
+def prepare_batch(root: bytes, candidates: list[Candidate], executor: ThreadPoolExecutor,
+                  view: bytes | None = None) -> Prepared:
+    """Check each candidate is still the file the walk saw (lstat) and name it for siegfried.
 
     VIEW is where siegfried reads the root (scanners.fsview.preserving_view: a read-only,
     noatime clone, since siegfried opens files without O_NOATIME); ROOT by default."""
     checks = map_chunks(executor, lambda c: check_unchanged(root, c), candidates)
     heads: list[tuple[str | None, str | None]] = [(None, err) for err in checks]
-    matches, sf_errors = _siegfried(view or root, candidates, heads, jobs)
+    view = view or root
+    aliases = _Aliases(view)
+    sf_index: dict[str, int] = {}
+    try:
+        for i, (cand, err) in enumerate(zip(candidates, checks)):
+            if err:
+                continue
+            text = _siegfried_name(join(view, cand.rel)) or aliases.name(i, cand)
+            if text is not None:
+                sf_index[text] = i
+    except BaseException:
+        aliases.close()
+        raise
+    return Prepared(candidates, heads, sf_index, aliases)
+
+
+def finish_batch(root: bytes, prep: Prepared, results: Sequence[Mapping[str, Any]],
+                 executor: ThreadPoolExecutor) -> pa.RecordBatch:
+    """One result row per candidate of PREP, errors included, from siegfried's RESULTS."""
+    prep.aliases.close()
+    matches, sf_errors = _siegfried_matches(prep, results)
+    heads = prep.heads
     # A second open only where libmagic has something to add, or to tell a read error
     # (its French description) from a format error siegfried met in a readable file.
-    again = [i for i, err in enumerate(checks)
+    again = [i for i, (_, err) in enumerate(heads)
              if err is None and (sf_errors[i] or not signature_based(matches[i]))]
-    for i, head in zip(again, map_chunks(executor, lambda i: _read_head(root, candidates[i]), again)):
+    for i, head in zip(again, map_chunks(executor, lambda i: _read_head(root, prep.candidates[i]), again)):
         heads[i] = head
-    return _result_batch(candidates, heads, matches, sf_errors)
+    return _result_batch(prep.candidates, heads, matches, sf_errors)
+
+
+def identify_batches(root: bytes, batches: Iterable[list[Candidate]], *, siegfried: Siegfried,
+                     executor: ThreadPoolExecutor, view: bytes | None = None
+                     ) -> Iterator[tuple[list[Candidate], pa.RecordBatch]]:
+    """Identify BATCHES in order: each batch with its results. Pipelined: siegfried (its own
+    process) identifies a batch while this process runs libmagic on the previous one and
+    the caller stores it."""
+    inflight: deque[Prepared] = deque()
+    try:
+        for cands in batches:
+            prep = prepare_batch(root, cands, executor, view)
+            siegfried.send(prep.names)
+            inflight.append(prep)
+            if len(inflight) > 1:
+                done = inflight.popleft()
+                yield done.candidates, finish_batch(root, done, siegfried.receive(), executor)
+        while inflight:
+            done = inflight.popleft()
+            yield done.candidates, finish_batch(root, done, siegfried.receive(), executor)
+    finally:
+        for prep in inflight:
+            prep.aliases.close()
+
+
+def identify_batch(root: bytes, candidates: list[Candidate], *, jobs: int,
+                   executor: ThreadPoolExecutor, view: bytes | None = None) -> pa.RecordBatch:
+    """Identify one batch of regular files, siegfried in this process; one result row per
+    candidate, errors included."""
+    prep = prepare_batch(root, candidates, executor, view)
+    return finish_batch(root, prep, identify_names(prep.names, jobs), executor)
 
 
 def _siegfried_name(full: bytes) -> str | None:
@@ -176,7 +243,8 @@ class _Aliases:
     """Names siegfried can take for files whose own names it cannot: a symlink of ours
     (never in the scanned tree) to a descriptor we hold, named with the file's extension
     so extension matching still works. The descriptor is opened in the view: siegfried's
-    own open of the alias then goes through the view's noatime mount too."""
+    own open of the alias then goes through the view's noatime mount too. The link names
+    the descriptor by our pid: siegfried runs in another process."""
 
     def __init__(self, view: bytes) -> None:
         self.view = view
@@ -192,35 +260,25 @@ class _Aliases:
         self.fds.append(fd)
         self.tmp = self.tmp or tempfile.mkdtemp(prefix="catalogage-sf-")
         text = os.path.join(self.tmp, f"{i}.{cand.extension or 'bin'}")
-        os.symlink(f"/proc/self/fd/{fd}", text)
+        os.symlink(proc_fd_path(fd), text)
         return text
 
     def close(self) -> None:
         for fd in self.fds:
             os.close(fd)
+        self.fds = []
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
 
 
-def _siegfried(view: bytes, candidates: list[Candidate], heads: list[tuple[str | None, str | None]],
-               jobs: int) -> tuple[list[Mapping[str, Any] | None], list[str | None]]:
-    """Siegfried's first match and its error (if any) for each candidate whose head was read."""
-    sf_index: dict[str, int] = {}
-    aliases = _Aliases(view)
-    try:
-        for i, (cand, (_, err)) in enumerate(zip(candidates, heads)):
-            if err:
-                continue
-            text = _siegfried_name(join(view, cand.rel)) or aliases.name(i, cand)
-            if text is not None:
-                sf_index[text] = i
-        results = pygfried.identify_many(list(sf_index), workers=max(1, jobs))["files"] if sf_index else []
-    finally:
-        aliases.close()
-    matches: list[Mapping[str, Any] | None] = [None] * len(candidates)
-    sf_errors: list[str | None] = [None] * len(candidates)
+def _siegfried_matches(prep: Prepared, results: Sequence[Mapping[str, Any]]
+                       ) -> tuple[list[Mapping[str, Any] | None], list[str | None]]:
+    """Siegfried's first match and its error (if any) for each candidate of PREP."""
+    matches: list[Mapping[str, Any] | None] = [None] * len(prep.candidates)
+    sf_errors: list[str | None] = [None] * len(prep.candidates)
     for res in results:
-        at = sf_index.get(res["filename"])
+        at = prep.sf_index.get(res["filename"])
         if at is None:
             continue
         if res.get("matches"):

@@ -31,7 +31,7 @@ def map_chunks(pool: Executor, fn: Callable[[T], R], items: Sequence[T], chunk: 
 
 
 @contextmanager
-def _main_module_hidden() -> Iterator[None]:
+def main_module_hidden() -> Iterator[None]:
     """Worker processes run the main script again (as `__mp_main__`) unless it is hidden
     while they start: a user's script calling `run_scan` without an
     `if __name__ == "__main__"` guard would scan again in each worker. They need nothing
@@ -58,7 +58,7 @@ class ProcessPool:
     def __init__(self, workers: int) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([])  # the fork server needs nothing preloaded
-        with _main_module_hidden():
+        with main_module_hidden():
             self._pool = context.Pool(workers)
         try:
             self._pool.apply_async(int).get(timeout=60)

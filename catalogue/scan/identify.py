@@ -10,6 +10,7 @@ is still checked (lstat) to be the file the walk saw.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,8 +21,9 @@ from catalogue.progress import PhaseProgress
 from catalogue.scan.phases import ScanRun
 from catalogue.scan.rows import ID_COLUMNS, apply_updates, rel
 from scanners.fsview import preserving_view
-from scanners.identification import Candidate, check_unchanged, identify_batch, signature_version
+from scanners.identification import Candidate, check_unchanged, identify_batches, signature_version
 from scanners.parallel import map_chunks
+from scanners.sfprocess import Siegfried, start_siegfried
 
 _SELECT = "SELECT file_id, path, path_raw, size, epoch_us(mtime), extension"
 _PENDING = """ FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0
@@ -49,36 +51,46 @@ class Identified:
 
 
 def identify_files(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress) -> Identified:
-    """Identify the files still unidentified."""
-    con, ident = run.con, signature_version()
+    """Identify the files still unidentified, siegfried in a process of its own."""
+    siegfried = start_siegfried(run.workers.jobs)
+    try:
+        done = _identify_all(run, pool, ph, siegfried)
+    except BaseException:
+        siegfried.kill()  # interrupted or failed mid-batch: nothing of it to wait for
+        raise
+    siegfried.close()
+    return done
+
+
+def _identify_all(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, siegfried: Siegfried) -> Identified:
+    con, ident = run.con, signature_version(siegfried.header)
     done = Identified()
     # Contents known from earlier scans first; then one file per content left, whose
     # result the others copy; then any copy whose chosen file could not be read.
     done.copied += _copy_known(run, pool, ph, ident)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _id_reps AS SELECT min(file_id) AS file_id {_PENDING}
                     AND hash IS NOT NULL GROUP BY hash, size, coalesce(extension, '')""", [run.scan_id])
-    done.read += _identify(run, pool, ph, ident, _PENDING_SQL + " AND (hash IS NULL OR file_id IN "
-                                                                "(SELECT file_id FROM _id_reps))")
+    done.read += _identify(run, pool, ph, siegfried, ident,
+                           _PENDING_SQL + " AND (hash IS NULL OR file_id IN (SELECT file_id FROM _id_reps))")
     con.execute("DROP TABLE temp._id_reps")
     done.copied += _copy_known(run, pool, ph, ident)
-    done.read += _identify(run, pool, ph, ident, _PENDING_SQL + " AND hash IS NOT NULL")
+    done.read += _identify(run, pool, ph, siegfried, ident, _PENDING_SQL + " AND hash IS NOT NULL")
     return done
 
 
-def _identify(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, ident: str, sql: str) -> int:
+def _identify(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, siegfried: Siegfried, ident: str,
+              sql: str) -> int:
     """Identify the files SQL selects (its one parameter: the scan); returns how many."""
-    con, tuning, jobs = run.con, run.tuning, run.workers.jobs
+    tuning = run.tuning
     staged: list[pa.RecordBatch] = []
     staged_rows = 0
     done = 0
     with preserving_view(run.root_b) as view:
-        for page in pages(con, sql, [run.scan_id], size=tuning.page_rows):
-            cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
-            for i in range(0, len(cands), tuning.id_batch):
-                part = cands[i:i + tuning.id_batch]
-                staged.append(identify_batch(run.root_b, part, jobs=jobs, executor=pool, view=view))
-                staged_rows += len(part)
-                ph.advance(len(part), sum(c.size for c in part))
+        for cands, batch in identify_batches(run.root_b, _batches(run, sql), siegfried=siegfried, executor=pool,
+                                             view=view):
+            staged.append(batch)
+            staged_rows += batch.num_rows
+            ph.advance(len(cands), sum(c.size for c in cands))
             if staged_rows >= tuning.update_rows:
                 done += _store(run, staged, staged_rows)
                 staged, staged_rows = [], 0
@@ -86,6 +98,14 @@ def _identify(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, ident: 
         done += _store(run, staged, staged_rows)
     _remember(run, ident)
     return done
+
+
+def _batches(run: ScanRun, sql: str) -> Iterator[list[Candidate]]:
+    """The files SQL selects, a page at a time from the catalogue, in siegfried's batches."""
+    for page in pages(run.con, sql, [run.scan_id], size=run.tuning.page_rows):
+        cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
+        for i in range(0, len(cands), run.tuning.id_batch):
+            yield cands[i:i + run.tuning.id_batch]
 
 
 def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int) -> int:

@@ -1,0 +1,164 @@
+"""siegfried in a process of its own, fed one batch of names at a time through a pipe.
+
+pygfried holds the GIL for the whole of an `identify_many` call. In the scan's process
+that stopped every other thread while siegfried worked: the lstat checks, libmagic on the
+files siegfried could not match, the writes to DuckDB. On 100,000 files the identification
+phase took 1.8× siegfried alone. In a process of its own, siegfried identifies one batch
+while the scan's threads finish the previous one, and its signatures and Go heap stay out
+of the scan's process.
+
+Names sent must be valid in the other process: a descriptor of ours is reached there as
+/proc/<our pid>/fd/N (`scanners.fsaccess.proc_fd_path`), not /proc/self/fd/N.
+
+Where a process cannot start (some sandboxes), `InProcessSiegfried` does the same in this
+process, as before: the same results, without the overlap.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Mapping, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from scanners.parallel import main_module_hidden
+
+# What the scan keeps of a match: siegfried's other keys (namespace, class...) are not read.
+_MATCH_KEYS = ("id", "format", "version", "mime", "basis", "warning")
+
+Result = dict[str, Any]  # {"filename", "matches": [first match, trimmed] or [], "errors"}
+
+
+def _trim(results: Sequence[Mapping[str, Any]]) -> list[Result]:
+    """siegfried's results reduced to what the scan reads: less to pickle through the pipe."""
+    out = []
+    for res in results:
+        matches = res.get("matches") or []
+        first = [{k: matches[0].get(k) for k in _MATCH_KEYS}] if matches else []
+        out.append({"filename": res["filename"], "matches": first, "errors": res.get("errors")})
+    return out
+
+
+def identify_names(names: list[str], workers: int) -> list[Result]:
+    from scanners.siegfried import pygfried
+
+    return _trim(pygfried.identify_many(names, workers=workers)["files"]) if names else []
+
+
+def _header() -> dict[str, Any]:
+    """siegfried's version and signature files (loads them)."""
+    from scanners.siegfried import pygfried
+
+    head = pygfried.identify_many([], workers=1)
+    return {"siegfried": head.get("siegfried"), "signature": head.get("signature"),
+            "created": head.get("created"), "version": pygfried.version(),
+            "identifiers": [i.get("details", "") for i in head.get("identifiers", [])]}
+
+
+def _serve(conn: Connection, workers: int) -> None:
+    """The child's loop: a list of names in, their results out; None ends it. A Ctrl-C
+    reaches the whole process group: the scan decides, this process waits to be told."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        conn.send(("ok", _header()))
+        while True:
+            try:
+                names = conn.recv()
+            except EOFError:  # the scan is gone (killed): nothing left to do
+                return
+            if names is None:
+                return
+            try:
+                conn.send(("ok", identify_names(names, workers)))
+            except Exception as exc:  # siegfried's own failure goes back to the scan
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    except (BrokenPipeError, EOFError):
+        return
+
+
+class SiegfriedError(OSError):
+    """siegfried failed or its process ended: the scan stops there, resumable."""
+
+
+class SiegfriedProcess:
+    """siegfried in a child process: `send` a batch, later `receive` its results, in order;
+    several batches may be sent before the first is received."""
+
+    def __init__(self, workers: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([])
+        self._conn, child = context.Pipe()
+        with main_module_hidden():
+            self._process = context.Process(target=_serve, args=(child, max(1, workers)), daemon=True,
+                                            name="siegfried")
+            self._process.start()
+        child.close()
+        self.header: dict[str, Any] = self._reply()
+
+    def send(self, names: list[str]) -> None:
+        try:
+            self._conn.send(names)
+        except OSError as exc:
+            raise SiegfriedError(f"le processus d'identification (siegfried) ne répond plus : {exc}") from None
+
+    def receive(self) -> list[Result]:
+        return self._reply()
+
+    def _reply(self) -> Any:
+        try:
+            status, value = self._conn.recv()
+        except (EOFError, OSError):
+            raise SiegfriedError("le processus d'identification (siegfried) s'est arrêté") from None
+        if status != "ok":
+            raise SiegfriedError(f"siegfried a échoué : {value}")
+        return value
+
+    def close(self) -> None:
+        try:
+            self._conn.send(None)
+        except OSError:
+            pass
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._conn.close()
+
+    def kill(self) -> None:
+        self._process.kill()
+        self._process.join()
+        self._conn.close()
+
+
+class InProcessSiegfried:
+    """The same interface, siegfried in this process (where no child can start)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self.header = _header()
+        self._sent: list[list[str]] = []
+
+    def send(self, names: list[str]) -> None:
+        self._sent.append(names)
+
+    def receive(self) -> list[Result]:
+        return identify_names(self._sent.pop(0), self.workers)
+
+    def close(self) -> None:
+        self._sent.clear()
+
+    kill = close
+
+
+Siegfried = SiegfriedProcess | InProcessSiegfried
+
+
+def start_siegfried(workers: int, *, separate: bool = True) -> Siegfried:
+    """siegfried in its own process where one can start, else in this one."""
+    if separate:
+        try:
+            return SiegfriedProcess(workers)
+        except (OSError, ValueError):
+            pass  # no processes here (sandbox, no /dev/shm): in this process, as before
+    return InProcessSiegfried(workers)
