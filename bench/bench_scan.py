@@ -91,6 +91,9 @@ OUR_SCRIPT = ("import json, sys; from catalogue.scan import run_scan; "
 FULL = "catalogue scan (complet)"
 SF_ALONE = "siegfried seul (mêmes fichiers, lots et workers)"
 IMPORTS = "imports seuls (processus de scan au repos)"
+# Process names (comm) in the memory at the full scan's peak.
+_ROLES = {"scan": "processus du scan (Python, DuckDB, libmagic)", "siegfried": "siegfried",
+          "python": "serveur de processus et suivi des ressources"}
 
 
 def run_ours(tree: Path, db: Path, jobs: int, identify: bool, duplicates: bool) -> tuple[dict, dict]:
@@ -351,7 +354,14 @@ def main() -> None:
     lines += ["", "PSS (`/proc/PID/smaps_rollup`) du processus et de ses descendants, additionnés, relevés toutes "
               "les 0,2 s : une page partagée entre eux (bibliothèques, serveur de processus) compte une fois "
               "en tout. « Imports seuls » : le processus de scan avant toute lecture (Python, pyarrow, DuckDB, "
-              "siegfried)."]
+              "siegfried). CPU : celui que le noyau compte pour le processus et les descendants qu'il a attendus, "
+              "ou la somme des relevés de chacun quand elle est plus grande (le processus de siegfried est "
+              "l'enfant du serveur de processus, pas du scan)."]
+    at_peak = rows[FULL].get("at_peak_mb") or {}
+    if at_peak:
+        parts = sorted(at_peak.items(), key=lambda kv: -kv[1])
+        lines += ["", f"Au pic du scan complet ({rows[FULL]['tree_mb']:.0f} Mo), PSS par processus : "
+                  + ", ".join(f"{_ROLES.get(k, k)} {v:.0f} Mo" for k, v in parts) + "."]
     walk_name = "catalogue scan --sans-identification --sans-doublons (parcours)"
     dups_name = "catalogue scan --sans-identification (parcours + doublons)"
     peers = [p for p in ("rdfind -dryrun (doublons)", "jdupes -r (doublons)", "rmlint -T df (doublons)") if p in rows]

@@ -33,20 +33,27 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """Proportional set size of PID and its descendants now, in KiB: each page shared
-    between them (libraries, the fork server's) counts once in all, unlike summed RSS."""
-    total = 0
+def _tree_sample(pid: int) -> dict[int, tuple[str, int, int]]:
+    """PID and its descendants now: {pid: (name, PSS in KiB, CPU ticks)}. PSS counts each
+    page shared between them (libraries, the fork server's) once in all, unlike summed RSS.
+    The name is the process's `comm` (siegfried's process names itself so)."""
+    out = {}
     for p in _descendants(pid):
         try:
+            with open(f"/proc/{p}/stat", "rb") as fh:
+                head, _, rest = fh.read().rpartition(b")")
+                fields = rest.split()
+            pss = 0
             with open(f"/proc/{p}/smaps_rollup", "rb") as fh:
                 for line in fh:
                     if line.startswith(b"Pss:"):
-                        total += int(line.split()[1])
+                        pss = int(line.split()[1])
                         break
         except OSError:
             continue  # ended meanwhile
-    return total
+        name = head.partition(b"(")[2].decode(errors="replace")
+        out[p] = (name, pss, int(fields[11]) + int(fields[12]))  # utime, stime
+    return out
 
 
 def content_sample(tree: Path, count: int = 2000) -> list[str]:
@@ -93,7 +100,10 @@ def warm_contents(tree: Path) -> None:
 
 def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     """Wall and CPU time, peak RSS of the largest process (rusage) and peak PSS of the
-    process and its descendants together (sampled every 0.2 s: worker processes count too)."""
+    process and its descendants together (sampled every 0.2 s: worker processes count too),
+    with each one's share at that peak. CPU: the kernel's count for the process and the
+    descendants it waited for, or the sum of every descendant's last sample when larger
+    (siegfried's process is the fork server's child, not the scan's)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
     # Drain stderr in a thread so that a talkative tool never blocks on a full pipe.
@@ -111,8 +121,18 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
 
     threading.Thread(target=wait, daemon=True).start()
     tree_peak = 0
+    at_peak: dict[str, int] = {}
+    cpu_ticks: dict[int, int] = {}
     while not ended.wait(0.2):
-        tree_peak = max(tree_peak, _tree_pss_kb(proc.pid))
+        sample = _tree_sample(proc.pid)
+        cpu_ticks.update({p: ticks for p, (_, _, ticks) in sample.items()})
+        total = sum(pss for _, pss, _ in sample.values())
+        if total > tree_peak:
+            tree_peak = total
+            at_peak = {}
+            for p, (name, pss, _) in sample.items():
+                role = "scan" if p == proc.pid else name
+                at_peak[role] = at_peak.get(role, 0) + pss
     _, status, usage = result["status"]
     wall = result["wall"]
     drain.join()
@@ -120,8 +140,9 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd[0]} a échoué : {err[-500:]}")
     rss_mb = usage.ru_maxrss / 1024
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss_mb,
-            "tree_mb": tree_peak / 1024, "stderr": err}
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK"))
+    return {"wall": wall, "cpu": cpu, "rss_mb": rss_mb, "tree_mb": tree_peak / 1024,
+            "at_peak_mb": {k: v / 1024 for k, v in at_peak.items()}, "stderr": err}
 
 
 def fr(x: float) -> str:
@@ -134,5 +155,6 @@ def median_run(results: list[dict]) -> dict:
     with the highest memory peaks of all runs."""
     median = dict(sorted(results, key=lambda r: r["wall"])[(len(results) - 1) // 2])
     median["rss_mb"] = max(r["rss_mb"] for r in results)
-    median["tree_mb"] = max(r["tree_mb"] for r in results)
+    highest = max(results, key=lambda r: r["tree_mb"])
+    median["tree_mb"], median["at_peak_mb"] = highest["tree_mb"], highest.get("at_peak_mb", {})
     return median

@@ -36,6 +36,9 @@ from scanners.siegfried import pygfried
 SCANNER = ScannerInfo("identification", (IDENTIFICATION,))
 
 HEAD_BYTES = 16384
+# Batches sent to siegfried ahead of the one this process finishes: its queue never runs dry
+# while a batch heavy in libmagic work is finished here.
+IN_FLIGHT = 2
 GENERIC_MIMES = {"application/octet-stream", "text/plain", "inode/x-empty", "application/x-empty"}
 
 @dataclass
@@ -211,7 +214,7 @@ def identify_batches(root: bytes, batches: Iterable[list[Candidate]], *, siegfri
             prep = prepare_batch(root, cands, executor, view)
             siegfried.send(prep.names)
             inflight.append(prep)
-            if len(inflight) > 1:
+            if len(inflight) > IN_FLIGHT:
                 done = inflight.popleft()
                 yield done.candidates, finish_batch(root, done, siegfried.receive(), executor)
         while inflight:

@@ -37,6 +37,8 @@ def test_results_in_a_separate_process_equal_those_in_the_scans_own(tmp_path):
     sf = SiegfriedProcess(2)
     try:
         assert sf.header["siegfried"] and sf.header["identifiers"]
+        with open(f"/proc/{sf._process.pid}/comm") as fh:  # as top and the bench show it
+            assert fh.read().strip() == "siegfried"
         with ThreadPoolExecutor(2) as pool:
             prep = prepare_batch(root, cands, pool)
             sf.send(prep.names)
