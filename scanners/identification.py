@@ -48,6 +48,7 @@ class Candidate:
     size: int
     mtime_us: int
     extension: str | None
+    name: str = ""       # as the catalogue stores it (signature detection reads it)
 
 
 def identifier_version() -> str:

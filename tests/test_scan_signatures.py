@@ -209,3 +209,16 @@ def test_the_report_does_not_count_signature_files_as_risky(scanned):
         con.close()
     assert tsr > 0
     assert risk["élevé"] == pytest.approx(unknown_unsigned / total)
+
+
+def test_signatures_are_examined_during_identification(signed_tree, tmp_path):
+    """Issue 21: candidates are examined batch by batch while siegfried identifies the next
+    ones, so their results are stored before the signature phase begins; that phase only
+    takes the files identification did not read (copies of an identical file)."""
+    from catalogue.scan.options import Tuning
+
+    events: list[str] = []
+    summary = run_scan(str(signed_tree), "99801", db=str(tmp_path / "c.duckdb"), quiet=True,
+                       tuning=Tuning(on_event=events.append))
+    assert "signatures-stored" in events[:events.index("signatures")]
+    assert summary.signatures_examined >= len(PARAPHEUR_KINDS)

@@ -20,12 +20,13 @@ from catalogue.dbtools import pages, scalar
 from catalogue.progress import PhaseProgress
 from catalogue.scan.phases import ScanRun
 from catalogue.scan.rows import ID_COLUMNS, apply_updates, rel
+from catalogue.scan.signatures import SignaturesAlong
 from scanners.fsview import preserving_view
 from scanners.identification import Candidate, check_unchanged, identify_batches, signature_version
 from scanners.parallel import map_chunks
 from scanners.sfprocess import Siegfried, start_siegfried
 
-_SELECT = "SELECT file_id, path, path_raw, size, epoch_us(mtime), extension"
+_SELECT = "SELECT file_id, path, path_raw, size, epoch_us(mtime), extension, name"
 _PENDING = """ FROM files WHERE scan_id = ? AND kind = 'file' AND error IS NULL AND size > 0
              AND reused IS NOT TRUE AND magic_mime IS NULL AND puid IS NULL"""
 _PENDING_SQL = _SELECT + _PENDING
@@ -85,17 +86,20 @@ def _identify(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, siegfri
     staged: list[pa.RecordBatch] = []
     staged_rows = 0
     done = 0
+    along = SignaturesAlong(run, pool) if run.opts.signatures else None
     with preserving_view(run.root_b) as view:
         for cands, batch in identify_batches(run.root_b, _batches(run, sql), siegfried=siegfried, executor=pool,
                                              view=view):
             staged.append(batch)
             staged_rows += batch.num_rows
+            if along:
+                along.examine(cands, batch)
             ph.advance(len(cands), sum(c.size for c in cands))
             if staged_rows >= tuning.update_rows:
-                done += _store(run, staged, staged_rows)
+                done += _store(run, staged, staged_rows, along)
                 staged, staged_rows = [], 0
     if staged:
-        done += _store(run, staged, staged_rows)
+        done += _store(run, staged, staged_rows, along)
     _remember(run, ident)
     return done
 
@@ -103,14 +107,16 @@ def _identify(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, siegfri
 def _batches(run: ScanRun, sql: str) -> Iterator[list[Candidate]]:
     """The files SQL selects, a page at a time from the catalogue, in siegfried's batches."""
     for page in pages(run.con, sql, [run.scan_id], size=run.tuning.page_rows):
-        cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
+        cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5], r[6]) for r in page]
         for i in range(0, len(cands), run.tuning.id_batch):
             yield cands[i:i + run.tuning.id_batch]
 
 
-def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int) -> int:
+def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int, along: SignaturesAlong | None) -> int:
     apply_updates(run.con, run.scan_id, pa.Table.from_batches(staged), ID_COLUMNS)
     run.tuning.event("identify-stored")
+    if along:
+        along.store()
     return rows
 
 
@@ -139,7 +145,7 @@ def _copy_known(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, ident
     con.execute(f"CREATE OR REPLACE TEMP TABLE _id_copies AS SELECT file_id {_PENDING} {_KNOWN}", [run.scan_id, ident])
     sql = _SELECT + _PENDING + " AND file_id IN (SELECT file_id FROM _id_copies)"
     for page in pages(con, sql, [run.scan_id], size=run.tuning.page_rows):
-        cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5]) for r in page]
+        cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5], r[6]) for r in page]
         for cand, err in zip(cands, map_chunks(pool, lambda c: check_unchanged(run.root_b, c), cands)):
             if err:
                 ids.append(cand.file_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -32,7 +32,9 @@ IDENTIFY = Phase("identify", "Identification des formats")
 SIGNATURES = Phase("signatures", "Recherche des signatures électroniques")
 # Duplicates before identification: siegfried's memory (and what identification leaves in
 # the Python heap) would otherwise add to the hash phase's (1M files: peak 495 MiB that way).
-# Signatures after identification: its PRONOM ids and MIME types pick the candidates.
+# Signatures after identification: its PRONOM ids and MIME types pick the candidates. Most
+# are examined during identification, batch by batch, while siegfried works on the next
+# batch; the phase examines the rest (files that took an identical file's result).
 PHASES = (WALK, HASH, IDENTIFY, SIGNATURES)
 
 
@@ -51,6 +53,10 @@ class ScanRun:
     stats: WalkStats
     resume: WalkResume | None
     progress: ScanProgress
+    # Signatures examined during identification (catalogue.scan.identify): how many, and
+    # the documents they name, for the signature phase's pairing.
+    signatures_examined: int = 0
+    signed_names: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def root_text(self) -> str:

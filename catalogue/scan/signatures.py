@@ -2,7 +2,9 @@
 read by the scan's worker threads, results written back to `files` in set-based updates;
 then detached signatures are paired with the documents beside them.
 
-Idempotent: it examines the rows still `signed IS NULL` (a killed scan resumes where it
+Most candidates are examined during identification (`SignaturesAlong`), as soon as their
+format is known; the phase examines those left. Idempotent: it examines the rows still
+`signed IS NULL` (a killed scan resumes where it
 stopped; a rescan's unchanged files already have their previous results, see reuse.py).
 Files it cannot read keep `signed` NULL and say why in `sig_error`."""
 
@@ -17,6 +19,7 @@ from catalogue.dbtools import pages, registered
 from catalogue.progress import PhaseProgress
 from catalogue.scan.phases import ScanRun
 from catalogue.scan.rows import SIG_COLUMNS, apply_updates, rel
+from scanners.identification import Candidate
 from scanners.signatures import SigCandidate, SigResult, detect_batch, is_candidate, pair_detached
 from scanners.signatures.pairing import DETACHED_EXTENSIONS
 
@@ -38,32 +41,33 @@ def find_signatures(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress) -
     many files were examined."""
     staged: list[pa.RecordBatch] = []
     staged_rows = done = 0
-    names: dict[int, tuple[str, ...]] = {}  # file_id → documents a fresh signature names
+    # file_id → documents a fresh signature names, those examined during identification first
+    names: dict[int, tuple[str, ...]] = dict(run.signed_names)
     for page in candidates(run.con, run.scan_id, run.tuning.page_rows):
         for i in range(0, len(page), _BATCH):
             part = page[i:i + _BATCH]
             batch, results = detect_batch(run.root_b, part, executor=pool)
             staged.append(batch)
             staged_rows += len(part)
-            names.update(_signed_names(results))
+            names.update(signed_names(results))
             ph.advance(len(part), sum(c.size for c in part))
         if staged_rows >= run.tuning.update_rows:
-            done += _store(run, staged, staged_rows)
+            done += store_signatures(run, staged, staged_rows)
             staged, staged_rows = [], 0
     if staged:
-        done += _store(run, staged, staged_rows)
+        done += store_signatures(run, staged, staged_rows)
     pair_signatures(run, names)
-    return done
+    return done + run.signatures_examined
 
 
-def _signed_names(results: list[SigResult]) -> dict[int, tuple[str, ...]]:
+def signed_names(results: list[SigResult]) -> dict[int, tuple[str, ...]]:
     """The documents fresh signatures name; also an empty tuple for a CMS or time-stamp
     that names none (an enveloping .p7s signs nothing beside it, whatever its name)."""
     return {r.file_id: r.info.signed_names for r in results
             if r.info is not None and (r.info.signed_names or r.info.kind in ("cades", "timestamp"))}
 
 
-def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int) -> int:
+def store_signatures(run: ScanRun, staged: list[pa.RecordBatch], rows: int) -> int:
     apply_updates(run.con, run.scan_id, pa.Table.from_batches(staged), SIG_COLUMNS)
     run.tuning.event("signatures-stored")
     return rows
@@ -124,3 +128,35 @@ def _apply_pairs(run: ScanRun, sigs: list[int], docs: list[int]) -> None:
                            WHERE files.scan_id = ? AND files.file_id = p.file_id""", [run.scan_id])
         run.con.execute("""UPDATE files SET signed = true FROM (SELECT DISTINCT signature_of AS file_id FROM _pairs) p
                            WHERE files.scan_id = ? AND files.file_id = p.file_id""", [run.scan_id])
+
+
+class SignaturesAlong:
+    """Signature detection during identification: each identified batch's candidates are
+    examined while siegfried (its own process) identifies the next batches, time the
+    signature phase would otherwise add after it."""
+
+    def __init__(self, run: ScanRun, pool: ThreadPoolExecutor) -> None:
+        self.run, self.pool = run, pool
+        self.staged: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def examine(self, cands: list[Candidate], identified: pa.RecordBatch) -> None:
+        """Examine the candidates among CANDS, a batch IDENTIFIED gave results for, in its order."""
+        ids = identified.to_pydict()
+        part = [SigCandidate(c.file_id, c.rel, c.name, c.size)
+                for c, err, puid, mime, magic_mime in zip(cands, ids["error"], ids["puid"], ids["mime"],
+                                                          ids["magic_mime"])
+                if err is None and is_candidate(c.name, c.extension, c.size, puid, mime or magic_mime)]
+        if not part:
+            return
+        batch, results = detect_batch(self.run.root_b, part, executor=self.pool)
+        self.staged.append(batch)
+        self.rows += len(part)
+        self.run.signed_names.update(signed_names(results))
+
+    def store(self) -> None:
+        """Write what was examined since the last store (with the identification's rows:
+        a file's signature is never stored before its format)."""
+        if self.staged:
+            self.run.signatures_examined += store_signatures(self.run, self.staged, self.rows)
+            self.staged, self.rows = [], 0
