@@ -22,15 +22,19 @@ JUNK = {
     "budget (2).xlsx": b"budget original", "budget.xlsx": b"budget original", "vide.txt": b"",
     "l'été/~$note d'été.docx": b"y", "l'été/Thumbs.db": b"", "saut\nde ligne.tmp": b"z",
     "emoji 📁/Copie de plan [1].pdf": b"plan", "-tiret.lnk": b"lien", "autre/budget-bis.xlsx": b"budget original",
+    "sauvegarde/budget.xlsx.bak": b"ancien budget",
 }
 
 
-def make_tree(root, extra: dict[str, bytes] | None = None) -> None:
+def make_tree(root, first_mtime: int = 1_700_000_000) -> None:
+    """JUNK under ROOT, each file a second older than the next, from FIRST_MTIME: the copy
+    a duplicate group keeps (the oldest) is known."""
     root.mkdir(parents=True, exist_ok=True)
-    for rel, content in (JUNK | (extra or {})).items():
+    for i, (rel, content) in enumerate(JUNK.items()):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+        os.utime(path, (first_mtime + i, first_mtime + i))
     (root / "dossier vide" / "sous-dossier vide").mkdir(parents=True, exist_ok=True)
     # A name that is not UTF-8: stored with its raw bytes, shown escaped.
     os.makedirs(os.fsencode(root) + b"/latin-\xe9t\xe9", exist_ok=True)
@@ -40,10 +44,10 @@ def make_tree(root, extra: dict[str, bytes] | None = None) -> None:
 
 def scanned(tmp_path, cli, roots=("partage",), commune="99001"):
     db = tmp_path / "c.duckdb"
-    for name in roots:
+    for i, name in enumerate(roots):
         root = tmp_path / name
         if not root.exists():
-            make_tree(root)
+            make_tree(root, 1_700_000_000 + 1000 * i)  # each root's copies newer than the last's
         assert cli("scan", root, "--commune", commune, "--db", db, "--quiet").exit_code == 0
     return db
 
@@ -83,6 +87,10 @@ def test_stored_hits_give_what_live_evaluation_gives(tmp_path, cli):
     assert found[(1, "dossier vide/sous-dossier vide")] == "VIDE-DOSSIER"
     assert found[(1, "latin-\\xe9t\\xe9/~$lettre.doc")] == "TMP-OFFICE"
     assert found[(2, "autre/budget-bis.xlsx")] == "DOUBLON"  # copies stay live, across scans
+    # A redundant copy matched by a pattern rule too: the lower rank wins (DOUBLON is last).
+    assert found[(1, "sauvegarde/budget.xlsx.bak")] == found[(2, "budget.xlsx.bak")] == "BAK-EXT"
+    assert found[(2, "Thumbs.db")] == "SYS-THUMBS" and found[(2, "budget (2).xlsx")] == "BAK-NUMERO"
+    assert (1, "budget (2).xlsx") in found and (1, "budget.xlsx") in found
     # The stored hits are what the view reads: a changed stored row shows in it.
     con = duckdb.connect(str(db))
     con.execute("UPDATE dechet_hits SET rule_id = 'SYS-LNK' WHERE scan_id = 1 AND path = '~$rapport.docx'")
@@ -146,14 +154,17 @@ def test_an_ingested_bundle_gets_its_hits(tmp_path, cli):
 
 
 def edited_install(tmp_path):
-    """A copy of the catalogue package whose dechets.csv an archivist edited: a new rule
-    first (every .xlsx), the thumbnails rule removed."""
+    """A copy of the catalogue package whose dechets.csv an archivist edited: redundant
+    copies first, then a new rule (every .xlsx), the thumbnails rule removed."""
     site = tmp_path / "install"
     shutil.copytree(REPO / "catalogue", site / "catalogue", ignore=shutil.ignore_patterns("__pycache__"))
     rules = site / "catalogue" / "rules" / "dechets.csv"
     lines = rules.read_text(encoding="utf-8").splitlines()
     lines.insert(1, "X-TABLEUR,Tableur,Essai,file,extension,xlsx,à vérifier,Essai,hypothèse à valider")
+    # Redundant copies ranked first: they now win over the stored pattern hits.
+    lines.insert(1, next(line for line in lines if line.startswith("DOUBLON,")))
     lines = [line for line in lines if not line.startswith("SYS-THUMBS,")]
+    lines = lines[:2] + [line for line in lines[2:] if not line.startswith("DOUBLON,")]
     rules.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return site
 
@@ -177,7 +188,9 @@ def test_an_edited_rules_file_applies_at_the_next_open(tmp_path, cli):
     got = rows_with(site, db, read_only=False)
     assert got["stored"] == got["live"]
     after = {r[3]: r[8] for r in got["stored"]}
-    assert after["budget.xlsx"] == "X-TABLEUR" and after["budget (2).xlsx"] == "X-TABLEUR"
+    # The group keeps « budget (2).xlsx » (oldest): the other two are redundant copies.
+    assert after["budget (2).xlsx"] == "X-TABLEUR" and after["budget.xlsx"] == "DOUBLON"
+    assert after["sauvegarde/budget.xlsx.bak"] == "DOUBLON" and after["budget.xlsx.bak"] == "BAK-EXT"
     assert "Thumbs.db" not in after and after["l'été/Thumbs.db"] == "VIDE-FICHIER"
     # Stored under the edited rules: nothing left to evaluate live.
     assert query(db, "SELECT count(*) FROM dechet_live_scans") == [(0,)]
