@@ -120,9 +120,11 @@ WITH entries AS (
     UNION ALL
     SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind, f.size, f.mtime, r.rule_id, r.rank
     FROM entries f
+    -- An explicit anti join: as NOT EXISTS, DuckDB moved the prefix computation into a
+    -- join condition, evaluated per pair (a tree 1,000 levels deep ran out of memory).
+    ANTI JOIN nonempty_dirs n ON n.scan_id = f.scan_id AND n.path = f.path
     JOIN dechet_rules r ON r.match_type = 'empty_dir'
     WHERE f.kind = 'directory' AND f.error IS NULL
-      AND NOT EXISTS (SELECT 1 FROM nonempty_dirs n WHERE n.scan_id = f.scan_id AND n.path = f.path)
 )
 -- An entry's columns are the same in each of its hits.
 SELECT commune, scan_id, file_id, any_value(path) AS path, any_value(name) AS name,
