@@ -4,6 +4,11 @@
     python bench/bench_views.py [--rows 10000000] [--work bench/out/views] [--repetitions 3]
                                 [--reference REV]
 
+The catalogue is first opened writable (migrated, rules loaded, déchets hits stored: what
+`catalogue` does at its next writable open); the script then times the one-time computation
+of the stored déchets hits of every scan (as after an edit of dechets.csv) and of one scan of
+SCAN_ROWS entries in a catalogue of its own (what a scan's end adds).
+
 Each view is counted REPETITIONS times (median kept). With `--reference REV`, the
 `dechets` view of that git revision's catalogue/sql/views.sql is created beside the current
 one (a temporary view on the same catalogue) and the two run in turn, each pair under the
@@ -30,7 +35,7 @@ import duckdb  # noqa: E402
 from bench.bench_ingest import VIEWS, write_bundle  # noqa: E402
 from catalogue.bundle import ingest_bundle  # noqa: E402
 from catalogue.dbtools import dict_rows  # noqa: E402
-from catalogue.store import connect, create_views  # noqa: E402
+from catalogue.store import connect, create_views, refresh_dechet_hits  # noqa: E402
 
 
 def territory(work: Path, rows: int, bundles: int) -> Path:
@@ -68,6 +73,40 @@ def reference_dechets(con: duckdb.DuckDBPyConnection, rev: str) -> None:
     con.execute(body.replace("CREATE OR REPLACE VIEW dechets AS", "CREATE OR REPLACE TEMP VIEW dechets_reference AS"))
 
 
+def hits_seconds(db: Path) -> tuple[float, float, int]:
+    """The writable open of DB (stores what is missing), then the recomputation of every
+    scan's stored déchets hits, as after an edit of the rules: seconds of each, and scans."""
+    t = time.perf_counter()
+    con = connect(db)
+    opened = time.perf_counter() - t
+    try:
+        con.execute("DELETE FROM dechet_hit_scans")
+        t = time.perf_counter()
+        scans = refresh_dechet_hits(con)
+        return opened, time.perf_counter() - t, scans
+    finally:
+        con.close()
+
+
+def scan_end_seconds(work: Path, rows: int) -> float:
+    """Seconds to store the déchets hits of one scan of ROWS entries (a bundle of its own
+    ingested into an empty catalogue, then recomputed alone, as at the end of its scan)."""
+    db, path = work / f"un-scan-{rows}.duckdb", work / f"un-scan-{rows}.parquet"
+    db.unlink(missing_ok=True)
+    write_bundle(path, "91000", 0, rows)
+    con = connect(db)
+    try:
+        ingest_bundle(con, str(path))
+        con.execute("DELETE FROM dechet_hit_scans")
+        t = time.perf_counter()
+        refresh_dechet_hits(con)
+        return time.perf_counter() - t
+    finally:
+        con.close()
+        path.unlink()
+        db.unlink()
+
+
 def timed(con: duckdb.DuckDBPyConnection, view: str, where: str = "") -> tuple[float, int]:
     t = time.perf_counter()
     count = con.execute(f"SELECT count(*) FROM (SELECT * FROM {view}{where})").fetchone()[0]
@@ -81,8 +120,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "out" / "views")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--reference", help="révision git dont la vue dechets sert de référence")
+    parser.add_argument("--scan-rows", type=int, default=100_000)
     args = parser.parse_args()
     db = territory(args.work, args.rows, args.bundles)
+    opened, recomputed, scans = hits_seconds(db)
+    scan_end = scan_end_seconds(args.work, args.scan_rows)
     con = duckdb.connect(str(db))
     con.execute("SET enable_progress_bar = false")
     create_views(con, temporary=True)  # this version's views, whichever made the catalogue
@@ -109,6 +151,10 @@ def main() -> None:
     print(f"Catalogue synthétique de {args.rows:_} lignes `files` ({args.bundles} communes) ; "
           f"machine {platform.machine()}, {os.cpu_count()} cœurs, DuckDB {duckdb.__version__} ; "
           f"médiane de {args.repetitions} exécutions.")
+    print()
+    print(f"Correspondances de déchets enregistrées (`dechet_hits`) : ouverture en écriture {opened:.2f} s ; "
+          f"calcul pour les {scans} scans (une fois, après une modification des règles) {recomputed:.2f} s ; "
+          f"pour un scan de {args.scan_rows:_} entrées (fin de scan) {scan_end:.2f} s.")
     print()
     print("| vue | temps médian (s) | plus rapide – plus lente (s) | lignes |")
     print("| --- | ---: | ---: | ---: |")

@@ -297,4 +297,32 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0011_dechet_hits",
+        """
+        -- Issue 21: the pattern and empty déchets rules depend only on a scan's own entries
+        -- and on the rules, so each entry's best (lowest rank) such rule is stored once per
+        -- scan and rules version instead of being evaluated at every read of `dechets`.
+        -- The columns the view shows are copied, so that it need not join back to `files`.
+        CREATE TABLE dechet_hits (
+            commune  VARCHAR NOT NULL,
+            scan_id  INTEGER NOT NULL,
+            file_id  BIGINT NOT NULL,
+            path     VARCHAR NOT NULL,
+            name     VARCHAR NOT NULL,
+            kind     VARCHAR NOT NULL,
+            size     BIGINT,
+            mtime    TIMESTAMP,
+            rule_id  VARCHAR NOT NULL,
+            rank     INTEGER NOT NULL
+        );
+        -- Under which rules (a hash of `dechet_rules` and of the SQL applying them) the
+        -- hits of a scan were computed: the view uses them only while that is current.
+        CREATE TABLE dechet_hit_scans (
+            scan_id     INTEGER PRIMARY KEY,
+            fingerprint VARCHAR NOT NULL,
+            computed_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]

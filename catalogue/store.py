@@ -7,6 +7,8 @@ nothing is lost. Views are recreated on every open: they hold no data.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import asdict
 from importlib import resources
@@ -15,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from catalogue.dbtools import dict_rows, registered, transaction
+from catalogue.dbtools import dict_rows, registered, scalar, transaction
 from catalogue.dechets import load_dechet_rules, pattern_case_sql
 from catalogue.errors import CatalogueError, DatabaseLockedError, disk_full
 from catalogue.migrations import MIGRATIONS
@@ -92,6 +94,9 @@ def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
             migrate(con)
             load_rules(con)
             create_views(con)
+            # After an edit of dechets.csv (or a version whose matching differs), every
+            # latest scan is evaluated again, once.
+            refresh_dechet_hits(con)
         except BaseException:
             # Closed, so that the same process can open the file again (a full disk freed).
             con.close()
@@ -159,15 +164,53 @@ def save_local_referentiel(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     load_rules(con)
 
 
-def create_views(con: duckdb.DuckDBPyConnection, *, temporary: bool = False) -> None:
-    sql = (resources.files("catalogue") / "sql" / "views.sql").read_text(encoding="utf-8")
-    rules = dict_rows(con.execute("SELECT * FROM dechet_rules"))
-    sql = sql.replace("{{pattern_rules}}", pattern_case_sql(rules))
+def create_views(con: duckdb.DuckDBPyConnection, *, temporary: bool = False, stored_hits: bool = True) -> None:
+    """(Re)create the views from sql/views.sql, the déchets patterns inlined. Without
+    STORED_HITS, `dechets` evaluates every rule live (what it gives must not differ)."""
+    sql, fingerprint = _views_sql(con)
+    # No stored hits carry the empty fingerprint: every scan is then evaluated live.
+    sql = sql.replace("{{dechet_fingerprint}}", fingerprint if stored_hits else "")
     if temporary:
         sql = sql.replace("CREATE OR REPLACE VIEW ", "CREATE OR REPLACE TEMP VIEW ")
         sql = sql.replace("CREATE OR REPLACE MACRO ", "CREATE OR REPLACE TEMP MACRO ")
     with transaction(con):
         con.execute(sql)
+
+
+_OWN_HITS = ("-- <dechet-own-hits>", "-- </dechet-own-hits>")
+
+
+def _views_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """views.sql with the current déchets patterns, and the fingerprint of what the stored
+    hits depend on: the rules as loaded and the SQL that applies them."""
+    sql = (resources.files("catalogue") / "sql" / "views.sql").read_text(encoding="utf-8")
+    rules = dict_rows(con.execute("SELECT * FROM dechet_rules ORDER BY rank, pattern"))
+    sql = sql.replace("{{pattern_rules}}", pattern_case_sql(rules))
+    own_hits = sql[sql.index(_OWN_HITS[0]):sql.index(_OWN_HITS[1])]
+    content = json.dumps([rules, own_hits], sort_keys=True, ensure_ascii=False, default=str)
+    return sql, hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def refresh_dechet_hits(con: duckdb.DuckDBPyConnection) -> int:
+    """Store the pattern and empty déchets hits of every latest scan that has none under the
+    current rules (view `dechet_live_scans`), set-based, in one transaction; drop those of
+    scans that are no longer the latest. Returns how many scans were computed. Needs the
+    views of this connection's rules (`create_views`); never inside a transaction."""
+    pending = scalar(con.execute("SELECT count(*) FROM dechet_live_scans"))
+    gone = scalar(con.execute(
+        "SELECT count(*) FROM dechet_hit_scans WHERE scan_id NOT IN (SELECT scan_id FROM latest_scans)"))
+    if not pending and not gone:
+        return 0
+    fingerprint = _views_sql(con)[1]
+    stale = ("scan_id NOT IN (SELECT scan_id FROM latest_scans) "
+             "OR scan_id IN (SELECT scan_id FROM dechet_live_scans)")
+    with transaction(con):
+        con.execute(f"DELETE FROM dechet_hits WHERE {stale}")
+        # Ordered so that a commune's or a scan's hits sit in few row groups.
+        con.execute("INSERT INTO dechet_hits SELECT * FROM dechet_own_hits ORDER BY scan_id, file_id")
+        con.execute(f"DELETE FROM dechet_hit_scans WHERE {stale}")
+        con.execute("INSERT INTO dechet_hit_scans SELECT scan_id, ?, now() FROM dechet_live_scans", [fingerprint])
+    return pending
 
 
 def current_views(con: duckdb.DuckDBPyConnection) -> None:

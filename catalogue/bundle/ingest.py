@@ -13,7 +13,7 @@ from catalogue.bundle.meta import show
 from catalogue.dbtools import dict_row, one, transaction
 from catalogue.errors import BundleError, CommuneRenameError
 from catalogue.scan.lifecycle import insert_scan
-from catalogue.store import ensure_commune
+from catalogue.store import ensure_commune, refresh_dechet_hits
 
 
 @dataclass
@@ -62,6 +62,8 @@ def ingest_bundle(con: duckdb.DuckDBPyConnection, bundle: str | CheckedBundle) -
                 "identifiant de scan).")
         return IngestResult(existing[0], scan["commune"], 0, True)
     scan_id = _load(con, bundle)
+    # Outside the load's transaction: hits not stored are evaluated live, never wrong.
+    refresh_dechet_hits(con)
     return IngestResult(scan_id, scan["commune"], bundle.rows, False)
 
 

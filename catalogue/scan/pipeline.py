@@ -27,7 +27,7 @@ from catalogue.scan.phases import HASH, IDENTIFY, PHASES, SIGNATURES, WALK, Phas
 from catalogue.scan.reuse import previous_scan, reuse_previous
 from catalogue.scan.signatures import find_signatures
 from catalogue.scan.walkstore import walk_tree
-from catalogue.store import connect
+from catalogue.store import connect, refresh_dechet_hits
 from scanners.filesystem import WalkStats
 from scanners.identification import identifier_version
 
@@ -86,6 +86,8 @@ def _scan_into(con: duckdb.DuckDBPyConnection, opts: ScanOptions, tuning: Tuning
                 _STEPS[phase](run)
     finish_scan(con, run.scan_id, "complete", excluded=stats.excluded)
     con.execute("UPDATE scans SET duplicates_searched = ? WHERE scan_id = ?", [opts.find_duplicates, run.scan_id])
+    # The scan's pattern and empty déchets, stored once rather than evaluated at each read.
+    refresh_dechet_hits(con)
     fill_summary(con, summary)
     return summary
 

@@ -81,38 +81,74 @@ SELECT commune, hash, size,
 FROM duplicate_files
 GROUP BY commune, hash, size;
 
--- Déchets: every entry matched by a rule of catalogue/rules/dechets.csv; when several
--- rules match, the one with the lowest rank wins so that volumes are never counted twice.
--- Each kind of hit carries the columns the view shows: joining the winners back to
--- files_current made DuckDB hash all 10M entries, paths included (most of the view's time).
-CREATE OR REPLACE VIEW dechets AS
-WITH pattern_hits AS (
+-- Déchets found in a scan's own entries: pattern rules (name_glob, path_glob, name_regex,
+-- extension) and empty rules (empty_file, empty_dir). They depend only on that scan and on
+-- the rules, so catalogue.store.refresh_dechet_hits stores them in `dechet_hits` once per
+-- scan and rules version; these views evaluate them live for the latest scans whose hits
+-- are not stored under the current rules (fingerprint inlined by catalogue.store).
+CREATE OR REPLACE VIEW dechet_live_scans AS
+SELECT scan_id FROM latest_scans
+WHERE scan_id NOT IN (SELECT scan_id FROM dechet_hit_scans WHERE fingerprint = '{{dechet_fingerprint}}');
+
+-- <dechet-own-hits> (the fingerprint covers this statement: a change here recomputes the hits)
+-- Each entry's best (lowest rank) pattern or empty rule, for the scans of dechet_live_scans.
+CREATE OR REPLACE VIEW dechet_own_hits AS
+WITH entries AS (
+    SELECT commune, scan_id, file_id, path, name, kind, size, mtime, extension, error, parent, depth
+    FROM files
+    WHERE scan_id IN (SELECT scan_id FROM dechet_live_scans)
+), pattern_hits AS (
     -- The CASE below is generated from dechet_rules (catalogue/dechets.py), patterns inlined.
     SELECT h.commune, h.scan_id, h.file_id, h.path, h.name, h.kind, h.size, h.mtime, h.rule_id, r.rank
     FROM (SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind, f.size, f.mtime,
                  {{pattern_rules}} AS rule_id
           FROM (SELECT commune, scan_id, file_id, path, name, kind, size, mtime, extension,
                        '/' || path AS spath
-                FROM files_current) f) h
+                FROM entries) f) h
     JOIN (SELECT DISTINCT rule_id, rank FROM dechet_rules) r USING (rule_id)
 ), nonempty_dirs AS (
     -- Every ancestor of a folder holding something other than folders (computed per
     -- distinct parent, not per file).
     SELECT DISTINCT scan_id, array_to_string(string_split(parent, '/')[1:k], '/') AS path
-    FROM (SELECT DISTINCT scan_id, parent, depth FROM files_current WHERE kind <> 'directory' AND depth > 1),
+    FROM (SELECT DISTINCT scan_id, parent, depth FROM entries WHERE kind <> 'directory' AND depth > 1),
          unnest(range(1, depth)) AS t(k)
 ), empty_hits AS (
     SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind, f.size, f.mtime, r.rule_id, r.rank
-    FROM files_current f
+    FROM entries f
     JOIN dechet_rules r ON r.match_type = 'empty_file'
     WHERE f.kind = 'file' AND f.size = 0 AND f.error IS NULL
     UNION ALL
     SELECT f.commune, f.scan_id, f.file_id, f.path, f.name, f.kind, f.size, f.mtime, r.rule_id, r.rank
-    FROM files_current f
+    FROM entries f
+    -- An explicit anti join: as NOT EXISTS, DuckDB moved the prefix computation into a
+    -- join condition, evaluated per pair (a tree 1,000 levels deep ran out of memory).
+    ANTI JOIN nonempty_dirs n ON n.scan_id = f.scan_id AND n.path = f.path
     JOIN dechet_rules r ON r.match_type = 'empty_dir'
     WHERE f.kind = 'directory' AND f.error IS NULL
-      AND NOT EXISTS (SELECT 1 FROM nonempty_dirs n WHERE n.scan_id = f.scan_id AND n.path = f.path)
+)
+-- An entry's columns are the same in each of its hits.
+SELECT commune, scan_id, file_id, any_value(path) AS path, any_value(name) AS name,
+       any_value(kind) AS kind, any_value(size) AS size, any_value(mtime) AS mtime,
+       arg_min(rule_id, rank) AS rule_id, min(rank) AS rank
+FROM (SELECT * FROM pattern_hits UNION ALL SELECT * FROM empty_hits)
+GROUP BY commune, scan_id, file_id;
+-- </dechet-own-hits>
+
+-- Déchets: every entry matched by a rule of catalogue/rules/dechets.csv; when several
+-- rules match, the one with the lowest rank wins so that volumes are never counted twice.
+-- Each kind of hit carries the columns the view shows: joining the winners back to
+-- files_current made DuckDB hash all 10M entries, paths included (most of the view's time).
+CREATE OR REPLACE VIEW dechets AS
+WITH own_hits AS (
+    -- Stored where they are current (latest scan, current rules), live elsewhere.
+    SELECT commune, scan_id, file_id, path, name, kind, size, mtime, rule_id, rank
+    FROM dechet_hits
+    WHERE scan_id IN (SELECT scan_id FROM latest_scans)
+      AND scan_id IN (SELECT scan_id FROM dechet_hit_scans WHERE fingerprint = '{{dechet_fingerprint}}')
+    UNION ALL
+    SELECT * FROM dechet_own_hits
 ), copies AS (
+    -- Redundant copies stay live: they depend on the other scans of the commune.
     SELECT commune, scan_id, file_id, path, name, kind, size, mtime, hash, device, inode FROM files_current
     WHERE kind = 'file' AND hash IS NOT NULL AND size > 0 AND error IS NULL
 ), kept AS (
@@ -122,24 +158,25 @@ WITH pattern_hits AS (
     FROM copies
     GROUP BY commune, hash, size
     HAVING min(device) <> max(device) OR min(inode) <> max(inode)
+), copy_rule AS (
+    -- Every redundant copy meets the same copy rules: the lowest ranked is the only one
+    -- that can win.
+    SELECT arg_min(rule_id, rank) AS rule_id, min(rank) AS rank
+    FROM dechet_rules WHERE match_type = 'redundant_copy'
 ), copy_hits AS (
     SELECT c.commune, c.scan_id, c.file_id, c.path, c.name, c.kind, c.size, c.mtime, r.rule_id, r.rank
     FROM copies c
     JOIN kept k USING (commune, hash, size)
-    JOIN dechet_rules r ON r.match_type = 'redundant_copy'
+    JOIN copy_rule r ON r.rule_id IS NOT NULL
     WHERE (c.device, c.inode) <> k.kept
-), hits AS (
-    SELECT * FROM pattern_hits
-    UNION ALL SELECT * FROM empty_hits
-    UNION ALL SELECT * FROM copy_hits
 ), best AS (
-    -- An entry's columns are the same in each of its hits. Grouped by commune too (a
-    -- scan's own), so that a report's `WHERE commune = ...` reaches the scans of files.
-    SELECT commune, scan_id, file_id, any_value(path) AS path, any_value(name) AS name,
-           any_value(kind) AS kind, any_value(size) AS size, any_value(mtime) AS mtime,
-           arg_min(rule_id, rank) AS rule_id
-    FROM hits
-    GROUP BY commune, scan_id, file_id
+    -- An entry is at most once in own_hits and once in copy_hits: the lower rank wins, by
+    -- one join instead of grouping a million hits (their paths included) by entry.
+    SELECT commune, scan_id, file_id, coalesce(o.path, c.path) AS path, coalesce(o.name, c.name) AS name,
+           coalesce(o.kind, c.kind) AS kind, coalesce(o.size, c.size) AS size, coalesce(o.mtime, c.mtime) AS mtime,
+           CASE WHEN c.rank IS NULL OR o.rank < c.rank THEN o.rule_id ELSE c.rule_id END AS rule_id
+    FROM own_hits o
+    FULL OUTER JOIN copy_hits c USING (commune, scan_id, file_id)
 )
 SELECT b.commune, b.scan_id, b.file_id, b.path, b.name, b.kind,
        CASE WHEN b.kind = 'file' THEN b.size ELSE 0 END AS size,
