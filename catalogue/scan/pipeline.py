@@ -23,7 +23,17 @@ from catalogue.scan.duplicates import find_duplicates
 from catalogue.scan.identify import identify_files
 from catalogue.scan.lifecycle import ScanSummary, fill_summary, finish_scan, marked_on_failure, start_file_scan
 from catalogue.scan.options import ScanOptions, Tuning, Workers, current_tuning, duckdb_memory, memory_is_the_users
-from catalogue.scan.phases import HASH, IDENTIFY, PHASES, SIGNATURES, WALK, Phase, ScanRun, release_arrow_memory
+from catalogue.scan.phases import (
+    HASH,
+    IDENTIFY,
+    PHASES,
+    SIGNATURES,
+    WALK,
+    Phase,
+    ScanRun,
+    lean_arrow_allocator,
+    release_arrow_memory,
+)
 from catalogue.scan.reuse import previous_scan, reuse_previous
 from catalogue.scan.signatures import find_signatures
 from catalogue.scan.walkstore import walk_tree
@@ -58,6 +68,7 @@ def scan_with(opts: ScanOptions, tuning: Tuning | None = None) -> ScanSummary:
     """Run the scan OPTS describes (see `run_scan`)."""
     tuning = tuning or current_tuning()
     root_b = check_root(opts.root)
+    lean_arrow_allocator()
     workers = opts.workers(root_b)
     memory = duckdb_memory(tuning)
     with without_optional_modules():
