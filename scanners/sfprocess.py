@@ -1,11 +1,11 @@
-"""siegfried in a process of its own, fed one batch of names at a time through a pipe.
+"""siegfried in a process of its own, fed batches of names through a pipe.
 
 pygfried holds the GIL for the whole of an `identify_many` call. In the scan's process
 that stopped every other thread while siegfried worked: the lstat checks, libmagic on the
 files siegfried could not match, the writes to DuckDB. On 100,000 files the identification
-phase took 1.8× siegfried alone. In a process of its own, siegfried identifies one batch
-while the scan's threads finish the previous one, and its signatures and Go heap stay out
-of the scan's process.
+phase took 1.8× siegfried alone. In a process of its own, siegfried identifies the next
+batches while the scan's threads finish the one it returned, and its signatures and Go heap
+stay out of the scan's process.
 
 Names sent must be valid in the other process: a descriptor of ours is reached there as
 /proc/<our pid>/fd/N (`scanners.fsaccess.proc_fd_path`), not /proc/self/fd/N.
@@ -42,6 +42,7 @@ def _trim(results: Sequence[Mapping[str, Any]]) -> list[Result]:
 
 
 def identify_names(names: list[str], workers: int) -> list[Result]:
+    """siegfried's results for NAMES, in this process, trimmed."""
     from scanners.siegfried import pygfried
 
     return _trim(pygfried.identify_many(names, workers=workers)["files"]) if names else []

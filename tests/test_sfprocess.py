@@ -80,7 +80,7 @@ def test_siegfried_ends_when_the_scan_goes(tmp_path):
     assert not sf._process.is_alive()
 
 
-def test_names_of_another_process_are_not_ours():
+def test_results_cross_the_pipe_trimmed():
     """What crosses the pipe is siegfried's first match, trimmed to the keys the scan reads."""
     here = os.path.abspath(__file__)
     (result,) = identify_names([here], 1)
