@@ -107,9 +107,14 @@ def _identify(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, siegfri
 def _batches(run: ScanRun, sql: str) -> Iterator[list[Candidate]]:
     """The files SQL selects, a page at a time from the catalogue, in siegfried's batches."""
     for page in pages(run.con, sql, [run.scan_id], size=run.tuning.page_rows):
-        cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5], r[6]) for r in page]
+        cands = _candidates(page)
         for i in range(0, len(cands), run.tuning.id_batch):
             yield cands[i:i + run.tuning.id_batch]
+
+
+def _candidates(page: list[tuple]) -> list[Candidate]:
+    """Candidates from rows of `_SELECT`."""
+    return [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5], r[6]) for r in page]
 
 
 def _store(run: ScanRun, staged: list[pa.RecordBatch], rows: int, along: SignaturesAlong | None) -> int:
@@ -145,7 +150,7 @@ def _copy_known(run: ScanRun, pool: ThreadPoolExecutor, ph: PhaseProgress, ident
     con.execute(f"CREATE OR REPLACE TEMP TABLE _id_copies AS SELECT file_id {_PENDING} {_KNOWN}", [run.scan_id, ident])
     sql = _SELECT + _PENDING + " AND file_id IN (SELECT file_id FROM _id_copies)"
     for page in pages(con, sql, [run.scan_id], size=run.tuning.page_rows):
-        cands = [Candidate(r[0], rel(r[1], r[2]), r[3], r[4], r[5], r[6]) for r in page]
+        cands = _candidates(page)
         for cand, err in zip(cands, map_chunks(pool, lambda c: check_unchanged(run.root_b, c), cands)):
             if err:
                 ids.append(cand.file_id)

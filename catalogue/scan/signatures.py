@@ -4,8 +4,8 @@ then detached signatures are paired with the documents beside them.
 
 Most candidates are examined during identification (`SignaturesAlong`), as soon as their
 format is known; the phase examines those left. Idempotent: it examines the rows still
-`signed IS NULL` (a killed scan resumes where it
-stopped; a rescan's unchanged files already have their previous results, see reuse.py).
+`signed IS NULL` (a killed scan resumes where it stopped; a rescan's unchanged files
+already have their previous results, see reuse.py).
 Files it cannot read keep `signed` NULL and say why in `sig_error`."""
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class SignaturesAlong:
 
     def examine(self, cands: list[Candidate], identified: pa.RecordBatch) -> None:
         """Examine the candidates among CANDS, a batch IDENTIFIED gave results for, in its order."""
-        ids = identified.to_pydict()
+        ids = identified.select(["error", "puid", "mime", "magic_mime"]).to_pydict()
         part = [SigCandidate(c.file_id, c.rel, c.name, c.size)
                 for c, err, puid, mime, magic_mime in zip(cands, ids["error"], ids["puid"], ids["mime"],
                                                           ids["magic_mime"])
