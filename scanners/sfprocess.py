@@ -7,6 +7,10 @@ phase took 1.8× siegfried alone. In a process of its own, siegfried identifies 
 batches while the scan's threads finish the one it returned, and its signatures and Go heap
 stay out of the scan's process.
 
+Batches go out from a thread of their own: a batch of long names can be larger than the
+pipe's buffer, and so can its results; were the scan to wait on a send while siegfried
+waits for its results to be read, both would wait forever.
+
 Names sent must be valid in the other process: a descriptor of ours is reached there as
 /proc/<our pid>/fd/N (`scanners.fsaccess.proc_fd_path`), not /proc/self/fd/N.
 
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import queue
 import signal
+import threading
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -106,12 +112,23 @@ class SiegfriedProcess:
             self._process.start()
         child.close()
         self.header: dict[str, Any] = self._reply()
+        self._outbox: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_all, name="siegfried-envoi", daemon=True)
+        self._sender.start()
 
     def send(self, names: list[str]) -> None:
-        try:
-            self._conn.send(names)
-        except OSError as exc:
-            raise SiegfriedError(f"le processus d'identification (siegfried) ne répond plus : {exc}") from None
+        """Queue NAMES for siegfried; never waits (a dead child shows at `receive`)."""
+        self._outbox.put(names)
+
+    def _send_all(self) -> None:
+        while True:
+            names = self._outbox.get()
+            try:
+                self._conn.send(names)
+            except OSError:
+                return  # the child is gone: `receive` says so
+            if names is None:
+                return
 
     def receive(self) -> list[Result]:
         return self._reply()
@@ -126,19 +143,22 @@ class SiegfriedProcess:
         return value
 
     def close(self) -> None:
-        try:
-            self._conn.send(None)
-        except OSError:
-            pass
+        self._outbox.put(None)
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
-        self._conn.close()
+        self._end_sender()
 
     def kill(self) -> None:
         self._process.kill()
         self._process.join()
+        self._outbox.put(None)
+        self._end_sender()
+
+    def _end_sender(self) -> None:
+        # The child has ended: a send in progress fails at once, and a None ends the loop.
+        self._sender.join()
         self._conn.close()
 
 

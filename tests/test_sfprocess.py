@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -86,3 +87,33 @@ def test_results_cross_the_pipe_trimmed():
     (result,) = identify_names([here], 1)
     assert result["filename"] == here
     assert set(result["matches"][0]) == {"id", "format", "version", "mime", "basis", "warning"}
+
+
+def test_batches_larger_than_the_pipe_do_not_block_the_scan(tmp_path):
+    """Batches of long names, and their results, each larger than the pipe's buffer: the
+    scan sends the next batches while siegfried sends back the first results. If each
+    side waited for the other to read, the identification would hang."""
+    deep = tmp_path
+    for i in range(4):
+        deep = deep / (f"{i}" + "d" * 200)  # ~1,000-byte paths: 400 names make ~400 KB
+    deep.mkdir(parents=True)
+    names = []
+    for i in range(400):
+        path = deep / f"{i:03d}-{'n' * 150}.txt"
+        path.write_bytes(b"Bonjour\n")
+        names.append(str(path))
+    sf = SiegfriedProcess(1)
+    got: list[list[str]] = []
+
+    def identify() -> None:
+        for _ in range(3):
+            sf.send(names)
+        got.extend([r["filename"] for r in sf.receive()] for _ in range(3))
+
+    worker = threading.Thread(target=identify, daemon=True)
+    worker.start()
+    worker.join(timeout=120)  # about a second of work: only a hang reaches this
+    hung = worker.is_alive()
+    sf.kill()
+    assert not hung, "l'identification s'est bloquée"
+    assert got == [names] * 3
