@@ -71,7 +71,7 @@ class Tuning:
     id_batch: int = 512              # files per siegfried call (bounded: aliases hold descriptors)
     update_rows: int = 20_000        # rows staged before one UPDATE ... FROM
     page_rows: int = 20_000          # rows per page read back from the catalogue
-    reuse_rows: int = 100_000        # entries per UPDATE when a rescan copies earlier results
+    reuse_rows: int = 100_000        # entries per UPDATE copying results (a rescan's, identical contents')
     # Entries per walk transaction: DuckDB's row group size. A transaction of whole row
     # groups is written straight to the database file, compressed, instead of the WAL.
     walk_commit_rows: int = 122_880
