@@ -125,8 +125,11 @@ class SiegfriedProcess:
             names = self._outbox.get()
             try:
                 self._conn.send(names)
-            except OSError:
-                return  # the child is gone: `receive` says so
+            except Exception:
+                # The child is gone (OSError), or a batch could not be sent: ended here, so
+                # that `receive` reports it rather than waiting for results that never come.
+                self._process.kill()
+                return
             if names is None:
                 return
 

@@ -73,6 +73,15 @@ def test_a_dead_siegfried_is_a_french_error(tmp_path):
     sf.kill()
 
 
+def test_a_batch_that_cannot_be_sent_is_a_french_error():
+    """A batch the pipe cannot carry ends the child: the scan hears of it, never waits."""
+    sf = SiegfriedProcess(1)
+    sf.send([lambda: None])  # type: ignore[list-item]  # cannot be pickled
+    with pytest.raises(SiegfriedError, match="processus d'identification"):
+        sf.receive()
+    sf.kill()
+
+
 def test_siegfried_ends_when_the_scan_goes(tmp_path):
     """A scan killed (its end of the pipe closed) leaves no siegfried process behind."""
     sf = SiegfriedProcess(1)
