@@ -93,7 +93,9 @@ WHERE scan_id NOT IN (SELECT scan_id FROM dechet_hit_scans WHERE fingerprint = '
 -- <dechet-own-hits> (the fingerprint covers this statement: a change here recomputes the hits)
 -- Each entry's best (lowest rank) pattern or empty rule, for the scans of dechet_live_scans.
 CREATE OR REPLACE VIEW dechet_own_hits AS
-WITH entries AS (
+-- Not materialized: each use reads only its own columns of `files`. Materialized, the
+-- entries' paths and names were copied first (1M files: 109 MB at once, 1.1 s against 0.3 s).
+WITH entries AS NOT MATERIALIZED (
     SELECT commune, scan_id, file_id, path, name, kind, size, mtime, extension, error, parent, depth
     FROM files
     WHERE scan_id IN (SELECT scan_id FROM dechet_live_scans)
