@@ -54,7 +54,9 @@ GROUP BY commune, coalesce(puid, 'UNKNOWN');
 -- Members of duplicate groups: same size and same full xxh3-128, distinct inodes.
 -- Hard links to one inode are one copy; empty files are never duplicates.
 CREATE OR REPLACE VIEW duplicate_files AS
-WITH candidates AS (
+-- Not materialized (nor `copies` in `dechets`): each use reads its own columns of `files`.
+-- Materialized, the candidates' rows were copied first (10M entries: 162 MB at once).
+WITH candidates AS NOT MATERIALIZED (
     SELECT * FROM files_current
     WHERE kind = 'file' AND hash IS NOT NULL AND size > 0 AND error IS NULL
 ), groups AS (
@@ -149,7 +151,7 @@ WITH own_hits AS (
       AND scan_id IN (SELECT scan_id FROM dechet_hit_scans WHERE fingerprint = '{{dechet_fingerprint}}')
     UNION ALL
     SELECT * FROM dechet_own_hits
-), copies AS (
+), copies AS NOT MATERIALIZED (
     -- Redundant copies stay live: they depend on the other scans of the commune.
     SELECT commune, scan_id, file_id, path, name, kind, size, mtime, hash, device, inode FROM files_current
     WHERE kind = 'file' AND hash IS NOT NULL AND size > 0 AND error IS NULL
