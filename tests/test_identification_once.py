@@ -4,6 +4,7 @@ result of one of them, and later scans of the territory find it in `identificati
 from __future__ import annotations
 
 from catalogue.scan import run_scan
+from catalogue.scan.options import Tuning
 from data.sample import formats
 from tests.conftest import query
 
@@ -78,8 +79,6 @@ def test_a_cache_of_other_signatures_is_not_used(tmp_path):
 def test_copies_take_their_result_range_by_range(tmp_path):
     """The copies' results are written a range of ids at a time (one UPDATE over a whole
     scan held hundreds of MB of DuckDB's undo data): ranges of two ids give what one does."""
-    from catalogue.scan.options import Tuning
-
     pdf = formats.pdf("Rapport", ["ligne"])
     rows = {}
     for label, tuning in (("one", Tuning()), ("ranges", Tuning(reuse_rows=2))):
