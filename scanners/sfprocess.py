@@ -15,7 +15,8 @@ Names sent must be valid in the other process: a descriptor of ours is reached t
 /proc/<our pid>/fd/N (`scanners.fsaccess.proc_fd_path`), not /proc/self/fd/N.
 
 Where a process cannot start (some sandboxes), `InProcessSiegfried` does the same in this
-process, as before: the same results, without the overlap.
+process, as before: the same results, without the overlap, and without the heap cap (Go
+reads it when a process starts: scanners/siegfried.py).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pytest
 from data.sample import formats
 from scanners.identification import Candidate, finish_batch, identify_batch, prepare_batch
 from scanners.sfprocess import SiegfriedError, SiegfriedProcess, identify_names
+from scanners.siegfried import heap_cap
 from tests.conftest import query
 
 ODD_NAMES = [b"rapport.pdf", b"mauvais-\xff.pdf", b"ligne\nnouvelle.pdf", b"texte.txt", b"inconnu.zzq"]
@@ -40,6 +41,9 @@ def test_results_in_a_separate_process_equal_those_in_the_scans_own(tmp_path):
         assert sf.header["siegfried"] and sf.header["identifiers"]
         with open(f"/proc/{sf._process.pid}/comm") as fh:  # as top and the bench show it
             assert fh.read().strip() == "siegfried"
+        # Go reads its heap cap from the environment its process started with.
+        with open(f"/proc/{sf._process.pid}/environ", "rb") as fh:
+            assert f"GOMEMLIMIT={os.environ.get('GOMEMLIMIT', heap_cap())}".encode() in fh.read().split(b"\0")
         with ThreadPoolExecutor(2) as pool:
             prep = prepare_batch(root, cands, pool)
             sf.send(prep.names)
