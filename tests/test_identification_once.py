@@ -91,3 +91,35 @@ def test_copies_take_their_result_range_by_range(tmp_path):
                                 "WHERE kind = 'file' ORDER BY path")
     assert rows["ranges"] == rows["one"]
     assert all(r[1] == "fmt/17" for r in rows["ranges"] if r[0].endswith((".pdf", ".doc")))
+
+
+def test_identification_runs_under_its_own_duckdb_share(tmp_path):
+    """While siegfried's process runs, DuckDB gets a smaller share (`identify_memory`): it
+    then drops the blocks of `files` it has cached instead of holding them to its scan-wide
+    limit. The share is back for the next phase, and under a tight one the results are the
+    same (the joins and aggregates of the phase spill instead of failing)."""
+    import duckdb
+
+    pdf = formats.pdf("Rapport", ["ligne"])
+    seen: dict[str, str] = {}
+    rows = {}
+    for label, memory in (("default", Tuning().identify_memory), ("tight", "8MB")):
+        root = tmp_path / label
+        _tree(root, pdf)
+        db = tmp_path / f"{label}.duckdb"
+
+        def on_event(name: str, db=db, label=label) -> None:
+            if name in ("identify-stored", "signatures"):
+                # Same process, same file: a connection to the scan's own DuckDB instance.
+                with duckdb.connect(str(db)) as con:
+                    seen[f"{label} {name}"] = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+        summary = run_scan(str(root), "C1", db=str(db), quiet=True,
+                           tuning=Tuning(identify_memory=memory, on_event=on_event))
+        assert (summary.identified, summary.identification_copies) == (7, 4)
+        rows[label] = query(db, "SELECT path, puid, format_name, mime, magic_mime, ext_mismatch, error FROM files "
+                                "WHERE kind = 'file' ORDER BY path")
+    assert rows["tight"] == rows["default"]
+    assert seen["default identify-stored"] == "61.0 MiB"   # 64 MB
+    assert seen["tight identify-stored"] == "7.6 MiB"      # 8 MB
+    assert seen["default signatures"] == seen["tight signatures"] == "122.0 MiB"  # after_walk_memory, 128 MB

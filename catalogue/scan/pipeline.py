@@ -8,8 +8,9 @@ other failure 'failed'; the next scan of the same root resumes it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -136,11 +137,27 @@ def _duplicates(run: ScanRun) -> None:
     release_arrow_memory()
 
 
+@contextmanager
+def _duckdb_share(run: ScanRun, memory: str) -> Iterator[None]:
+    """DuckDB's memory limit set to MEMORY for a phase, then back to its share after the
+    walk; a limit the user set stays as it is. Past it, DuckDB evicts the blocks it cached
+    and spills joins and aggregates to its temp directory."""
+    if memory_is_the_users():
+        yield
+        return
+    run.con.execute(f"SET memory_limit = '{memory}'")
+    try:
+        yield
+    finally:
+        run.con.execute(f"SET memory_limit = '{run.tuning.after_walk_memory}'")
+
+
 def _identify(run: ScanRun) -> None:
     if not run.opts.identify:
         return
     with ThreadPoolExecutor(max_workers=run.workers.jobs) as pool, \
-            run.progress.phase(IDENTIFY.label, total=run.stats.files) as ph:
+            run.progress.phase(IDENTIFY.label, total=run.stats.files) as ph, \
+            _duckdb_share(run, run.tuning.identify_memory):
         done = identify_files(run, pool, ph)
         run.summary.identified, run.summary.identification_copies = done.total, done.copied
     if run.opts.find_duplicates:
