@@ -3,6 +3,8 @@ result of one of them, and later scans of the territory find it in `identificati
 
 from __future__ import annotations
 
+import duckdb
+
 from catalogue.scan import run_scan
 from catalogue.scan.options import Tuning
 from data.sample import formats
@@ -98,8 +100,6 @@ def test_identification_runs_under_its_own_duckdb_share(tmp_path):
     then drops the blocks of `files` it has cached instead of holding them to its scan-wide
     limit. The share is back for the next phase, and under a tight one the results are the
     same (the joins and aggregates of the phase spill instead of failing)."""
-    import duckdb
-
     pdf = formats.pdf("Rapport", ["ligne"])
     seen: dict[str, str] = {}
     rows = {}
