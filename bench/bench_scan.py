@@ -11,7 +11,11 @@ runs three ways, each in a fresh catalogue: metadata only, metadata + duplicates
 without the signature phase), and complete; the complete scan is paired with siegfried alone
 on the same files, in batches of the scan's size with as many workers. Peers: `find -printf`
 and `du` for the walk, `rdfind`, `jdupes` and `rmlint` for duplicates (Debian packages).
-Every ratio is the median of the ratios of paired runs. Writes docs/benchmarks.md.
+Every ratio is the median of the ratios of paired runs. It also splits our commands' CPU time
+by process and thread (each names itself, scanners/osname.py), gives the scan process's
+memory at the full scan's peak by kind of mapping (code of each library, heap, anonymous),
+and states each target of issue 21 as met or not, with the least wall time the measured CPU
+allows on this machine's cores. Writes docs/benchmarks.md.
 Ratios matter, not absolute times: the machines are shared.
 """
 
@@ -94,6 +98,87 @@ IMPORTS = "imports seuls (processus de scan au repos)"
 # Process names (comm) in the memory at the full scan's peak.
 _ROLES = {"scan": "processus du scan (Python, DuckDB, libmagic)", "siegfried": "siegfried",
           "python": "serveur de processus et suivi des ressources"}
+
+
+# Who used the CPU (bench/measure.py: processes and threads by the name they carry).
+_JOBS = {"find": "find (ses processus)", "scan/lecture-find": "lecture de la sortie de find",
+         "scan/analyse-find": "analyse de la sortie de find (Arrow)", "scan/ecriture-duckdb": "écriture dans DuckDB",
+         "empreintes": "lecture et empreintes (processus de calcul)",
+         "scan/identification": "libmagic et contrôles (fils d'identification)", "siegfried": "siegfried (son processus)",
+         "scan/signatures": "signatures électroniques (fils)",
+         "scan/principal": "fil principal (Python ; requêtes DuckDB des phases)",
+         "scan/autres": "autres fils du scan (DuckDB, Arrow)", "scan/jemalloc_bg_thd": "autres fils du scan (DuckDB, Arrow)",
+         "scan/non attribué": "fils du scan finis entre deux relevés", "python": "serveur de processus et suivi des ressources"}
+WALK = "catalogue scan --sans-identification --sans-doublons (parcours)"
+DUPS = "catalogue scan --sans-identification (parcours + doublons)"
+
+
+def cpu_table(rows: dict[str, dict], names: list[str], cores: int) -> list[str]:
+    """Where the CPU time of our commands went, by process and thread, and the least wall
+    time that CPU allows on this machine's cores."""
+    heads = {WALK: "parcours seul", DUPS: "parcours + doublons", FULL: "scan complet"}
+    jobs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for name in names:
+        for job, seconds in rows[name].get("cpu_jobs", {}).items():
+            jobs[_JOBS.get(job, job)][name] += seconds
+    lines = ["| CPU (s) | " + " | ".join(heads[n] for n in names) + " |", "| --- |" + " ---: |" * len(names)]
+    for job, by_name in sorted(jobs.items(), key=lambda kv: -max(kv[1].values())):
+        if max(by_name.values()) >= 0.05:
+            lines.append(f"| {job} | " + " | ".join(f"{by_name.get(n, 0):.2f}" for n in names) + " |")
+    lines.append("| **total (mesure du noyau)** | " + " | ".join(f"**{rows[n]['cpu']:.2f}**" for n in names) + " |")
+    lines.append(f"| temps réel minimal sur {cores} cœurs (CPU / {cores}) | "
+                 + " | ".join(f"{rows[n]['cpu'] / cores:.2f}" for n in names) + " |")
+    lines.append("| temps réel mesuré | " + " | ".join(f"{rows[n]['wall']:.2f}" for n in names) + " |")
+    return lines
+
+
+def pairs(runs: dict[str, list[dict]], ours: str, peer: str) -> list[float]:
+    """The ratios of the runs made one after the other (same load on the machine)."""
+    return sorted(a["wall"] / b["wall"] for a, b in zip(runs[ours], runs[peer]))
+
+
+def paired_ratio(runs: dict[str, list[dict]], ours: str, peer: str) -> str:
+    """The median of the paired ratios, and their range."""
+    ratios = pairs(runs, ours, peer)
+    text = f"**{statistics.median(ratios):.2f}**"
+    if len(ratios) > 1:
+        text += f" ({len(ratios)} paires, de {ratios[0]:.2f} à {ratios[-1]:.2f})"
+    return text
+
+
+def targets(rows: dict[str, dict], dup_ratios: dict[str, float], walk_ratio: float, full_ratio: float,
+            cores: int) -> list[str]:
+    """Issue 21's targets at this size: met or not, and where the time or memory goes."""
+    def verdict(ok: bool) -> str:
+        return "**tenu**" if ok else "**non tenu**"
+
+    def top(name: str, count: int = 3) -> str:
+        jobs: dict[str, float] = defaultdict(float)
+        for job, seconds in rows[name].get("cpu_jobs", {}).items():
+            jobs[_JOBS.get(job, job)] += seconds
+        return ", ".join(f"{j} {v:.1f} s" for j, v in sorted(jobs.items(), key=lambda kv: -kv[1])[:count])
+
+    find_wall = rows["find -printf (parcours)"]["wall"]
+    walk_floor = rows[WALK]["cpu"] / cores / find_wall
+    dup_floor = {p: rows[DUPS]["cpu"] / cores / rows[p]["wall"] for p in dup_ratios}
+    tree = rows[FULL]["tree_mb"]
+    parts = sorted((rows[FULL].get("at_peak_mb") or {}).items(), key=lambda kv: -kv[1])
+    return [
+        "Objectifs du ticket 21 à cette taille (temps réel minimal : le CPU mesuré divisé par les cœurs, "
+        "le temps qu'il faudrait même sans aucune attente) :", "",
+        f"- scan complet ≤ 1,2 × siegfried seul : {full_ratio:.2f}, {verdict(full_ratio <= 1.2)}.",
+        "- parcours + doublons ≤ 0,5 × rdfind et jdupes : "
+        + ", ".join(f"{r:.2f} ({p.split(' (')[0]})" for p, r in dup_ratios.items())
+        + f", {verdict(all(r <= 0.5 for r in dup_ratios.values()))}. Avec le CPU qu'il consomme, le minimal serait "
+        + ", ".join(f"{f:.2f} × {p.split(' (')[0]}" for p, f in dup_floor.items())
+        + f". Le CPU : {top(DUPS)}.",
+        f"- parcours ≤ 1,3 × `find -printf` : {walk_ratio:.2f}, {verdict(walk_ratio <= 1.3)}. Le minimal, avec "
+        f"son CPU, serait {walk_floor:.2f} × ; `find` seul y prend déjà "
+        f"{rows[WALK].get('cpu_jobs', {}).get('find', 0) / find_wall:.2f} fois le temps de `find -printf`. "
+        f"Le CPU : {top(WALK)}.",
+        f"- PSS max ≤ 300 Mo : {tree:.0f} Mo, {verdict(tree <= 300)}. Au pic : "
+        + ", ".join(f"{_ROLES.get(k, k)} {v:.0f} Mo" for k, v in parts) + ".",
+    ]
 
 
 def run_ours(tree: Path, db: Path, jobs: int, identify: bool, duplicates: bool) -> tuple[dict, dict]:
@@ -279,16 +364,15 @@ def main() -> None:
         for rep in range(args.repetitions):
             runs["find -printf (parcours)"].append(measure(["find", str(tree), "-printf", "%P\t%s\t%T@\n"]))
             runs["du -s (volume)"].append(measure(["du", "-s", "--bytes", str(tree)]))
-            name = "catalogue scan --sans-identification --sans-doublons (parcours)"
             db = Path(tmp) / f"r{rep}-walk.duckdb"
-            runs[name].append(run_ours(tree, db, args.jobs, False, False)[0])
+            runs[WALK].append(run_ours(tree, db, args.jobs, False, False)[0])
             db.unlink()
             results = Path(tmp) / "rdfind.txt"
             jd_out = Path(tmp) / "jdupes.txt"
 
             def ours_dups() -> None:
                 db = Path(tmp) / f"r{rep}-dups.duckdb"
-                runs["catalogue scan --sans-identification (parcours + doublons)"].append(
+                runs[DUPS].append(
                     run_ours(tree, db, args.jobs, False, True)[0])
                 db.unlink()
 
@@ -362,27 +446,29 @@ def main() -> None:
         parts = sorted(at_peak.items(), key=lambda kv: -kv[1])
         lines += ["", f"Au pic du scan complet ({rows[FULL]['tree_mb']:.0f} Mo), PSS par processus : "
                   + ", ".join(f"{_ROLES.get(k, k)} {v:.0f} Mo" for k, v in parts) + "."]
-    walk_name = "catalogue scan --sans-identification --sans-doublons (parcours)"
-    dups_name = "catalogue scan --sans-identification (parcours + doublons)"
+        scan_parts = sorted((rows[FULL].get("scan_parts_mb") or {}).items(), key=lambda kv: -kv[1])
+        if scan_parts:
+            lines[-1] += (" Dans le processus du scan, relevé de `/proc/PID/smaps` près du pic, par sorte de zone : "
+                          + ", ".join(f"{k} {v:.0f} Mo" for k, v in scan_parts) + ".")
     peers = [p for p in ("rdfind -dryrun (doublons)", "jdupes -r (doublons)", "rmlint -T df (doublons)") if p in rows]
 
     def ratio(ours: str, peer: str) -> str:
-        """The median of the ratios of the runs made one after the other (same load on the
-        machine), and their range."""
-        pairs = sorted(a["wall"] / b["wall"] for a, b in zip(runs[ours], runs[peer]))
-        text = f"**{statistics.median(pairs):.2f}**"
-        if len(pairs) > 1:
-            text += f" ({len(pairs)} paires, de {pairs[0]:.2f} à {pairs[-1]:.2f})"
-        return text
+        return paired_ratio(runs, ours, peer)
 
     lines += [
         "",
         "Rapports de temps réel (Catalogage / outil de référence ; < 1 = plus rapide) :",
         "",
-        f"- parcours seul / `find -printf` : {ratio(walk_name, 'find -printf (parcours)')} ; "
-        f"/ `du -s` : {ratio(walk_name, 'du -s (volume)')}",
-    ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {ratio(dups_name, p)}" for p in peers] + [
+        f"- parcours seul / `find -printf` : {ratio(WALK, 'find -printf (parcours)')} ; "
+        f"/ `du -s` : {ratio(WALK, 'du -s (volume)')}",
+    ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {ratio(DUPS, p)}" for p in peers] + [
         f"- scan complet / siegfried seul : {ratio(FULL, SF_ALONE)}"]
+    cores = os.cpu_count() or 1
+    lines += ["", "Où passe le CPU de nos commandes (exécution médiane ; processus et fils relevés par leur nom "
+              "toutes les 0,2 s, `scanners/osname.py`) :", ""] + cpu_table(rows, [WALK, DUPS, FULL], cores)
+    lines += [""] + targets(rows, {p: statistics.median(pairs(runs, DUPS, p)) for p in peers[:2]},
+                            statistics.median(pairs(runs, WALK, "find -printf (parcours)")),
+                            statistics.median(pairs(runs, FULL, SF_ALONE)), cores)
     lines += [
         "",
         "Phases de `catalogue scan` (débit en fichiers par seconde) :",
@@ -394,8 +480,8 @@ def main() -> None:
                          ("hash", "doublons (taille → empreinte partielle → xxh3-128)"),
                          ("identify", "identification (siegfried + libmagic)"),
                          ("signatures", "signatures électroniques")]:
-        ratio = f"{sec[phase] / find_wall:.1f} ×" if phase == "walk" else ""
-        lines.append(f"| {label} | {sec[phase]:.2f} | {fr(n / sec[phase])} | {ratio} |")
+        to_find = f"{sec[phase] / find_wall:.1f} ×" if phase == "walk" else ""
+        lines.append(f"| {label} | {sec[phase]:.2f} | {fr(n / sec[phase])} | {to_find} |")
     sf_wall = rows[SF_ALONE]["wall"]
     lines += [f"| siegfried seul (même arbre, parcours Python compris) | {sf_wall:.2f} | {fr(n / sf_wall)} |  |",
               "",

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 
 def _descendants(pid: int) -> list[int]:
@@ -33,16 +34,48 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _tree_sample(pid: int) -> dict[int, tuple[str, int, int]]:
-    """PID and its descendants now: {pid: (name, PSS in KiB, CPU ticks)}. PSS counts each
-    page shared between them (libraries, the fork server's) once in all, unlike summed RSS.
-    The name is the process's `comm` (siegfried's process names itself so)."""
+def _stat_fields(path: str) -> tuple[str, list[bytes]]:
+    """A /proc stat file: the name (comm) and the fields after it."""
+    with open(path, "rb") as fh:
+        head, _, rest = fh.read().rpartition(b")")
+    return head.partition(b"(")[2].decode(errors="replace"), rest.split()
+
+
+def _threads(pid: int) -> dict[int, tuple[str, int]]:
+    """{thread id: (name, CPU ticks)} of one process: the scan names its threads
+    (scanners/osname.py), so its CPU time splits by job."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            name, fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+        except OSError:
+            continue
+        out[int(tid)] = (name, int(fields[11]) + int(fields[12]))
+    return out
+
+
+class Proc(NamedTuple):
+    name: str
+    pss: int       # KiB
+    ticks: int     # CPU, user + system
+    threads: dict[int, tuple[str, int]]
+    parent: int
+    waited: int    # CPU ticks of the children it waited for (the kernel adds them to it)
+
+
+def _tree_sample(pid: int) -> dict[int, Proc]:
+    """PID and its descendants now: {pid: Proc}. PSS
+    counts each page shared between them (libraries, the fork server's) once in all,
+    unlike summed RSS. The name is the process's `comm` (siegfried's process and the
+    hashing workers name themselves so)."""
     out = {}
     for p in _descendants(pid):
         try:
-            with open(f"/proc/{p}/stat", "rb") as fh:
-                head, _, rest = fh.read().rpartition(b")")
-                fields = rest.split()
+            name, fields = _stat_fields(f"/proc/{p}/stat")
             pss = 0
             with open(f"/proc/{p}/smaps_rollup", "rb") as fh:
                 for line in fh:
@@ -51,9 +84,66 @@ def _tree_sample(pid: int) -> dict[int, tuple[str, int, int]]:
                         break
         except OSError:
             continue  # ended meanwhile
-        name = head.partition(b"(")[2].decode(errors="replace")
-        out[p] = (name, pss, int(fields[11]) + int(fields[12]))  # utime, stime
+        out[p] = Proc(name, pss, int(fields[11]) + int(fields[12]), _threads(p), int(fields[1]),
+                      int(fields[13]) + int(fields[14]))  # utime, stime; cutime, cstime
     return out
+
+
+# What a mapping of the scan process holds, by its file (none: anonymous memory).
+_MAPPING_KINDS = (("_duckdb", "DuckDB (code)"), ("pyarrow", "Arrow (code)"), ("magic.mgc", "base de libmagic"),
+                  ("[heap]", "tas principal (glibc : objets Python, libmagic)"))
+ANONYMOUS = "mémoire anonyme (DuckDB, Arrow, arènes glibc des fils, piles)"
+
+
+def mapping_parts(pid: int) -> dict[str, int]:
+    """PSS of one process by kind of mapping (/proc/PID/smaps), in KiB."""
+    parts: dict[str, int] = defaultdict(int)
+    kind = ANONYMOUS
+    try:
+        with open(f"/proc/{pid}/smaps", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    parts[kind] += int(line.split()[1])
+                elif b"-" in line[:20] and not line[:1].isupper():  # a mapping's header line
+                    fields = line.split(maxsplit=5)
+                    name = fields[5].strip().decode(errors="replace") if len(fields) > 5 else ""
+                    kind = next((label for key, label in _MAPPING_KINDS if key in name), None) or (
+                        ANONYMOUS if not name or name.startswith("[") else "autres bibliothèques (code)")
+    except OSError:
+        pass
+    return dict(parts)
+
+
+def cpu_by_job(procs: dict[int, Proc], threads: dict[tuple[int, int], tuple[str, str, int]],
+               root: int, alive: set[int]) -> dict[str, float]:
+    """CPU seconds by process and thread name, from each one's last sample:
+    {"find": …, "scan/analyse-find": …}. The scan's threads it did not name (DuckDB's,
+    Arrow's) go together; its main thread is `principal`; what its threads that ended
+    unseen used (its last total counts them) is `non attribué`. A child process that ended
+    unseen (a short `find`) is found in what its parent waited for (children that had ended
+    by the last sample: not in ALIVE), and goes to the name of its seen siblings."""
+    jobs: dict[str, float] = defaultdict(float)
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid, proc in procs.items():
+        if pid != root:
+            jobs[proc.name] += proc.ticks / tick
+    for (pid, tid), (process, thread, ticks) in threads.items():
+        if pid != root:
+            continue
+        if tid == pid:
+            jobs["scan/principal"] += ticks / tick
+        else:
+            jobs["scan/" + (thread if thread != process else "autres")] += ticks / tick
+    seen = sum(ticks for (pid, _), (_, _, ticks) in threads.items() if pid == root)
+    if root in procs and procs[root].ticks > seen:
+        jobs["scan/non attribué"] = (procs[root].ticks - seen) / tick
+    for pid, proc in procs.items():
+        children = [c for p, c in procs.items() if c.parent == pid and p not in alive]
+        unseen = proc.waited - sum(c.ticks + c.waited for c in children)
+        if unseen > 0:
+            names = {c.name for c in children}
+            jobs[names.pop() if len(names) == 1 else "enfants finis entre deux relevés"] += unseen / tick
+    return dict(jobs)
 
 
 def content_sample(tree: Path, count: int = 2000) -> list[str]:
@@ -101,7 +191,9 @@ def warm_contents(tree: Path) -> None:
 def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     """Wall and CPU time, peak RSS of the largest process (rusage) and peak PSS of the
     process and its descendants together (sampled every 0.2 s: worker processes count too),
-    with each one's share at that peak. CPU: the kernel's count for the process and the
+    with each one's share at that peak and the command's own PSS by kind of mapping near it
+    (read again each time the peak has grown by 1 MiB); the CPU time of each process and
+    thread by name (their last sample: a thread that lived less than 0.2 s is missed). CPU: the kernel's count for the process and the
     descendants it waited for, or the sum of every descendant's last sample when larger
     (siegfried's process is the fork server's child, not the scan's)."""
     start = time.perf_counter()
@@ -122,17 +214,26 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     threading.Thread(target=wait, daemon=True).start()
     tree_peak = 0
     at_peak: dict[str, int] = {}
-    cpu_ticks: dict[int, int] = {}
+    scan_parts: dict[str, int] = {}
+    parts_at = 0  # the tree's PSS when SCAN_PARTS was read: /proc/PID/smaps is slow to read
+    procs: dict[int, Proc] = {}
+    threads: dict[tuple[int, int], tuple[str, str, int]] = {}
+    alive: set[int] = set()
     while not ended.wait(0.2):
         sample = _tree_sample(proc.pid)
-        cpu_ticks.update({p: ticks for p, (_, _, ticks) in sample.items()})
-        total = sum(pss for _, pss, _ in sample.values())
+        procs.update(sample)
+        alive = set(sample)
+        threads.update({(p, tid): (x.name, thread, ticks) for p, x in sample.items()
+                        for tid, (thread, ticks) in x.threads.items()})
+        total = sum(x.pss for x in sample.values())
         if total > tree_peak:
             tree_peak = total
             at_peak = {}
-            for p, (name, pss, _) in sample.items():
-                role = "scan" if p == proc.pid else name
-                at_peak[role] = at_peak.get(role, 0) + pss
+            for p, x in sample.items():
+                role = "scan" if p == proc.pid else x.name
+                at_peak[role] = at_peak.get(role, 0) + x.pss
+            if total > parts_at + 1024:
+                scan_parts, parts_at = mapping_parts(proc.pid) or scan_parts, total
     _, status, usage = result["status"]
     wall = result["wall"]
     drain.join()
@@ -140,9 +241,11 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd[0]} a échoué : {err[-500:]}")
     rss_mb = usage.ru_maxrss / 1024
-    cpu = max(usage.ru_utime + usage.ru_stime, sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK"))
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(x.ticks for x in procs.values()) / os.sysconf("SC_CLK_TCK"))
     return {"wall": wall, "cpu": cpu, "rss_mb": rss_mb, "tree_mb": tree_peak / 1024,
-            "at_peak_mb": {k: v / 1024 for k, v in at_peak.items()}, "stderr": err}
+            "at_peak_mb": {k: v / 1024 for k, v in at_peak.items()},
+            "scan_parts_mb": {k: v / 1024 for k, v in scan_parts.items()},
+            "cpu_jobs": cpu_by_job(procs, threads, proc.pid, alive), "stderr": err}
 
 
 def fr(x: float) -> str:
@@ -157,4 +260,5 @@ def median_run(results: list[dict]) -> dict:
     median["rss_mb"] = max(r["rss_mb"] for r in results)
     highest = max(results, key=lambda r: r["tree_mb"])
     median["tree_mb"], median["at_peak_mb"] = highest["tree_mb"], highest.get("at_peak_mb", {})
+    median["scan_parts_mb"] = highest.get("scan_parts_mb", {})
     return median

@@ -41,6 +41,7 @@ from scanners.filesystem import WalkStats
 from scanners.findparse import FORMAT, K, split_fields, to_batch
 from scanners.fsaccess import open_path
 from scanners.mounts import has_submounts, mount_of
+from scanners.osname import name_thread
 from scanners.owners import Owners
 from scanners.schemas import WALK, WALK_SCHEMA, ScannerInfo
 
@@ -247,6 +248,7 @@ class _FindRun:
                 pass
 
     def _worker(self) -> None:
+        name_thread("analyse-find")
         try:
             while True:
                 with self.lock:
@@ -319,6 +321,7 @@ class _FindRun:
 
 def _drain(pipe, chunks: queue.Queue) -> None:
     """Read find's output into CHUNKS; an empty chunk marks the end."""
+    name_thread("lecture-find")
     fd = pipe.fileno()
     try:
         # A bigger pipe: fewer wake-ups of this thread, each of which waits for the GIL.

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 
 from scanners.fsaccess import describe_oserror, open_path
+from scanners.osname import name_thread
 
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
@@ -85,7 +86,8 @@ class Lister:
     def __init__(self, root: bytes, listers: int, excludes: list[str], done: set[bytes] | None = None) -> None:
         # DONE: directories an interrupted walk listed already, never listed again here.
         self.root, self.excludes, self.done = root, excludes, done or set()
-        self.pool = ThreadPoolExecutor(max_workers=listers, thread_name_prefix="listage")
+        self.pool = ThreadPoolExecutor(max_workers=listers, thread_name_prefix="listage",
+                                       initializer=name_thread, initargs=("listage",))
         self.lock = threading.Lock()
         self.pending: dict[bytes, Future] = {}
         self.running = 0

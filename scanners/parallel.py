@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import TypeVar
 
+from scanners.osname import name_thread
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -53,13 +55,14 @@ def main_module_hidden() -> Iterator[None]:
 class ProcessPool:
     """Worker processes, all started at once from a fork server (never a fork of this
     process, which holds DuckDB's threads), with `submit(fn, *args).result()` like
-    concurrent.futures. Raises OSError where processes cannot start (some sandboxes)."""
+    concurrent.futures, each named NAME (scanners.osname). Raises OSError where processes
+    cannot start (some sandboxes)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, name: str = "calcul") -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([])  # the fork server needs nothing preloaded
         with main_module_hidden():
-            self._pool = context.Pool(workers)
+            self._pool = context.Pool(workers, initializer=name_thread, initargs=(name,))
         try:
             self._pool.apply_async(int).get(timeout=60)
         except Exception:

@@ -21,7 +21,6 @@ reads it when a process starts: scanners/siegfried.py).
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import queue
 import signal
@@ -30,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from scanners.osname import name_thread
 from scanners.parallel import main_module_hidden
 
 # What the scan keeps of a match: siegfried's other keys (namespace, class...) are not read.
@@ -69,7 +69,7 @@ def _serve(conn: Connection, workers: int) -> None:
     """The child's loop: a list of names in, their results out; None ends it. A Ctrl-C
     reaches the whole process group: the scan decides, this process waits to be told."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _name_process(b"siegfried")
+    name_thread("siegfried")
     try:
         conn.send(("ok", _header()))
         while True:
@@ -85,14 +85,6 @@ def _serve(conn: Connection, workers: int) -> None:
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
     except (BrokenPipeError, EOFError):
         return
-
-
-def _name_process(name: bytes) -> None:
-    """Name this process (its `comm`) as `top`, `ps -o comm` and the bench show it."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(15, name, 0, 0, 0)  # PR_SET_NAME, Linux only
-    except (OSError, AttributeError):
-        pass
 
 
 class SiegfriedError(OSError):

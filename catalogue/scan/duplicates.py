@@ -24,6 +24,7 @@ from catalogue.progress import PhaseProgress
 from catalogue.scan.phases import ScanRun
 from catalogue.scan.rows import apply_updates, one_thread, stage
 from scanners.hashing import full_hash, partial_hash_packed
+from scanners.osname import name_thread
 from scanners.parallel import ProcessPool, map_chunks
 
 _PARTIAL_SCHEMA = pa.schema([("seq", pa.int64()), ("partial", pa.binary(16)), ("whole", pa.bool_())])
@@ -118,10 +119,10 @@ def partial_pass(run: ScanRun, count: int, ph: PhaseProgress, errors: _Errors) -
 def _partial_pool(readers: int, count: int, process_min_files: int) -> ProcessPool | ThreadPoolExecutor:
     if count >= process_min_files and readers > 1:
         try:
-            return ProcessPool(readers)
+            return ProcessPool(readers, name="empreintes")
         except (OSError, ValueError):
             pass  # where processes cannot start (sandbox, no /dev/shm): threads
-    return ThreadPoolExecutor(max_workers=readers)
+    return ThreadPoolExecutor(max_workers=readers, initializer=name_thread, initargs=("empreintes",))
 
 
 def _submit_page(pool: ProcessPool | ThreadPoolExecutor, root_b: bytes, page: pa.Table,
@@ -182,7 +183,8 @@ def full_pass(run: ScanRun, ph: PhaseProgress, errors: _Errors) -> tuple[int, in
         WHERE NOT x.whole ORDER BY x.seq""")
     reads = 0
     # Big reads: os.read and xxhash release the GIL.
-    with ThreadPoolExecutor(max_workers=run.workers.readers) as pool, one_thread(con):
+    with ThreadPoolExecutor(max_workers=run.workers.readers, initializer=name_thread,
+                            initargs=("empreintes",)) as pool, one_thread(con):
         for page in pages(con, "SELECT * FROM _full WHERE true", [], size=run.tuning.page_rows, key="seq"):
             todo = [r[1:] for r in page]
             ids, digests = [], []

@@ -41,6 +41,7 @@ from catalogue.scan.walkstore import walk_tree
 from catalogue.store import connect, refresh_dechet_hits
 from scanners.filesystem import WalkStats
 from scanners.identification import identifier_version
+from scanners.osname import name_thread
 
 
 def check_root(root: str) -> bytes:
@@ -155,7 +156,8 @@ def _duckdb_share(run: ScanRun, memory: str) -> Iterator[None]:
 def _identify(run: ScanRun) -> None:
     if not run.opts.identify:
         return
-    with ThreadPoolExecutor(max_workers=run.workers.jobs) as pool, \
+    with ThreadPoolExecutor(max_workers=run.workers.jobs, initializer=name_thread,
+                            initargs=("identification",)) as pool, \
             run.progress.phase(IDENTIFY.label, total=run.stats.files) as ph, \
             _duckdb_share(run, run.tuning.identify_memory):
         done = identify_files(run, pool, ph)
@@ -169,7 +171,8 @@ def _identify(run: ScanRun) -> None:
 def _signatures(run: ScanRun) -> None:
     if not run.opts.signatures:
         return
-    with ThreadPoolExecutor(max_workers=run.workers.jobs) as pool, \
+    with ThreadPoolExecutor(max_workers=run.workers.jobs, initializer=name_thread,
+                            initargs=("signatures",)) as pool, \
             run.progress.phase(SIGNATURES.label) as ph:
         run.summary.signatures_examined = find_signatures(run, pool, ph)
 

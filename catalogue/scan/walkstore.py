@@ -25,6 +25,7 @@ from scanners.filesystem import decode, walk
 from scanners.findwalk import FindErrors, direct_command, find_command, find_walk
 from scanners.fsaccess import describe_oserror, open_path
 from scanners.mounts import filesystem_type, is_network
+from scanners.osname import name_thread
 
 _PATHS = pa.schema([("path", pa.string()), ("path_raw", pa.binary())])
 
@@ -66,6 +67,7 @@ def store_walk(run: ScanRun, batches: Iterable[pa.RecordBatch]) -> None:
     con, tuning = run.con, run.tuning
 
     def writer() -> None:
+        name_thread("ecriture-duckdb")
         buffer = WalkBuffer(tuning.walk_commit_rows, tuning.flush_seconds)
         while True:
             try:
