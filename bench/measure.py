@@ -191,8 +191,8 @@ def warm_contents(tree: Path) -> None:
 def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     """Wall and CPU time, peak RSS of the largest process (rusage) and peak PSS of the
     process and its descendants together (sampled every 0.2 s: worker processes count too),
-    with each one's share at that peak and the command's own PSS by kind of mapping near it
-    (read again each time the peak has grown by 1 MiB); the CPU time of each process and
+    with each one's share at that peak and the command's own PSS by kind of mapping (a few
+    ms to read, at each new peak); the CPU time of each process and
     thread by name (their last sample: a thread that lived less than 0.2 s is missed). CPU: the kernel's count for the process and the
     descendants it waited for, or the sum of every descendant's last sample when larger
     (siegfried's process is the fork server's child, not the scan's)."""
@@ -215,7 +215,6 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     tree_peak = 0
     at_peak: dict[str, int] = {}
     scan_parts: dict[str, int] = {}
-    parts_at = 0  # the tree's PSS when SCAN_PARTS was read: /proc/PID/smaps is slow to read
     procs: dict[int, Proc] = {}
     threads: dict[tuple[int, int], tuple[str, str, int]] = {}
     alive: set[int] = set()
@@ -232,8 +231,7 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
             for p, x in sample.items():
                 role = "scan" if p == proc.pid else x.name
                 at_peak[role] = at_peak.get(role, 0) + x.pss
-            if total > parts_at + 1024:
-                scan_parts, parts_at = mapping_parts(proc.pid) or scan_parts, total
+            scan_parts = mapping_parts(proc.pid) or scan_parts
     _, status, usage = result["status"]
     wall = result["wall"]
     drain.join()
