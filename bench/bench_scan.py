@@ -107,8 +107,13 @@ _JOBS = {"find": "find (ses processus)", "scan/lecture-find": "lecture de la sor
          "scan/identification": "libmagic et contrôles (fils d'identification)", "siegfried": "siegfried (son processus)",
          "scan/signatures": "signatures électroniques (fils)",
          "scan/principal": "fil principal (Python ; requêtes DuckDB des phases)",
-         "scan/autres": "autres fils du scan (DuckDB, Arrow)", "scan/jemalloc_bg_thd": "autres fils du scan (DuckDB, Arrow)",
-         "scan/non attribué": "fils du scan finis entre deux relevés", "python": "serveur de processus et suivi des ressources"}
+         "scan/empreintes": "empreintes complètes (fils de lecture)", "scan/listage": "listage des dossiers (parcours Python)",
+         "calcul": "processus de calcul",
+         "scan/autres": "autres fils d'exécution du scan (DuckDB, Arrow)",
+         "scan/jemalloc_bg_thd": "autres fils d'exécution du scan (DuckDB, Arrow)",
+         "scan/non attribué": "fils d'exécution du scan finis entre deux relevés",
+         "enfants finis entre deux relevés": "processus enfants finis entre deux relevés",
+         "python": "serveur de processus et suivi des ressources"}
 WALK = "catalogue scan --sans-identification --sans-doublons (parcours)"
 DUPS = "catalogue scan --sans-identification (parcours + doublons)"
 
@@ -125,7 +130,7 @@ def cpu_table(rows: dict[str, dict], names: list[str], cores: int) -> list[str]:
     for job, by_name in sorted(jobs.items(), key=lambda kv: -max(kv[1].values())):
         if max(by_name.values()) >= 0.05:
             lines.append(f"| {job} | " + " | ".join(f"{by_name.get(n, 0):.2f}" for n in names) + " |")
-    lines.append("| **total (mesure du noyau)** | " + " | ".join(f"**{rows[n]['cpu']:.2f}**" for n in names) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{rows[n]['cpu']:.2f}**" for n in names) + " |")
     lines.append(f"| temps réel minimal sur {cores} cœurs (CPU / {cores}) | "
                  + " | ".join(f"{rows[n]['cpu'] / cores:.2f}" for n in names) + " |")
     lines.append("| temps réel mesuré | " + " | ".join(f"{rows[n]['wall']:.2f}" for n in names) + " |")
@@ -146,6 +151,11 @@ def paired_ratio(runs: dict[str, list[dict]], ours: str, peer: str) -> str:
     return text
 
 
+def dec(x: float, digits: int = 2) -> str:
+    """A decimal number written the French way (comma)."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
 def targets(rows: dict[str, dict], dup_ratios: dict[str, float], walk_ratio: float, full_ratio: float,
             cores: int) -> list[str]:
     """Issue 21's targets at this size: met or not, and where the time or memory goes."""
@@ -156,7 +166,10 @@ def targets(rows: dict[str, dict], dup_ratios: dict[str, float], walk_ratio: flo
         jobs: dict[str, float] = defaultdict(float)
         for job, seconds in rows[name].get("cpu_jobs", {}).items():
             jobs[_JOBS.get(job, job)] += seconds
-        return ", ".join(f"{j} {v:.1f} s" for j, v in sorted(jobs.items(), key=lambda kv: -kv[1])[:count])
+        return ", ".join(f"{j} {dec(v, 1)} s" for j, v in sorted(jobs.items(), key=lambda kv: -kv[1])[:count])
+
+    def peer(name: str) -> str:
+        return name.split(" (")[0]
 
     find_wall = rows["find -printf (parcours)"]["wall"]
     walk_floor = rows[WALK]["cpu"] / cores / find_wall
@@ -164,18 +177,18 @@ def targets(rows: dict[str, dict], dup_ratios: dict[str, float], walk_ratio: flo
     tree = rows[FULL]["tree_mb"]
     parts = sorted((rows[FULL].get("at_peak_mb") or {}).items(), key=lambda kv: -kv[1])
     return [
-        "Objectifs du ticket 21 à cette taille (temps réel minimal : le CPU mesuré divisé par les cœurs, "
+        "Objectifs du ticket 21 à cette taille (temps minimal : le CPU mesuré divisé par le nombre de cœurs, "
         "le temps qu'il faudrait même sans aucune attente) :", "",
-        f"- scan complet ≤ 1,2 × siegfried seul : {full_ratio:.2f}, {verdict(full_ratio <= 1.2)}.",
+        f"- scan complet ≤ 1,2 × siegfried seul : {dec(full_ratio)}, {verdict(full_ratio <= 1.2)}.",
         "- parcours + doublons ≤ 0,5 × rdfind et jdupes : "
-        + ", ".join(f"{r:.2f} ({p.split(' (')[0]})" for p, r in dup_ratios.items())
-        + f", {verdict(all(r <= 0.5 for r in dup_ratios.values()))}. Avec le CPU qu'il consomme, le minimal serait "
-        + ", ".join(f"{f:.2f} × {p.split(' (')[0]}" for p, f in dup_floor.items())
-        + f". Le CPU : {top(DUPS)}.",
-        f"- parcours ≤ 1,3 × `find -printf` : {walk_ratio:.2f}, {verdict(walk_ratio <= 1.3)}. Le minimal, avec "
-        f"son CPU, serait {walk_floor:.2f} × ; `find` seul y prend déjà "
-        f"{rows[WALK].get('cpu_jobs', {}).get('find', 0) / find_wall:.2f} fois le temps de `find -printf`. "
-        f"Le CPU : {top(WALK)}.",
+        + ", ".join(f"{dec(r)} ({peer(p)})" for p, r in dup_ratios.items())
+        + f", {verdict(all(r <= 0.5 for r in dup_ratios.values()))}. Avec le CPU qu'il consomme, le temps minimal "
+        "serait " + ", ".join(f"{dec(f)} × {peer(p)}" for p, f in dup_floor.items())
+        + f". Son CPU, par ordre décroissant : {top(DUPS)}.",
+        f"- parcours ≤ 1,3 × `find -printf` : {dec(walk_ratio)}, {verdict(walk_ratio <= 1.3)}. Le temps minimal, "
+        f"avec son CPU, serait {dec(walk_floor)} × ; les processus `find` du scan y consomment déjà "
+        f"{dec(rows[WALK].get('cpu_jobs', {}).get('find', 0) / find_wall)} fois le temps de `find -printf`. "
+        f"Son CPU, par ordre décroissant : {top(WALK)}.",
         f"- PSS max ≤ 300 Mo : {tree:.0f} Mo, {verdict(tree <= 300)}. Au pic : "
         + ", ".join(f"{_ROLES.get(k, k)} {v:.0f} Mo" for k, v in parts) + ".",
     ]
@@ -439,7 +452,7 @@ def main() -> None:
               "les 0,2 s : une page partagée entre eux (bibliothèques, serveur de processus) compte une fois "
               "en tout. « Imports seuls » : le processus de scan avant toute lecture (Python, pyarrow, DuckDB, "
               "siegfried). CPU : celui que le noyau compte pour le processus et les descendants qu'il a attendus, "
-              "ou la somme des relevés de chacun quand elle est plus grande (le processus de siegfried est "
+              "ou la somme des relevés de chaque processus et fil d'exécution quand elle est plus grande (le processus de siegfried est "
               "l'enfant du serveur de processus, pas du scan)."]
     at_peak = rows[FULL].get("at_peak_mb") or {}
     if at_peak:
@@ -448,7 +461,7 @@ def main() -> None:
                   + ", ".join(f"{_ROLES.get(k, k)} {v:.0f} Mo" for k, v in parts) + "."]
         scan_parts = sorted((rows[FULL].get("scan_parts_mb") or {}).items(), key=lambda kv: -kv[1])
         if scan_parts:
-            lines[-1] += (" Dans le processus du scan, relevé de `/proc/PID/smaps` près du pic, par sorte de zone : "
+            lines[-1] += (" Dans le processus du scan, relevé de `/proc/PID/smaps` au pic, par type de zone mémoire : "
                           + ", ".join(f"{k} {v:.0f} Mo" for k, v in scan_parts) + ".")
     peers = [p for p in ("rdfind -dryrun (doublons)", "jdupes -r (doublons)", "rmlint -T df (doublons)") if p in rows]
 
@@ -464,7 +477,7 @@ def main() -> None:
     ] + [f"- parcours + doublons / `{p.split(' (')[0]}` : {ratio(DUPS, p)}" for p in peers] + [
         f"- scan complet / siegfried seul : {ratio(FULL, SF_ALONE)}"]
     cores = os.cpu_count() or 1
-    lines += ["", "Où passe le CPU de nos commandes (exécution médiane ; processus et fils relevés par leur nom "
+    lines += ["", "Où passe le CPU de nos commandes (exécution médiane ; processus et fils d'exécution relevés par leur nom "
               "toutes les 0,2 s, `scanners/osname.py`) :", ""] + cpu_table(rows, [WALK, DUPS, FULL], cores)
     lines += [""] + targets(rows, {p: statistics.median(pairs(runs, DUPS, p)) for p in peers[:2]},
                             statistics.median(pairs(runs, WALK, "find -printf (parcours)")),

@@ -5,6 +5,7 @@ page cache between commands."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -76,23 +77,28 @@ def _tree_sample(pid: int) -> dict[int, Proc]:
     for p in _descendants(pid):
         try:
             name, fields = _stat_fields(f"/proc/{p}/stat")
-            pss = 0
+        except OSError:
+            continue  # reaped meanwhile
+        pss = 0
+        try:  # a zombie (ended, not yet waited for) has no memory left to read: PSS 0, still listed
             with open(f"/proc/{p}/smaps_rollup", "rb") as fh:
                 for line in fh:
                     if line.startswith(b"Pss:"):
                         pss = int(line.split()[1])
                         break
         except OSError:
-            continue  # ended meanwhile
+            pass
         out[p] = Proc(name, pss, int(fields[11]) + int(fields[12]), _threads(p), int(fields[1]),
                       int(fields[13]) + int(fields[14]))  # utime, stime; cutime, cstime
     return out
 
 
 # What a mapping of the scan process holds, by its file (none: anonymous memory).
-_MAPPING_KINDS = (("_duckdb", "DuckDB (code)"), ("pyarrow", "Arrow (code)"), ("magic.mgc", "base de libmagic"),
-                  ("[heap]", "tas principal (glibc : objets Python, libmagic)"))
-ANONYMOUS = "mémoire anonyme (DuckDB, Arrow, arènes glibc des fils, piles)"
+_MAPPING_KINDS = (("_duckdb", "DuckDB (code)"), ("pyarrow", "Arrow (code)"),
+                  ("magic.mgc", "base de signatures de libmagic (magic.mgc)"),
+                  ("[heap]", "tas de glibc du fil principal (brk : allocations C et grands objets Python)"))
+ANONYMOUS = "mémoire anonyme (DuckDB, Arrow, arènes de Python et de glibc, piles)"
+_MAPPING_HEADER = re.compile(rb"^[0-9a-f]+-[0-9a-f]+ ")
 
 
 def mapping_parts(pid: int) -> dict[str, int]:
@@ -104,11 +110,12 @@ def mapping_parts(pid: int) -> dict[str, int]:
             for line in fh:
                 if line.startswith(b"Pss:"):
                     parts[kind] += int(line.split()[1])
-                elif b"-" in line[:20] and not line[:1].isupper():  # a mapping's header line
+                elif _MAPPING_HEADER.match(line):
                     fields = line.split(maxsplit=5)
                     name = fields[5].strip().decode(errors="replace") if len(fields) > 5 else ""
                     kind = next((label for key, label in _MAPPING_KINDS if key in name), None) or (
-                        ANONYMOUS if not name or name.startswith("[") else "autres bibliothèques (code)")
+                        ANONYMOUS if not name or name.startswith(("[", "/dev/shm", "memfd:"))
+                        else "autres bibliothèques (code)")
     except OSError:
         pass
     return dict(parts)
@@ -137,6 +144,9 @@ def cpu_by_job(procs: dict[int, Proc], threads: dict[tuple[int, int], tuple[str,
     seen = sum(ticks for (pid, _), (_, _, ticks) in threads.items() if pid == root)
     if root in procs and procs[root].ticks > seen:
         jobs["scan/non attribué"] = (procs[root].ticks - seen) / tick
+    # The kernel adds a child's CPU to its parent's cutime/cstime (`waited`) only once the
+    # parent has waited for it, and a waited-for child leaves /proc: the children seen but
+    # gone by the last sample are in `waited`; the rest of `waited` is children never seen.
     for pid, proc in procs.items():
         children = [c for p, c in procs.items() if c.parent == pid and p not in alive]
         unseen = proc.waited - sum(c.ticks + c.waited for c in children)
@@ -192,10 +202,12 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     """Wall and CPU time, peak RSS of the largest process (rusage) and peak PSS of the
     process and its descendants together (sampled every 0.2 s: worker processes count too),
     with each one's share at that peak and the command's own PSS by kind of mapping (a few
-    ms to read, at each new peak); the CPU time of each process and
-    thread by name (their last sample: a thread that lived less than 0.2 s is missed). CPU: the kernel's count for the process and the
-    descendants it waited for, or the sum of every descendant's last sample when larger
-    (siegfried's process is the fork server's child, not the scan's)."""
+    ms to read, at each new peak).
+
+    CPU: the kernel's count for the process and the descendants it waited for, or the sum
+    of `cpu_by_job` (each process and thread by name, from its last sample) when larger:
+    siegfried's process and the hashing workers are the fork server's children, which the
+    scan never waits for."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
     # Drain stderr in a thread so that a talkative tool never blocks on a full pipe.
@@ -239,11 +251,12 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd[0]} a échoué : {err[-500:]}")
     rss_mb = usage.ru_maxrss / 1024
-    cpu = max(usage.ru_utime + usage.ru_stime, sum(x.ticks for x in procs.values()) / os.sysconf("SC_CLK_TCK"))
+    jobs = cpu_by_job(procs, threads, proc.pid, alive)
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(jobs.values()))
     return {"wall": wall, "cpu": cpu, "rss_mb": rss_mb, "tree_mb": tree_peak / 1024,
             "at_peak_mb": {k: v / 1024 for k, v in at_peak.items()},
             "scan_parts_mb": {k: v / 1024 for k, v in scan_parts.items()},
-            "cpu_jobs": cpu_by_job(procs, threads, proc.pid, alive), "stderr": err}
+            "cpu_jobs": jobs, "stderr": err}
 
 
 def fr(x: float) -> str:

@@ -100,7 +100,7 @@ def test_registry_lists_every_schema_once():
 SCANNER_MODULES = {"filesystem": "filesystem", "findwalk": "filesystem", "identification": "identification",
                    "droid": "droid", "database": "database", "mail": "mail", "signatures": "signatures"}
 HELPER_MODULES = {"schemas", "owners", "listing", "findparse", "fsaccess", "fsview", "hashing", "mounts", "parallel",
-                  "siegfried", "sfprocess", "sqlitefile"}
+                  "siegfried", "sfprocess", "sqlitefile", "osname"}
 
 
 def test_every_scanner_states_what_it_is():
