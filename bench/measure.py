@@ -128,7 +128,10 @@ def cpu_by_job(procs: dict[int, Proc], threads: dict[tuple[int, int], tuple[str,
     Arrow's) go together; its main thread is `principal`; what its threads that ended
     unseen used (its last total counts them) is `non attribué`. A child process that ended
     unseen (a short `find`) is found in what its parent waited for (children that had ended
-    by the last sample: not in ALIVE), and goes to the name of its seen siblings."""
+    by the last sample: not in ALIVE), and goes to the name of its seen siblings.
+
+    A thread takes the name of the thread that started it: a pool that a named thread
+    starts lazily (DuckDB's, Arrow's) is booked to that thread's job."""
     jobs: dict[str, float] = defaultdict(float)
     tick = os.sysconf("SC_CLK_TCK")
     for pid, proc in procs.items():
